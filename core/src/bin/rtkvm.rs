@@ -1,0 +1,209 @@
+//! `rtkvm`: the command-line face of rtkvm-core. It reads `virsh capabilities`, applies the flags as
+//! settings and prints one output; all logic lives in the library.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rtkvm_core::caps::MAX_INPUT_BYTES;
+use rtkvm_core::settings::{
+    rt_vcpus_from_mask, GuestSettings, HostSettings, PageSize, Preset, Scheduler,
+};
+use rtkvm_core::units::Kib;
+use rtkvm_core::{CpuSet, Error, Settings};
+
+/// Plans real-time KVM guests from `virsh capabilities`.
+#[derive(Parser)]
+#[command(name = "rtkvm", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Plans the host partition and a guest, and prints one output.
+    ///
+    /// Exit status: 0 with a plan (warnings go into the output), 2 with `error: …` on standard error for
+    /// bad input or an impossible request.
+    Plan(PlanArgs),
+    /// Prints the built-in example host (the one of libvirt's real-time guide) as `virsh capabilities`.
+    Example,
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The saved output of `virsh capabilities`; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+    /// The guest's vCPU count.
+    #[arg(long, default_value_t = 4)]
+    vcpus: u32,
+    /// The guest's memory, with a unit: 16G, 1536M.
+    #[arg(long, default_value = "16G", value_parser = parse_size)]
+    memory: Kib,
+    /// The host NUMA node for the guest [default: the highest-numbered node it fits on].
+    #[arg(long)]
+    node: Option<u32>,
+    /// Logical CPUs kept for the host on each node, lowest ids first, grown to whole cores.
+    #[arg(long, default_value_t = 2)]
+    host_cpus: u32,
+    /// An explicit list of housekeeping CPUs (e.g. 0-1,8-9), instead of --host-cpus.
+    #[arg(long, value_name = "LIST", value_parser = parse_cpulist)]
+    housekeeping: Option<CpuSet>,
+    /// Memory kept for the host on each node as normal pages.
+    #[arg(long, default_value = "6G", value_parser = parse_size)]
+    host_memory: Kib,
+    /// The huge page size: auto (1G where supported, else 2M), 1G, 2M, …
+    #[arg(long, default_value = "auto", value_parser = parse_page_size)]
+    page_size: PageSize,
+    /// The guest's libvirt name.
+    #[arg(long, default_value = "rt-guest")]
+    name: String,
+    /// The vCPUs given the real-time scheduler: all, none, a list (1-3) or Nova's mask (^0 = all but 0).
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    rt_vcpus: String,
+    /// The real-time scheduler policy.
+    #[arg(long, value_enum, default_value_t = SchedulerArg::Fifo)]
+    scheduler: SchedulerArg,
+    /// The real-time priority, 1 to 99.
+    #[arg(long, default_value_t = 1)]
+    priority: u32,
+    /// The kernel parameters to emit.
+    #[arg(long, value_enum, default_value_t = PresetArg::Full)]
+    preset: PresetArg,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchedulerArg {
+    Fifo,
+    Rr,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PresetArg {
+    /// isolcpus and huge pages only, as libvirt's guide asks.
+    Minimal,
+    /// A full real-time host, like tuned's realtime-virtual-host.
+    Full,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A readable summary.
+    Text,
+    /// The whole plan as one JSON object.
+    Json,
+    /// The libvirt domain XML.
+    Xml,
+    /// The kernel command line addition.
+    Cmdline,
+    /// The hugepages.sh script.
+    Hugepages,
+}
+
+fn parse_size(text: &str) -> Result<Kib, String> {
+    text.parse()
+        .map_err(|e: rtkvm_core::units::SizeError| e.to_string())
+}
+
+fn parse_cpulist(text: &str) -> Result<CpuSet, String> {
+    text.parse()
+        .map_err(|e: rtkvm_core::cpuset::CpuListError| e.to_string())
+}
+
+fn parse_page_size(text: &str) -> Result<PageSize, String> {
+    text.parse().map_err(|e: Error| e.to_string())
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+    let limit = MAX_INPUT_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    match file.filter(|p| p.as_os_str() != "-") {
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            f.take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        }
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err("no capabilities given: run `virsh capabilities | rtkvm plan` or `rtkvm plan FILE` (try `rtkvm example | rtkvm plan`)".into());
+            }
+            stdin
+                .lock()
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+        }
+    }
+    Ok(bytes)
+}
+
+fn run(args: PlanArgs) -> Result<String, String> {
+    let bytes = read_input(args.file.as_ref())?;
+    let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
+    let settings = Settings {
+        host: HostSettings {
+            host_cpus: args.host_cpus,
+            housekeeping: args.housekeeping,
+            host_memory: args.host_memory,
+            page_size: args.page_size,
+            preset: match args.preset {
+                PresetArg::Minimal => Preset::Minimal,
+                PresetArg::Full => Preset::Full,
+            },
+        },
+        guest: GuestSettings {
+            name: args.name,
+            vcpus: args.vcpus,
+            memory: args.memory,
+            node: args.node,
+            rt_vcpus: rt_vcpus_from_mask(&args.rt_vcpus, args.vcpus).map_err(|e| e.to_string())?,
+            scheduler: match args.scheduler {
+                SchedulerArg::Fifo => Scheduler::Fifo,
+                SchedulerArg::Rr => Scheduler::Rr,
+            },
+            priority: args.priority,
+        },
+    };
+    let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
+    Ok(match args.format {
+        Format::Text => rtkvm_core::report::text_report(&host, &plan),
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
+            json.push('\n');
+            json
+        }
+        Format::Xml => plan.domain_xml,
+        Format::Cmdline => format!("{}\n", plan.host.kernel_cmdline),
+        Format::Hugepages => plan.host.hugepage_settings.script,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(args) => run(args),
+        Command::Example => Ok(rtkvm_core::EXAMPLE_CAPABILITIES.to_string()),
+    };
+    match result {
+        Ok(text) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`rtkvm plan | head`) is not an error worth reporting.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The validated host model: NUMA cells, their memory and page pools, and the online CPUs with their
+//! socket, die, cluster, core and SMT siblings.
+//!
+//! Ids are labels, never indexes: cell ids can be sparse (0, 1, 16, 17), CPU ids interleaved between cells,
+//! core ids huge or repeated per socket. SMT grouping comes from `siblings` alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cpuset::CpuSet;
+use crate::error::Error;
+
+/// The architecture names libvirt accepts in `<os><type arch=>`, among those KVM runs on.
+pub const KNOWN_ARCHES: &[&str] = &[
+    "x86_64",
+    "i686",
+    "aarch64",
+    "armv7l",
+    "ppc64",
+    "ppc64le",
+    "s390x",
+    "riscv64",
+    "riscv32",
+    "loongarch64",
+    "mips64",
+    "mips64el",
+    "mips",
+    "mipsel",
+];
+
+/// A physical host as `virsh capabilities` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    /// The CPU architecture (`x86_64`, `aarch64`, …), when printed.
+    pub arch: Option<String>,
+    /// The CPU vendor (`Intel`, `AMD`, …), when printed.
+    pub vendor: Option<String>,
+    /// The CPU model libvirt matched (`Skylake-Server`, …), when printed.
+    pub model: Option<String>,
+    /// The host CPU features libvirt lists.
+    pub features: Vec<String>,
+    /// The page sizes in KiB the host supports, from `<host><cpu><pages>`, ascending.
+    pub page_sizes_kib: Vec<u64>,
+    /// The NUMA cells, ascending by id.
+    pub cells: Vec<Cell>,
+}
+
+/// One NUMA node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// The node id as the kernel numbers it.
+    pub id: u32,
+    /// The node's memory in KiB, when printed.
+    pub memory_kib: Option<u64>,
+    /// The page pools reserved on the node, ascending by size.
+    pub pages: Vec<PagePool>,
+    /// NUMA distances to other nodes, ascending by node id.
+    pub distances: Vec<Distance>,
+    /// The online CPUs, with topology, ascending by id.
+    pub cpus: Vec<Cpu>,
+    /// CPUs listed without topology (offline, or pre-1.0 libvirt output), ascending. Never planned on.
+    pub offline_cpus: Vec<u32>,
+}
+
+/// The number of pages of one size reserved on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PagePool {
+    /// The page size in KiB.
+    pub size_kib: u64,
+    /// How many pages of that size the node holds.
+    pub count: u64,
+}
+
+/// The NUMA distance from one node to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distance {
+    /// The other node's id.
+    pub node: u32,
+    /// The relative distance (10 = local).
+    pub value: u32,
+}
+
+/// One online logical CPU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// The logical CPU id.
+    pub id: u32,
+    /// The physical package id.
+    pub socket: u32,
+    /// The die id, printed by libvirt 6.1 and later.
+    pub die: Option<u32>,
+    /// The cluster id, printed by libvirt 10.1 and later (`65535` means unknown on x86).
+    pub cluster: Option<u32>,
+    /// The core id; unique only within a socket and die.
+    pub core: u32,
+    /// The logical CPUs sharing this CPU's core, itself included.
+    pub siblings: CpuSet,
+}
+
+/// A physical core: a group of SMT siblings on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Core {
+    /// The online logical CPUs of the core, itself included.
+    pub cpus: CpuSet,
+    /// The socket of the core's first CPU.
+    pub socket: u32,
+    /// The die of the core's first CPU.
+    pub die: Option<u32>,
+}
+
+impl Host {
+    /// Sorts every list into its canonical order and checks the model's invariants: unique cell and CPU
+    /// ids, siblings naming listed CPUs of the same cell, and every CPU agreeing with its siblings.
+    pub fn validated(mut self) -> Result<Host, Error> {
+        self.page_sizes_kib.sort_unstable();
+        self.page_sizes_kib.dedup();
+        self.cells.sort_by_key(|c| c.id);
+        if let Some(pair) = self.cells.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(Error::DuplicateCell(pair[0].id));
+        }
+        let mut owner: BTreeMap<u32, u32> = BTreeMap::new();
+        for cell in &mut self.cells {
+            cell.cpus.sort_by_key(|c| c.id);
+            cell.offline_cpus.sort_unstable();
+            cell.pages.sort_by_key(|p| p.size_kib);
+            cell.distances.sort_by_key(|d| d.node);
+            let ids = cell
+                .cpus
+                .iter()
+                .map(|c| c.id)
+                .chain(cell.offline_cpus.iter().copied());
+            for id in ids {
+                if let Some(first) = owner.insert(id, cell.id) {
+                    return Err(Error::DuplicateCpu {
+                        cpu: id,
+                        first_cell: first,
+                        second_cell: cell.id,
+                    });
+                }
+            }
+        }
+        if self.cells.iter().all(|c| c.cpus.is_empty()) {
+            if self.cells.iter().any(|c| !c.offline_cpus.is_empty()) {
+                return Err(Error::NoCpuTopology);
+            }
+            return Err(Error::Invalid(
+                "the topology lists no CPUs at all, so there is nothing to partition".into(),
+            ));
+        }
+        let by_id: BTreeMap<u32, &Cpu> = self.cpus().map(|c| (c.id, c)).collect();
+        for cell in &self.cells {
+            for cpu in &cell.cpus {
+                if !cpu.siblings.contains(cpu.id) {
+                    return Err(Error::Invalid(format!(
+                        "CPU {} lists siblings {} that do not include itself",
+                        cpu.id, cpu.siblings
+                    )));
+                }
+                for sibling in cpu.siblings.iter() {
+                    let Some(&sibling_cell) = owner.get(&sibling) else {
+                        return Err(Error::UnknownSibling {
+                            cpu: cpu.id,
+                            sibling,
+                        });
+                    };
+                    if sibling_cell != cell.id {
+                        return Err(Error::Invalid(format!(
+                            "CPU {} in NUMA cell {} lists CPU {sibling} of cell {sibling_cell} as its SMT sibling; threads of one core cannot be in different cells",
+                            cpu.id, cell.id
+                        )));
+                    }
+                    if let Some(other) = by_id.get(&sibling) {
+                        if other.siblings != cpu.siblings {
+                            return Err(Error::InconsistentSiblings {
+                                cpu: cpu.id,
+                                siblings: cpu.siblings.to_string(),
+                                other: other.id,
+                                other_siblings: other.siblings.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Iterates over every online CPU of every cell.
+    pub fn cpus(&self) -> impl Iterator<Item = &Cpu> {
+        self.cells.iter().flat_map(|c| c.cpus.iter())
+    }
+
+    /// Returns the set of online CPUs with topology.
+    pub fn online_cpus(&self) -> CpuSet {
+        self.cpus().map(|c| c.id).collect()
+    }
+
+    /// Returns the cell with this id.
+    pub fn cell(&self, id: u32) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.id == id)
+    }
+
+    /// Returns whether any core has more than one online thread.
+    pub fn smt(&self) -> bool {
+        self.cpus().any(|c| c.siblings.len() > 1)
+    }
+
+    /// Returns the number of distinct sockets among the online CPUs.
+    pub fn socket_count(&self) -> usize {
+        self.cpus().map(|c| c.socket).collect::<BTreeSet<_>>().len()
+    }
+
+    /// Returns the architecture if libvirt knows it as a guest architecture, for `<os><type arch=>`.
+    pub fn libvirt_arch(&self) -> Option<&str> {
+        self.arch.as_deref().filter(|a| KNOWN_ARCHES.contains(a))
+    }
+
+    /// Returns whether the host is x86 (so x86-only kernel parameters and CPU features apply).
+    ///
+    /// A missing or unrecognised architecture counts as x86: it is what almost every real-time KVM host
+    /// is.
+    pub fn is_x86(&self) -> bool {
+        match self.libvirt_arch() {
+            None => true,
+            Some(arch) => matches!(arch, "x86_64" | "i686"),
+        }
+    }
+
+    /// Returns whether the host lists this page size, or lists no sizes at all (older libvirt).
+    pub fn supports_page_size(&self, size_kib: u64) -> bool {
+        let listed = self.page_sizes_kib.iter().chain(
+            self.cells
+                .iter()
+                .flat_map(|c| c.pages.iter().map(|p| &p.size_kib)),
+        );
+        let mut any = false;
+        for &size in listed {
+            any = true;
+            if size == size_kib {
+                return true;
+            }
+        }
+        !any
+    }
+}
+
+impl Cell {
+    /// Returns the cell's online CPUs as a set.
+    pub fn cpu_set(&self) -> CpuSet {
+        self.cpus.iter().map(|c| c.id).collect()
+    }
+
+    /// Returns the cell's cores, each the set of its online SMT siblings, ordered by their lowest CPU id.
+    pub fn cores(&self) -> Vec<Core> {
+        let online = self.cpu_set();
+        let mut seen = CpuSet::new();
+        let mut cores = Vec::new();
+        for cpu in &self.cpus {
+            if seen.contains(cpu.id) {
+                continue;
+            }
+            let cpus = cpu.siblings.intersection(&online);
+            seen.extend_from(&cpus);
+            cores.push(Core {
+                cpus,
+                socket: cpu.socket,
+                die: cpu.die,
+            });
+        }
+        cores
+    }
+
+    /// Returns the number of pages of this size the node currently holds.
+    pub fn pages_of(&self, size_kib: u64) -> Option<u64> {
+        self.pages
+            .iter()
+            .find(|p| p.size_kib == size_kib)
+            .map(|p| p.count)
+    }
+}

@@ -1,0 +1,139 @@
+//! The readable summary of a plan, for people (`rtkvm plan --format text`).
+
+use std::fmt::Write as _;
+
+use crate::host::Host;
+use crate::plan::Plan;
+use crate::units::format_kib;
+
+/// Describes the host in one line: architecture, vendor, nodes, CPUs, sockets and SMT.
+pub fn host_summary(host: &Host) -> String {
+    let cpus = host.online_cpus().len();
+    let nodes = host.cells.len();
+    let smt = if host.smt() {
+        let width = host.cpus().map(|c| c.siblings.len()).max().unwrap_or(1);
+        format!("SMT{width}")
+    } else {
+        "no SMT".to_string()
+    };
+    let mut parts = Vec::new();
+    if let Some(arch) = &host.arch {
+        parts.push(arch.clone());
+    }
+    if let Some(vendor) = &host.vendor {
+        parts.push(vendor.clone());
+    }
+    if let Some(model) = &host.model {
+        parts.push(model.clone());
+    }
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let sockets = host.socket_count();
+    let what = if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", parts.join(" "))
+    };
+    format!(
+        "{what}{nodes} NUMA node{}, {cpus} online CPU{} on {sockets} socket{}, {smt}",
+        s(nodes),
+        s(cpus),
+        s(sockets)
+    )
+}
+
+/// Writes the whole plan as text: host partition, kernel parameters, huge pages, guest and warnings.
+pub fn text_report(host: &Host, plan: &Plan) -> String {
+    let mut out = String::new();
+    let h = &plan.host;
+    let g = &plan.guest;
+    let page = format_kib(h.page_size_kib);
+    let _ = writeln!(out, "Host: {}", host_summary(host));
+    for node in &h.nodes {
+        let cell = host.cell(node.node);
+        let memory = cell
+            .and_then(|c| c.memory_kib)
+            .map_or("memory unknown".to_string(), format_kib);
+        let pages = h
+            .hugepages
+            .iter()
+            .find(|p| p.node == node.node)
+            .map_or(0, |p| p.count);
+        let isolated = if node.isolated.is_empty() {
+            "none".to_string()
+        } else {
+            node.isolated.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "  node {}: host CPUs {}, isolated {isolated}; {memory}, {pages} pages of {page}",
+            node.node, node.housekeeping
+        );
+    }
+    for p in &h.hugepages {
+        if !h.nodes.iter().any(|n| n.node == p.node) {
+            let _ = writeln!(
+                out,
+                "  node {} (memory only): {} pages of {page}",
+                p.node, p.count
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Kernel command line (add to the host's boot entry):");
+    let _ = writeln!(out, "  {}", h.kernel_cmdline);
+    for p in &h.kernel_params {
+        let _ = writeln!(out, "    {:<40} {}", p.param, p.explanation);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Huge pages:");
+    let _ = writeln!(
+        out,
+        "  boot-time hugepages={} of {page}{}",
+        h.hugepage_settings.boot_pages,
+        if h.hugepage_settings.runtime {
+            "; hugepages.sh sets the per-node counts at runtime"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "  check: {}", h.hugepage_settings.verify_command);
+    let _ = writeln!(out, "  `virsh capabilities` should then print:");
+    for e in &h.hugepage_settings.expected_pages {
+        let _ = writeln!(out, "    node {}: {}", e.node, e.line);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Guest {}: {} vCPU{}, {} on NUMA node {}",
+        g.name,
+        g.vcpus,
+        if g.vcpus == 1 { "" } else { "s" },
+        format_kib(g.memory_kib),
+        g.node
+    );
+    for (vcpu, cpu) in g.vcpupin.iter().enumerate() {
+        let rt = if g.rt_vcpus.contains(vcpu as u32) {
+            format!(", {} priority {}", g.scheduler.as_str(), g.priority)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  vCPU {vcpu} -> host CPU {cpu}{rt}");
+    }
+    let _ = writeln!(out, "  emulator threads -> host CPUs {}", g.emulatorpin);
+    if !g.idle_siblings.is_empty() {
+        let _ = writeln!(out, "  idle SMT siblings: {}", g.idle_siblings);
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Warnings:");
+        for w in &plan.warnings {
+            let _ = writeln!(out, "  [{}] {}", w.code.as_str(), w.message);
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Outputs: --format cmdline (kernel-cmdline.txt), hugepages (hugepages.sh), xml (<name>.xml), json"
+    );
+    out
+}
