@@ -83,7 +83,7 @@ pub enum Error {
     #[error("the capabilities have no <topology> section: libvirt could not read the host's NUMA layout (it was not built with numactl, or the host exposes no NUMA information). Without it rtkvm cannot tell which CPUs and memory belong together; run `virsh capabilities` on the KVM host itself with a libvirt built with NUMA support")]
     NoTopology,
     /// A CPU id appears more than once.
-    #[error("CPU {cpu} is listed twice (in NUMA cell {first_cell} and in cell {second_cell}); a CPU belongs to exactly one cell, so this output was edited or is corrupt")]
+    #[error("CPU {cpu} is listed twice ({where_}); a CPU appears once in `virsh capabilities`, so this output was edited or is corrupt", where_ = if first_cell == second_cell { format!("in NUMA cell {first_cell}") } else { format!("in NUMA cell {first_cell} and in cell {second_cell}") })]
     DuplicateCpu {
         /// The repeated CPU id.
         cpu: u32,

@@ -332,7 +332,13 @@ fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Error> {
 }
 
 /// Why a guest does not fit on a node, or `None` when it does.
-fn misfit(part: &Partition, cell: &Cell, vcpus: u32, memory_kib: u64) -> Option<String> {
+fn misfit(
+    part: &Partition,
+    cell: &Cell,
+    vcpus: u32,
+    memory_kib: u64,
+    host_memory: u64,
+) -> Option<String> {
     let isolated = &part.nodes.iter().find(|n| n.node == cell.id)?.isolated;
     let cores = cell
         .cores()
@@ -340,9 +346,8 @@ fn misfit(part: &Partition, cell: &Cell, vcpus: u32, memory_kib: u64) -> Option<
         .filter(|c| c.cpus.is_subset(isolated))
         .count();
     if cores < vcpus as usize {
-        let s = if vcpus == 1 { "" } else { "s" };
         return Some(format!(
-            "node {} has {cores} isolated cores, the guest needs {vcpus} (one core per vCPU{s})",
+            "node {} has {cores} isolated cores, the guest needs {vcpus} (one core per vCPU)",
             cell.id
         ));
     }
@@ -353,12 +358,14 @@ fn misfit(part: &Partition, cell: &Cell, vcpus: u32, memory_kib: u64) -> Option<
         .map_or(0, |p| p.count);
     let available = pages * part.page_size_kib;
     if available < memory_kib {
+        let memory = cell.memory_kib.map_or("unknown memory".into(), format_kib);
         return Some(format!(
-            "the guest needs {}, node {} has {} of {} pages ({pages} pages)",
+            "the guest needs {}, node {} can back only {} with {} pages ({pages} pages: {memory} minus {} kept for the host)",
             format_kib(memory_kib),
             cell.id,
             format_kib(available),
-            format_kib(part.page_size_kib)
+            format_kib(part.page_size_kib),
+            format_kib(host_memory),
         ));
     }
     None
@@ -369,6 +376,7 @@ fn misfit(part: &Partition, cell: &Cell, vcpus: u32, memory_kib: u64) -> Option<
 pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     let part = partition(host, settings)?;
     let gs = &settings.guest;
+    let hm = settings.host.host_memory.0;
     let page = part.page_size_kib;
     if gs.memory.0 % page != 0 {
         let below = gs.memory.0 / page * page;
@@ -403,7 +411,7 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
                     "NUMA node {id} does not report its memory, so its huge pages cannot be planned; this needs the output of libvirt 1.2.7 or later"
                 )));
             }
-            if let Some(why) = misfit(&part, cell, gs.vcpus, gs.memory.0) {
+            if let Some(why) = misfit(&part, cell, gs.vcpus, gs.memory.0, hm) {
                 return Err(Error::Impossible(why));
             }
             cell
@@ -422,13 +430,13 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
             let fits = candidates
                 .iter()
                 .rev()
-                .find(|c| misfit(&part, c, gs.vcpus, gs.memory.0).is_none());
+                .find(|c| misfit(&part, c, gs.vcpus, gs.memory.0, hm).is_none());
             match fits {
                 Some(&cell) => cell,
                 None => {
                     let reasons: Vec<String> = candidates
                         .iter()
-                        .filter_map(|c| misfit(&part, c, gs.vcpus, gs.memory.0))
+                        .filter_map(|c| misfit(&part, c, gs.vcpus, gs.memory.0, hm))
                         .collect();
                     return Err(Error::Impossible(format!(
                         "the guest ({} vCPUs, {}) fits on no NUMA node: {}",

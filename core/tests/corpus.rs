@@ -1,0 +1,102 @@
+//! Every real `virsh capabilities` output in the corpus gives a plan or a clear error, never a panic.
+//! The outcome of each is kept as a snapshot, and every domain XML produced is judged by libvirt.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use common::{assert_libvirt_accepts, corpus};
+use rtkvm_core::settings::PageSize;
+use rtkvm_core::units::Kib;
+use rtkvm_core::{parse_capabilities_bytes, plan, Host, Plan, Settings};
+
+fn corpus_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("corpus directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("xml" | "out")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&corpus(), &mut files);
+    files.sort();
+    files
+}
+
+/// The smallest sensible guest: one vCPU, one page of memory, one host CPU and 1 GiB kept per node.
+fn smallest(host: &Host) -> Option<Plan> {
+    let mut settings = Settings::default();
+    settings.host.host_cpus = 1;
+    settings.host.host_memory = Kib::gib(1);
+    settings.guest.vcpus = 1;
+    let probe = rtkvm_core::plan::partition(host, &settings).ok()?;
+    settings.host.page_size = PageSize::Kib(probe.page_size_kib);
+    settings.guest.memory = Kib(probe.page_size_kib);
+    plan(host, &settings).ok()
+}
+
+fn describe(plan: &Plan) -> String {
+    format!(
+        "isolcpus={} node={} vcpupin={:?} emulatorpin={} pages={}",
+        plan.host.isolcpus,
+        plan.guest.node,
+        plan.guest.vcpupin,
+        plan.guest.emulatorpin,
+        plan.host
+            .hugepages
+            .iter()
+            .map(|p| format!("{}:{}x{}K", p.node, p.count, p.page_size_kib))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+#[test]
+fn every_corpus_file_gives_a_plan_or_a_clear_error() {
+    let files = corpus_files();
+    assert!(files.len() >= 100, "the corpus has {} files", files.len());
+    let mut report = String::new();
+    let mut plans = 0;
+    for path in &files {
+        let name = path.strip_prefix(corpus()).unwrap().display().to_string();
+        let bytes = std::fs::read(path).unwrap();
+        let host = match parse_capabilities_bytes(&bytes) {
+            Ok(host) => host,
+            Err(e) => {
+                let _ = writeln!(report, "{name}\n  parse error: {e}");
+                continue;
+            }
+        };
+        let _ = writeln!(report, "{name}\n  host: {}", rtkvm_core::report::host_summary(&host));
+        match plan(&host, &Settings::default()) {
+            Ok(p) => {
+                plans += 1;
+                let _ = writeln!(report, "  default: {}", describe(&p));
+                assert_libvirt_accepts(&p.domain_xml, &name);
+            }
+            Err(e) => {
+                let _ = writeln!(report, "  default: {e}");
+                match smallest(&host) {
+                    Some(p) => {
+                        plans += 1;
+                        let _ = writeln!(report, "  smallest: {}", describe(&p));
+                        assert_libvirt_accepts(&p.domain_xml, &name);
+                    }
+                    None => {
+                        let _ = writeln!(report, "  smallest: no plan");
+                    }
+                }
+            }
+        }
+    }
+    assert!(plans >= 40, "only {plans} corpus hosts gave a plan");
+    insta::assert_snapshot!("corpus_outcomes", report);
+}

@@ -1,0 +1,220 @@
+//! End-to-end plans on hand-made fixtures: the seed page's worked example, its interleaved variant, SMT
+//! and a host without 1 GiB pages. Every domain XML is judged by libvirt.
+
+mod common;
+
+use common::{assert_libvirt_accepts, assert_virsh_refuses, fixtures};
+use rtkvm_core::plan::WarningCode;
+use rtkvm_core::settings::{rt_vcpus_from_mask, PageSize, Preset};
+use rtkvm_core::units::Kib;
+use rtkvm_core::{parse_capabilities, plan, Host, Plan, Settings};
+
+fn host(name: &str) -> Host {
+    let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture exists");
+    parse_capabilities(&text).expect("fixture parses")
+}
+
+fn codes(plan: &Plan) -> Vec<WarningCode> {
+    plan.warnings.iter().map(|w| w.code).collect()
+}
+
+#[test]
+fn seed_example_matches_the_libvirt_page() {
+    let host = host("seed-example.xml");
+    let plan = plan(&host, &Settings::default()).unwrap();
+    assert_eq!(plan.host.isolcpus.to_string(), "2-7,10-15");
+    assert_eq!(plan.host.housekeeping.to_string(), "0-1,8-9");
+    let pages: Vec<(u32, u64, u64)> = plan
+        .host
+        .hugepages
+        .iter()
+        .map(|p| (p.node, p.page_size_kib, p.count))
+        .collect();
+    assert_eq!(pages, vec![(0, 1048576, 26), (1, 1048576, 26)]);
+    assert_eq!(plan.guest.node, 1);
+    assert_eq!(plan.guest.vcpupin, vec![12, 13, 14, 15]);
+    assert_eq!(plan.guest.emulatorpin.to_string(), "8-9");
+    assert_eq!(plan.guest.rt_vcpus.to_string(), "0-3");
+    assert_eq!(codes(&plan), vec![WarningCode::RtOnEveryVcpu]);
+    insta::assert_json_snapshot!("seed_plan", plan);
+    insta::assert_snapshot!(
+        "seed_text",
+        rtkvm_core::report::text_report(&host, &plan)
+    );
+    assert_libvirt_accepts(&plan.domain_xml, "the seed example");
+}
+
+#[test]
+fn seed_example_corrects_the_pages_two_mistakes() {
+    let plan = plan(&host("seed-example.xml"), &Settings::default()).unwrap();
+    let xml = &plan.domain_xml;
+    // The page's vcpusched names vCPU 4 of a 4-vCPU guest; ours names only existing vCPUs.
+    assert!(xml.contains(r#"<vcpusched vcpus="0-3" scheduler="fifo" priority="1"/>"#));
+    // The page binds the host node with <page nodeset>, which names a guest node; ours uses numatune.
+    assert!(xml.contains(r#"<memory mode="strict" nodeset="1"/>"#));
+    assert!(!xml.contains("<page size=\"1048576\" unit=\"KiB\" nodeset"));
+    // And libvirt does refuse both of the page's forms, so the judge would catch them.
+    assert_virsh_refuses(
+        &xml.replace(r#"vcpus="0-3""#, r#"vcpus="0-4""#),
+        "vCPU '4' is not present",
+    );
+    assert_virsh_refuses(
+        &xml.replace(
+            r#"<page size="1048576" unit="KiB"/>"#,
+            r#"<page size="1048576" unit="KiB" nodeset="1"/>"#,
+        ),
+        "hugepages: node 1 not found",
+    );
+}
+
+#[test]
+fn interleaved_numbering_follows_ids_not_positions() {
+    let plan = plan(&host("seed-interleaved.xml"), &Settings::default()).unwrap();
+    assert_eq!(plan.host.isolcpus.to_string(), "2-3,6-15");
+    assert_eq!(plan.host.housekeeping.to_string(), "0-1,4-5");
+    assert_eq!(plan.guest.node, 1);
+    // Node 1's socket 1 holds 12-15: the only socket with four free isolated cores.
+    assert_eq!(plan.guest.vcpupin, vec![12, 13, 14, 15]);
+    assert_eq!(plan.guest.emulatorpin.to_string(), "4-5");
+    assert_libvirt_accepts(&plan.domain_xml, "the interleaved seed host");
+}
+
+#[test]
+fn smt_gives_each_vcpu_a_whole_core() {
+    let host = host("smt2.xml");
+    let mut settings = Settings::default();
+    settings.guest.vcpus = 3;
+    settings.guest.memory = Kib::gib(8);
+    settings.guest.rt_vcpus = rt_vcpus_from_mask("^0", 3).unwrap();
+    let plan = plan(&host, &settings).unwrap();
+    assert_eq!(plan.host.housekeeping.to_string(), "0-1,8-9");
+    assert_eq!(plan.host.isolcpus.to_string(), "2-7,10-15");
+    assert_eq!(plan.guest.vcpupin, vec![2, 3, 4]);
+    assert_eq!(plan.guest.idle_siblings.to_string(), "10-12");
+    assert_eq!(plan.guest.rt_vcpus.to_string(), "1-2");
+    assert_eq!(codes(&plan), vec![WarningCode::SmtEnabled]);
+    assert!(plan.host.kernel_cmdline.contains("amd_pstate=disable"));
+    insta::assert_snapshot!("smt2_domain", plan.domain_xml);
+    assert_libvirt_accepts(&plan.domain_xml, "the SMT host");
+}
+
+#[test]
+fn host_cpus_grow_to_whole_cores() {
+    let mut settings = Settings::default();
+    settings.host.host_cpus = 1;
+    settings.guest.memory = Kib::gib(4);
+    let plan = plan(&host("smt2.xml"), &settings).unwrap();
+    assert_eq!(plan.host.housekeeping.to_string(), "0,8");
+}
+
+#[test]
+fn two_mib_pages_when_the_host_lacks_one_gib() {
+    let host = host("two-mib-only.xml");
+    let mut settings = Settings::default();
+    settings.guest.memory = Kib::gib(12);
+    let plan = plan(&host, &settings).unwrap();
+    assert_eq!(plan.host.page_size_kib, 2048);
+    let counts: Vec<u64> = plan.host.hugepages.iter().map(|p| p.count).collect();
+    assert_eq!(counts, vec![9216, 5120]);
+    // Different counts: boot-time pages are the even share, the rest is set per node at runtime.
+    assert_eq!(plan.host.hugepage_settings.boot_pages, 10240);
+    assert!(plan.host.hugepage_settings.runtime);
+    assert!(plan.host.hugepage_settings.script.contains("reserve 0 9216"));
+    assert!(plan.host.kernel_cmdline.ends_with("default_hugepagesz=2M hugepagesz=2M hugepages=10240"));
+    // Node 1 has only 10 GiB of pages, so the 12 GiB guest goes to node 0.
+    assert_eq!(plan.guest.node, 0);
+    insta::assert_snapshot!("two_mib_hugepages_sh", plan.host.hugepage_settings.script);
+    assert_libvirt_accepts(&plan.domain_xml, "the 2 MiB host");
+
+    settings.host.page_size = PageSize::Kib(1048576);
+    let err = rtkvm_core::plan(&host, &settings).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "the host does not support 1 GiB pages; it lists 4 KiB, 2 MiB"
+    );
+}
+
+#[test]
+fn refusals_name_the_numbers() {
+    let host = host("seed-example.xml");
+    let mut settings = Settings::default();
+    settings.guest.vcpus = 7;
+    settings.guest.node = Some(1);
+    assert_eq!(
+        plan(&host, &settings).unwrap_err().to_string(),
+        "node 1 has 6 isolated cores, the guest needs 7 (one core per vCPU)"
+    );
+    settings.guest.vcpus = 4;
+    settings.guest.memory = Kib::gib(27);
+    assert_eq!(
+        plan(&host, &settings).unwrap_err().to_string(),
+        "the guest needs 27 GiB, node 1 can back only 26 GiB with 1 GiB pages (26 pages: 32 GiB minus 6 GiB kept for the host)"
+    );
+    settings.guest.memory = Kib(16 * 1024 * 1024 + 512 * 1024);
+    assert_eq!(
+        plan(&host, &settings).unwrap_err().to_string(),
+        "the guest memory 16.5 GiB is not a multiple of the 1 GiB page size; choose 16 GiB or 17 GiB"
+    );
+    settings.guest.memory = Kib::gib(16);
+    settings.guest.node = Some(5);
+    assert_eq!(
+        plan(&host, &settings).unwrap_err().to_string(),
+        "the host has no NUMA node 5; its nodes are 0, 1"
+    );
+    settings.guest.node = None;
+    settings.host.host_cpus = 8;
+    assert_eq!(
+        plan(&host, &settings).unwrap_err().to_string(),
+        "with 8 host CPUs per node every online CPU (0-15) stays with the host and nothing is left to isolate; keep fewer CPUs for the host"
+    );
+}
+
+#[test]
+fn guest_spanning_sockets_and_small_guests_are_warned_about() {
+    let host = host("seed-example.xml");
+    let mut settings = Settings::default();
+    settings.guest.vcpus = 6;
+    settings.guest.rt_vcpus = rt_vcpus_from_mask("1-5", 6).unwrap();
+    let plan = plan(&host, &settings).unwrap();
+    assert_eq!(plan.guest.vcpupin, vec![10, 11, 12, 13, 14, 15]);
+    assert_eq!(codes(&plan), vec![WarningCode::GuestSpansSockets]);
+    assert_libvirt_accepts(&plan.domain_xml, "a 6-vCPU guest");
+
+    settings.guest.vcpus = 1;
+    settings.guest.rt_vcpus = None;
+    let plan = rtkvm_core::plan(&host, &settings).unwrap();
+    assert_eq!(codes(&plan), vec![WarningCode::SingleVcpu]);
+    assert_libvirt_accepts(&plan.domain_xml, "a 1-vCPU guest");
+}
+
+#[test]
+fn explicit_housekeeping_can_isolate_cpu0_with_a_warning() {
+    let host = host("seed-example.xml");
+    let mut settings = Settings::default();
+    settings.host.housekeeping = Some("6-7,8-9".parse().unwrap());
+    settings.host.preset = Preset::Minimal;
+    let plan = plan(&host, &settings).unwrap();
+    assert_eq!(plan.host.isolcpus.to_string(), "0-5,10-15");
+    assert!(codes(&plan).contains(&WarningCode::Cpu0Isolated));
+    assert_eq!(
+        plan.host.kernel_cmdline,
+        "isolcpus=0-5,10-15 default_hugepagesz=1G hugepagesz=1G hugepages=52"
+    );
+    settings.host.housekeeping = Some("8-9".parse().unwrap());
+    assert_eq!(
+        rtkvm_core::plan(&host, &settings).unwrap_err().to_string(),
+        "the housekeeping list keeps no CPU of NUMA node 0 (CPUs 0-7); every node needs at least one core for the host"
+    );
+}
+
+#[test]
+fn user_strings_are_escaped_in_the_domain() {
+    let mut settings = Settings::default();
+    settings.guest.name = "a&b <c> \"d\" 'e' $(reboot)".into();
+    let plan = plan(&host("seed-example.xml"), &settings).unwrap();
+    assert!(plan
+        .domain_xml
+        .contains("<name>a&amp;b &lt;c&gt; \"d\" 'e' $(reboot)</name>"));
+    assert!(!plan.host.hugepage_settings.script.contains("reboot"));
+    assert_libvirt_accepts(&plan.domain_xml, "a hostile guest name");
+}
