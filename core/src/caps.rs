@@ -54,7 +54,7 @@ pub fn parse_capabilities(text: &str) -> Result<Host, Error> {
     if text.trim().is_empty() {
         return Err(Error::EmptyInput);
     }
-    if let Some(offset) = text.find(|c: char| c == '\0') {
+    if let Some(offset) = text.find('\0') {
         let reason = if text.as_bytes().iter().take(64).filter(|&&b| b == 0).count() > 8 {
             "it looks like UTF-16 text or binary data; save it as UTF-8".to_string()
         } else {

@@ -378,7 +378,7 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     let gs = &settings.guest;
     let hm = settings.host.host_memory.0;
     let page = part.page_size_kib;
-    if gs.memory.0 % page != 0 {
+    if !gs.memory.0.is_multiple_of(page) {
         let below = gs.memory.0 / page * page;
         let above = format_kib(below + page);
         let choices = if below == 0 {

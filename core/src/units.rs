@@ -44,7 +44,7 @@ pub fn format_kib(kib: u64) -> String {
     ];
     for (name, size) in UNITS {
         if kib >= size {
-            return if kib % size == 0 {
+            return if kib.is_multiple_of(size) {
                 format!("{} {name}", kib / size)
             } else {
                 format!("{:.1} {name}", kib as f64 / size as f64)
@@ -56,9 +56,9 @@ pub fn format_kib(kib: u64) -> String {
 
 /// Prints a page size the way the kernel command line spells it (`1G`, `2M`, `64K`).
 pub fn kernel_size(kib: u64) -> String {
-    if kib % GIB_KIB == 0 {
+    if kib.is_multiple_of(GIB_KIB) {
         format!("{}G", kib / GIB_KIB)
-    } else if kib % 1024 == 0 {
+    } else if kib.is_multiple_of(1024) {
         format!("{}M", kib / 1024)
     } else {
         format!("{kib}K")

@@ -75,7 +75,11 @@ fn every_corpus_file_gives_a_plan_or_a_clear_error() {
                 continue;
             }
         };
-        let _ = writeln!(report, "{name}\n  host: {}", rtkvm_core::report::host_summary(&host));
+        let _ = writeln!(
+            report,
+            "{name}\n  host: {}",
+            rtkvm_core::report::host_summary(&host)
+        );
         match plan(&host, &Settings::default()) {
             Ok(p) => {
                 plans += 1;

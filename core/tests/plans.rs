@@ -37,10 +37,7 @@ fn seed_example_matches_the_libvirt_page() {
     assert_eq!(plan.guest.rt_vcpus.to_string(), "0-3");
     assert_eq!(codes(&plan), vec![WarningCode::RtOnEveryVcpu]);
     insta::assert_json_snapshot!("seed_plan", plan);
-    insta::assert_snapshot!(
-        "seed_text",
-        rtkvm_core::report::text_report(&host, &plan)
-    );
+    insta::assert_snapshot!("seed_text", rtkvm_core::report::text_report(&host, &plan));
     assert_libvirt_accepts(&plan.domain_xml, "the seed example");
 }
 
@@ -119,8 +116,15 @@ fn two_mib_pages_when_the_host_lacks_one_gib() {
     // Different counts: boot-time pages are the even share, the rest is set per node at runtime.
     assert_eq!(plan.host.hugepage_settings.boot_pages, 10240);
     assert!(plan.host.hugepage_settings.runtime);
-    assert!(plan.host.hugepage_settings.script.contains("reserve 0 9216"));
-    assert!(plan.host.kernel_cmdline.ends_with("default_hugepagesz=2M hugepagesz=2M hugepages=10240"));
+    assert!(plan
+        .host
+        .hugepage_settings
+        .script
+        .contains("reserve 0 9216"));
+    assert!(plan
+        .host
+        .kernel_cmdline
+        .ends_with("default_hugepagesz=2M hugepagesz=2M hugepages=10240"));
     // Node 1 has only 10 GiB of pages, so the 12 GiB guest goes to node 0.
     assert_eq!(plan.guest.node, 0);
     insta::assert_snapshot!("two_mib_hugepages_sh", plan.host.hugepage_settings.script);

@@ -37,10 +37,21 @@ pub fn assert_libvirt_accepts(xml: &str, label: &str) {
     let path = std::env::temp_dir().join(format!("rtkvm-test-{}-{n}.xml", std::process::id()));
     std::fs::write(&path, xml).expect("write temporary domain XML");
     let file = path.to_str().expect("temporary path is UTF-8");
-    let (ok, text) = run("virsh", &["-c", "test:///default", "define", file], "libvirt-clients");
+    let (ok, text) = run(
+        "virsh",
+        &["-c", "test:///default", "define", file],
+        "libvirt-clients",
+    );
     assert!(ok, "virsh refused the domain XML of {label}: {text}\n{xml}");
-    let (ok, text) = run("virt-xml-validate", &[file, "domain"], "libvirt-clients and libxml2-utils");
-    assert!(ok, "virt-xml-validate refused the domain XML of {label}: {text}\n{xml}");
+    let (ok, text) = run(
+        "virt-xml-validate",
+        &[file, "domain"],
+        "libvirt-clients and libxml2-utils",
+    );
+    assert!(
+        ok,
+        "virt-xml-validate refused the domain XML of {label}: {text}\n{xml}"
+    );
     let _ = std::fs::remove_file(&path);
 }
 
@@ -50,8 +61,15 @@ pub fn assert_virsh_refuses(xml: &str, expected: &str) {
     let path = std::env::temp_dir().join(format!("rtkvm-bad-{}-{n}.xml", std::process::id()));
     std::fs::write(&path, xml).expect("write temporary domain XML");
     let file = path.to_str().expect("temporary path is UTF-8");
-    let (ok, text) = run("virsh", &["-c", "test:///default", "define", file], "libvirt-clients");
+    let (ok, text) = run(
+        "virsh",
+        &["-c", "test:///default", "define", file],
+        "libvirt-clients",
+    );
     let _ = std::fs::remove_file(&path);
     assert!(!ok, "virsh accepted XML it should refuse:\n{xml}");
-    assert!(text.contains(expected), "virsh refused for another reason: {text}");
+    assert!(
+        text.contains(expected),
+        "virsh refused for another reason: {text}"
+    );
 }

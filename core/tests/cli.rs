@@ -1,0 +1,182 @@
+//! The `rtkvm` command line as scripts use it: formats, stdin, exit codes and the JSON contract.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{assert_libvirt_accepts, fixtures};
+
+fn rtkvm(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rtkvm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rtkvm");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn seed() -> String {
+    fixtures().join("seed-example.xml").display().to_string()
+}
+
+#[test]
+fn json_carries_the_documented_contract() {
+    let out = rtkvm(&["plan", &seed(), "--format", "json"], None);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["host"]["isolcpus"], "2-7,10-15");
+    assert_eq!(v["host"]["housekeeping"], "0-1,8-9");
+    assert!(v["host"]["kernel_cmdline"]
+        .as_str()
+        .unwrap()
+        .starts_with("isolcpus=managed_irq,domain,2-7,10-15 "));
+    assert_eq!(
+        v["host"]["hugepages"],
+        serde_json::json!([
+            {"node": 0, "page_size_kib": 1048576, "count": 26},
+            {"node": 1, "page_size_kib": 1048576, "count": 26}
+        ])
+    );
+    assert_eq!(v["guest"]["name"], "rt-guest");
+    assert_eq!(v["guest"]["node"], 1);
+    assert_eq!(v["guest"]["vcpus"], 4);
+    assert_eq!(v["guest"]["memory_kib"], 16777216);
+    assert_eq!(v["guest"]["vcpupin"], serde_json::json!([12, 13, 14, 15]));
+    assert_eq!(v["guest"]["emulatorpin"], "8-9");
+    assert_eq!(v["guest"]["rt_vcpus"], "0-3");
+    assert!(v["domain_xml"]
+        .as_str()
+        .unwrap()
+        .starts_with("<domain type=\"kvm\">"));
+    assert_eq!(v["warnings"][0]["code"], "rt-on-every-vcpu");
+    assert!(v["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("vCPU 0"));
+}
+
+#[test]
+fn reads_stdin_with_dash_or_no_file() {
+    let xml = std::fs::read(fixtures().join("seed-example.xml")).unwrap();
+    let a = rtkvm(&["plan", "--format", "cmdline"], Some(&xml));
+    let b = rtkvm(&["plan", "-", "--format", "cmdline"], Some(&xml));
+    let c = rtkvm(&["plan", &seed(), "--format", "cmdline"], None);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(a.stdout, c.stdout);
+    assert_eq!(
+        String::from_utf8(a.stdout).unwrap(),
+        "isolcpus=managed_irq,domain,2-7,10-15 nohz=on nohz_full=2-7,10-15 rcu_nocbs=2-7,10-15 irqaffinity=0-1,8-9 skew_tick=1 tsc=reliable nosoftlockup intel_pstate=disable default_hugepagesz=1G hugepagesz=1G hugepages=52\n"
+    );
+}
+
+#[test]
+fn every_flag_reaches_the_plan() {
+    let out = rtkvm(
+        &[
+            "plan",
+            &seed(),
+            "--vcpus",
+            "2",
+            "--memory",
+            "4G",
+            "--node",
+            "0",
+            "--host-cpus",
+            "1",
+            "--host-memory",
+            "4G",
+            "--page-size",
+            "2M",
+            "--name",
+            "plc-1",
+            "--rt-vcpus",
+            "^0",
+            "--scheduler",
+            "rr",
+            "--priority",
+            "50",
+            "--preset",
+            "minimal",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["host"]["isolcpus"], "1-7,9-15");
+    assert_eq!(
+        v["host"]["kernel_cmdline"],
+        "isolcpus=1-7,9-15 default_hugepagesz=2M hugepagesz=2M hugepages=28672"
+    );
+    assert_eq!(v["guest"]["node"], 0);
+    assert_eq!(v["guest"]["vcpupin"], serde_json::json!([1, 2]));
+    assert_eq!(v["guest"]["rt_vcpus"], "1");
+    let xml = v["domain_xml"].as_str().unwrap();
+    assert!(xml.contains(r#"<vcpusched vcpus="1" scheduler="rr" priority="50"/>"#));
+    assert!(xml.contains("<name>plc-1</name>"));
+    assert_libvirt_accepts(xml, "the CLI flags plan");
+}
+
+#[test]
+fn xml_and_hugepages_formats_print_the_files() {
+    let xml = rtkvm(&["plan", &seed(), "--format", "xml"], None);
+    assert!(xml.status.success());
+    assert_libvirt_accepts(&String::from_utf8(xml.stdout).unwrap(), "--format xml");
+    let sh = rtkvm(&["plan", &seed(), "--format", "hugepages"], None);
+    let sh = String::from_utf8(sh.stdout).unwrap();
+    assert!(sh.starts_with("#!/bin/sh\n"));
+    assert!(sh.contains("check 1 26"));
+}
+
+#[test]
+fn bad_input_exits_2_with_an_error_line() {
+    for (input, expected) in [
+        (&b""[..], "error: the input is empty"),
+        (
+            b"<capabilities><host>",
+            "error: the XML is broken at line 1",
+        ),
+        (b"<domainCapabilities/>", "virsh domcapabilities"),
+        (b"\xff\xfe<\x00c\x00", "UTF-16"),
+    ] {
+        let out = rtkvm(&["plan"], Some(input));
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains(expected), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    let out = rtkvm(&["plan", &seed(), "--vcpus", "7", "--node", "1"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: node 1 has 6 isolated cores, the guest needs 7 (one core per vCPU)\n"
+    );
+    let out = rtkvm(&["plan", "/nonexistent/caps.xml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = rtkvm(&["plan", &seed(), "--memory", "16"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn example_round_trips_through_plan() {
+    let example = rtkvm(&["example"], None);
+    assert!(example.status.success());
+    let text = rtkvm(&["plan"], Some(&example.stdout));
+    assert!(text.status.success());
+    assert!(String::from_utf8(text.stdout)
+        .unwrap()
+        .contains("vCPU 0 -> host CPU 12"));
+}

@@ -1,0 +1,263 @@
+//! Property tests over generated hosts: whatever the topology and settings, planning gives a plan whose
+//! invariants hold, or an error; it never panics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use rtkvm_core::settings::PageSize;
+use rtkvm_core::units::Kib;
+use rtkvm_core::{parse_capabilities, plan, CpuSet, Settings};
+
+/// How CPU ids are handed out.
+#[derive(Debug, Clone, Copy)]
+enum Numbering {
+    /// Node by node, core by core, threads together (0,1 are siblings).
+    Sequential,
+    /// Linux-style: all first threads, then all second threads (siblings k and k+N).
+    ThreadMajor,
+    /// Interleaved between nodes: node = id % nodes.
+    Strided,
+}
+
+#[derive(Debug, Clone)]
+struct GenHost {
+    node_ids: Vec<u32>,
+    sockets_per_node: u32,
+    cores_per_socket: u32,
+    threads: u32,
+    numbering: Numbering,
+    memory_gib: Vec<u64>,
+    sizes: Vec<u64>,
+    gap: u32,
+}
+
+fn gen_host() -> impl Strategy<Value = GenHost> {
+    (
+        proptest::collection::btree_set(0u32..40, 1..5),
+        1u32..3,
+        1u32..7,
+        1u32..4,
+        prop_oneof![
+            Just(Numbering::Sequential),
+            Just(Numbering::ThreadMajor),
+            Just(Numbering::Strided)
+        ],
+        proptest::collection::vec(0u64..80, 4),
+        prop_oneof![
+            Just(vec![4, 2048, 1048576]),
+            Just(vec![4, 2048]),
+            Just(vec![]),
+            Just(vec![64, 524288])
+        ],
+        0u32..3,
+    )
+        .prop_map(
+            |(
+                nodes,
+                sockets_per_node,
+                cores_per_socket,
+                threads,
+                numbering,
+                memory_gib,
+                sizes,
+                gap,
+            )| {
+                GenHost {
+                    node_ids: nodes.into_iter().collect(),
+                    sockets_per_node,
+                    cores_per_socket,
+                    threads,
+                    numbering,
+                    memory_gib,
+                    sizes,
+                    gap,
+                }
+            },
+        )
+}
+
+impl GenHost {
+    /// Returns, per node index, its cores, each a list of CPU ids.
+    fn layout(&self) -> Vec<Vec<(u32, u32, Vec<u32>)>> {
+        let nodes = self.node_ids.len() as u32;
+        let cores_per_node = self.sockets_per_node * self.cores_per_socket;
+        let total_cores = nodes * cores_per_node;
+        let stride = 1 + self.gap;
+        let mut out = vec![Vec::new(); nodes as usize];
+        for n in 0..nodes {
+            for s in 0..self.sockets_per_node {
+                for c in 0..self.cores_per_socket {
+                    let core_index = n * cores_per_node + s * self.cores_per_socket + c;
+                    let ids: Vec<u32> = (0..self.threads)
+                        .map(|t| match self.numbering {
+                            Numbering::Sequential => (core_index * self.threads + t) * stride,
+                            Numbering::ThreadMajor => (t * total_cores + core_index) * stride,
+                            Numbering::Strided => {
+                                let local = s * self.cores_per_socket + c;
+                                ((t * cores_per_node + local) * nodes + n) * stride
+                            }
+                        })
+                        .collect();
+                    out[n as usize].push((n * self.sockets_per_node + s, c, ids));
+                }
+            }
+        }
+        out
+    }
+
+    fn xml(&self) -> String {
+        let mut x = String::from("<capabilities><host><cpu><arch>x86_64</arch>");
+        for s in &self.sizes {
+            let _ = write!(x, "<pages unit='KiB' size='{s}'/>");
+        }
+        x.push_str("</cpu><topology><cells>");
+        for (i, cores) in self.layout().iter().enumerate() {
+            let id = self.node_ids[i];
+            let _ = write!(
+                x,
+                "<cell id='{id}'><memory unit='KiB'>{}</memory><cpus>",
+                self.memory_gib[i % 4] * 1024 * 1024
+            );
+            let mut cpus: Vec<(u32, u32, u32, String)> = Vec::new();
+            for (socket, core, ids) in cores {
+                let siblings: CpuSet = ids.iter().copied().collect();
+                for &cpu in ids {
+                    cpus.push((cpu, *socket, *core, siblings.to_string()));
+                }
+            }
+            cpus.sort();
+            for (cpu, socket, core, siblings) in cpus {
+                let _ = write!(
+                    x,
+                    "<cpu id='{cpu}' socket_id='{socket}' core_id='{core}' siblings='{siblings}'/>"
+                );
+            }
+            x.push_str("</cpus></cell>");
+        }
+        x.push_str("</cells></topology></host></capabilities>");
+        x
+    }
+}
+
+fn gen_settings() -> impl Strategy<Value = Settings> {
+    (
+        1u32..4,
+        0u64..8,
+        1u32..9,
+        1u64..20,
+        proptest::option::of(0u32..40),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(host_cpus, host_gib, vcpus, gib, node, two_mib, no_rt0)| {
+            let mut s = Settings::default();
+            s.host.host_cpus = host_cpus;
+            s.host.host_memory = Kib::gib(host_gib);
+            if two_mib {
+                s.host.page_size = PageSize::Kib(2048);
+            }
+            s.guest.vcpus = vcpus;
+            s.guest.memory = Kib::gib(gib);
+            s.guest.node = node;
+            if no_rt0 {
+                s.guest.rt_vcpus = Some((1..vcpus).collect());
+            }
+            s
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plans_keep_their_invariants(gen in gen_host(), settings in gen_settings()) {
+        let xml = gen.xml();
+        let host = parse_capabilities(&xml).expect("generated hosts are valid");
+        let Ok(plan) = plan(&host, &settings) else { return Ok(()); };
+        let online = host.online_cpus();
+        let h = &plan.host;
+        let g = &plan.guest;
+
+        // The partition covers every online CPU exactly once.
+        prop_assert!(h.isolcpus.is_disjoint(&h.housekeeping));
+        let mut union = h.isolcpus.clone();
+        union.extend_from(&h.housekeeping);
+        prop_assert_eq!(&union, &online);
+        prop_assert!(!h.isolcpus.is_empty());
+
+        // No core is split between host and isolated sets.
+        let siblings: BTreeMap<u32, CpuSet> = host.cpus().map(|c| (c.id, c.siblings.clone())).collect();
+        for (cpu, sibs) in &siblings {
+            let isolated = h.isolcpus.contains(*cpu);
+            for s in sibs.iter() {
+                prop_assert_eq!(h.isolcpus.contains(s), isolated, "core of CPU {} split", cpu);
+            }
+        }
+        // Every node keeps at least one housekeeping CPU.
+        for node in &h.nodes {
+            prop_assert!(!node.housekeeping.is_empty());
+        }
+
+        // vCPUs: distinct, isolated, on the chosen node, never siblings of each other.
+        prop_assert_eq!(g.vcpupin.len(), settings.guest.vcpus as usize);
+        let pins: CpuSet = g.vcpupin.iter().copied().collect();
+        prop_assert_eq!(pins.len(), g.vcpupin.len());
+        prop_assert!(pins.is_subset(&h.isolcpus));
+        let node_cpus = host.cell(g.node).unwrap().cpu_set();
+        prop_assert!(pins.is_subset(&node_cpus));
+        for &pin in &g.vcpupin {
+            let others = siblings[&pin].intersection(&pins);
+            prop_assert_eq!(others.len(), 1, "vCPU host CPU {} shares its core", pin);
+        }
+        // Emulator threads stay off isolated CPUs, on the guest's node.
+        prop_assert!(!g.emulatorpin.is_empty());
+        prop_assert!(g.emulatorpin.is_disjoint(&h.isolcpus));
+        prop_assert!(g.emulatorpin.is_subset(&node_cpus));
+
+        // Pages fit and divide the memory.
+        prop_assert_eq!(g.memory_kib % h.page_size_kib, 0);
+        let pages = h.hugepages.iter().find(|p| p.node == g.node).unwrap();
+        prop_assert!(pages.count * pages.page_size_kib >= g.memory_kib);
+        for p in &h.hugepages {
+            let memory = host.cell(p.node).unwrap().memory_kib.unwrap();
+            prop_assert!(p.count * p.page_size_kib + settings.host.host_memory.0 <= memory.max(settings.host.host_memory.0));
+        }
+
+        // The kernel command line's cpulists read back as the same sets.
+        for param in h.kernel_cmdline.split(' ') {
+            let (key, value) = param.split_once('=').unwrap_or((param, ""));
+            let value = value.trim_start_matches("managed_irq,domain,");
+            match key {
+                "isolcpus" | "nohz_full" | "rcu_nocbs" => prop_assert_eq!(&value.parse::<CpuSet>().unwrap(), &h.isolcpus),
+                "irqaffinity" => prop_assert_eq!(&value.parse::<CpuSet>().unwrap(), &h.housekeeping),
+                _ => {}
+            }
+        }
+        // The domain XML names only existing vCPUs.
+        let vcpusched = format!("vcpus=\"{}\"", g.rt_vcpus);
+        prop_assert!(g.rt_vcpus.is_empty() || plan.domain_xml.contains(&vcpusched));
+        prop_assert!(g.rt_vcpus.iter().all(|v| v < g.vcpus));
+    }
+}
+
+/// Guards the property test against vacuity: the generators must produce plannable cases often.
+#[test]
+fn generated_cases_often_give_plans() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = (gen_host(), gen_settings());
+    let mut plans = 0;
+    for _ in 0..300 {
+        let (gen, settings) = strategy.new_tree(&mut runner).unwrap().current();
+        let host = parse_capabilities(&gen.xml()).unwrap();
+        if plan(&host, &settings).is_ok() {
+            plans += 1;
+        }
+    }
+    assert!(
+        plans >= 60,
+        "only {plans} of 300 generated cases gave a plan"
+    );
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what building and testing rtkvm needs on a fresh Debian machine with rustup, cargo and npm.
+# Every step is skipped when the right version is already there, so a second run takes seconds.
+# Run as root (or with sudo available) for the Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc >= 1.96
+BINARYEN_VERSION=132.0.0       # Debian's binaryen 108 silently breaks the wasm; the npm build works
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print}' Cargo.lock)
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# libvirt's own parser and schema judge every generated domain XML in the tests.
+apt_install libvirt-clients libxml2-utils
+
+# The core library must build for the browser too.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "${1:-}" = "core" ]; then
+  exit 0
+fi
+
+# The browser app: wasm target, trunk, the wasm-bindgen CLI matching Cargo.lock, a working wasm-opt,
+# and Chromium with its driver for the end-to-end tests.
+apt_install chromium chromium-driver
+
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+  log "installing trunk $TRUNK_VERSION (about 9 minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes)"
+  # Without --locked: its lockfile names a crate version the registry mirror lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if ! [ -x .tools/node_modules/.bin/wasm-opt ] || ! .tools/node_modules/.bin/wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+  log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm into .tools/"
+  npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+if ! [ -d tests/node_modules/playwright-core ]; then
+  log "installing the browser test dependencies (playwright-core, no browser download)"
+  (cd tests && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+
+log "fetching crates for trunk's offline build"
+cargo fetch --quiet
