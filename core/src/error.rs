@@ -131,6 +131,9 @@ pub enum Error {
     /// A setting is out of its allowed range or malformed.
     #[error("{0}")]
     Setting(String),
+    /// A share link cannot be opened.
+    #[error("{0}")]
+    Link(String),
     /// The requested plan cannot be made on this host.
     #[error("{0}")]
     Impossible(String),

@@ -119,6 +119,12 @@ impl Host {
                 .map(|c| c.id)
                 .chain(cell.offline_cpus.iter().copied());
             for id in ids {
+                if id > crate::cpuset::MAX_CPU_ID {
+                    return Err(Error::Invalid(format!(
+                        "CPU id {id} is larger than the largest supported id ({})",
+                        crate::cpuset::MAX_CPU_ID
+                    )));
+                }
                 if let Some(first) = owner.insert(id, cell.id) {
                     return Err(Error::DuplicateCpu {
                         cpu: id,

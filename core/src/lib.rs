@@ -21,6 +21,7 @@ pub mod domain;
 pub mod error;
 pub mod host;
 pub mod hugepages;
+pub mod link;
 pub mod plan;
 pub mod report;
 pub mod settings;

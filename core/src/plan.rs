@@ -266,7 +266,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             }
             continue;
         };
-        if memory < host_memory + page_size_kib {
+        if memory < host_memory.saturating_add(page_size_kib) {
             warn(
                 &mut warnings,
                 WarningCode::HostMemoryLow,

@@ -195,6 +195,12 @@ impl Settings {
                 )));
             }
         }
+        if h.host_memory.0 > 1024 * 1024 * GIB_KIB {
+            return Err(Error::Setting(format!(
+                "host memory per node {} is more than 1 PiB",
+                h.host_memory
+            )));
+        }
         validate_name(&g.name)?;
         if g.vcpus == 0 || g.vcpus > MAX_VCPUS {
             return Err(Error::Setting(format!(

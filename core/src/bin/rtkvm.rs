@@ -103,6 +103,8 @@ enum Format {
     Cmdline,
     /// The hugepages.sh script.
     Hugepages,
+    /// The share-link fragment (starting with `#`) that opens this plan in the app.
+    Link,
 }
 
 fn parse_size(text: &str) -> Result<Kib, String> {
@@ -183,6 +185,7 @@ fn run(args: PlanArgs) -> Result<String, String> {
         Format::Xml => plan.domain_xml,
         Format::Cmdline => format!("{}\n", plan.host.kernel_cmdline),
         Format::Hugepages => plan.host.hugepage_settings.script,
+        Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),
     })
 }
 
