@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every check and test: formatting, clippy, the core's unit, snapshot,
-# property, corpus and CLI tests (each domain XML judged by libvirt), and the core's wasm32 build.
+# property, corpus and CLI tests (each domain XML judged by libvirt), the core's wasm32 build, the
+# release site build and the end-to-end tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "setup"
-scripts/setup.sh core
+scripts/setup.sh
+. scripts/env.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo clippy -D warnings (native, and the app for wasm32)"
+cargo clippy -p rtkvm-core --all-targets --quiet -- -D warnings
+cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "core tests (native)"
 cargo test -p rtkvm-core --quiet
 
-step "core builds for wasm32-unknown-unknown"
+step "core builds for wasm32-unknown-unknown without the CLI"
 cargo build -p rtkvm-core --lib --no-default-features --target wasm32-unknown-unknown --quiet
+
+step "release site (trunk build --release)"
+trunk build --release
+
+step "end-to-end tests in headless Chromium"
+cargo build -p rtkvm-core --bin rtkvm --quiet
+(cd tests && RTKVM_BIN="$PWD/../target/debug/rtkvm" RTKVM_DIST="$PWD/../dist" node --test e2e.test.mjs)
 
 step "all checks passed"

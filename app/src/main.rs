@@ -1,1 +1,395 @@
-fn main() {}
+//! rtkvm in the browser: paste `virsh capabilities`, see the host, choose the guest, download the
+//! outputs and share a link. All planning happens in `rtkvm-core`; this crate only renders.
+
+mod browser;
+mod map;
+mod state;
+
+use leptos::prelude::*;
+use rtkvm_core::report::{host_summary, output_files};
+use rtkvm_core::units::format_kib;
+
+use map::{Legend, TopologyMap};
+use state::{AppState, Form, HostSource};
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The whole page.
+#[component]
+fn App() -> impl IntoView {
+    let state = AppState::new(browser::current_hash());
+    provide_context(state);
+    // Sync the share link into the address bar.
+    Effect::new(move |_| {
+        if let Some(link) = state.link.get() {
+            browser::replace_hash(&link);
+        }
+    });
+    // Tell the benchmarks a plan is on screen (effects run after the DOM is updated).
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = state.plan.get() {
+            browser::mark("rtkvm:plan-rendered");
+        }
+    });
+    view! {
+        <header>
+            <h1>"rtkvm"</h1>
+            <p class="tagline">"Real-time KVM guest configurator: from "<code>"virsh capabilities"</code>
+               " to a host kernel command line, huge pages and a libvirt domain XML. Nothing you paste leaves this page."</p>
+        </header>
+        <main>
+            <LinkNotice/>
+            <section class="columns">
+                <div class="column">
+                    <Input/>
+                    <SettingsForm/>
+                </div>
+                <div class="column wide">
+                    <HostView/>
+                    <Problems/>
+                    <Outputs/>
+                </div>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn LinkNotice() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        state.link_notice.get().map(|msg| {
+            view! { <div class="notice error" role="alert" data-testid="link-error">{msg}</div> }
+        })
+    }
+}
+
+/// The paste box, file picker and drop zone.
+#[component]
+fn Input() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let text = move || match state.source.get() {
+        HostSource::Text(t) => t,
+        HostSource::Shared(_) => String::new(),
+    };
+    let from_link = move || matches!(state.source.get(), HostSource::Shared(_));
+    let load_file = move |file: web_sys::File| {
+        let file = gloo_file::File::from(file);
+        leptos::task::spawn_local(async move {
+            match gloo_file::futures::read_as_text(&file).await {
+                Ok(text) => state.source.set(HostSource::Text(text)),
+                Err(e) => state.source.set(HostSource::Text(format!("(the file could not be read: {e})"))),
+            }
+        });
+    };
+    view! {
+        <section class="card input"
+            on:dragover=|ev: web_sys::DragEvent| ev.prevent_default()
+            on:drop=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                    load_file(file);
+                }
+            }>
+            <h2>"1. Host capabilities"</h2>
+            <label for="caps">"Paste the output of "<code>"virsh capabilities"</code>" (or drop the saved file here)"</label>
+            <Show when=from_link>
+                <p class="hint" data-testid="from-link">"The host comes from a shared link. Paste capabilities to replace it."</p>
+            </Show>
+            <textarea id="caps" data-testid="caps-input" spellcheck="false" rows="12"
+                placeholder="<capabilities>…</capabilities>"
+                prop:value=text
+                on:input=move |ev| state.source.set(HostSource::Text(event_target_value(&ev)))></textarea>
+            <div class="row">
+                <label class="button" for="caps-file">"Open file…"</label>
+                <input id="caps-file" data-testid="caps-file" type="file" accept=".xml,.txt,.out,text/xml"
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                            load_file(file);
+                        }
+                    }/>
+                <button data-testid="load-example" on:click=move |_| {
+                    state.source.set(HostSource::Text(rtkvm_core::EXAMPLE_CAPABILITIES.to_string()));
+                }>"Load the example host"</button>
+            </div>
+        </section>
+    }
+}
+
+/// One labelled form field bound to a `Form` string.
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    get: fn(&Form) -> String,
+    set: fn(&mut Form, String),
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] min: Option<&'static str>,
+    #[prop(optional)] max: Option<&'static str>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id data-testid=id type=input_type.unwrap_or("text") min=min max=max
+                aria-describedby=hint_id.clone()
+                prop:value=move || state.form.with(get)
+                on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    state.form.update(|f| set(f, value));
+                }/>
+            <small id=hint_id>{hint}</small>
+        </div>
+    }
+}
+
+/// One labelled select bound to a `Form` string.
+#[component]
+fn Choice(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    options: Vec<(&'static str, &'static str)>,
+    get: fn(&Form) -> String,
+    set: fn(&mut Form, String),
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id data-testid=id aria-describedby=hint_id.clone()
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    state.form.update(|f| set(f, value));
+                }>
+                {options.into_iter().map(|(value, text)| view! {
+                    <option value=value selected=move || state.form.with(get) == value>{text}</option>
+                }).collect_view()}
+            </select>
+            <small id=hint_id>{hint}</small>
+        </div>
+    }
+}
+
+#[component]
+fn SettingsForm() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let node_options = move || {
+        let mut options = vec![("auto".to_string(), "automatic (highest node it fits on)".to_string())];
+        if let Ok(host) = state.host.get() {
+            for cell in host.cells.iter().filter(|c| !c.cpus.is_empty()) {
+                options.push((cell.id.to_string(), format!("node {}", cell.id)));
+            }
+        }
+        options
+    };
+    view! {
+        <section class="card settings">
+            <h2>"2. Host"</h2>
+            <div class="grid">
+                <Field id="host-cpus" label="CPUs kept per node" input_type="number" min="1" max="64"
+                    hint="Lowest ids first, grown to whole cores."
+                    get=|f| f.host_cpus.clone() set=|f, v| f.host_cpus = v/>
+                <Field id="host-memory" label="Memory kept per node"
+                    hint="Normal pages for the host OS, e.g. 6G."
+                    get=|f| f.host_memory.clone() set=|f, v| f.host_memory = v/>
+                <Choice id="page-size" label="Huge page size" hint="1 GiB where the host supports it."
+                    options=vec![("auto", "automatic"), ("1G", "1 GiB"), ("2M", "2 MiB")]
+                    get=|f| f.page_size.clone() set=|f, v| f.page_size = v/>
+                <Choice id="preset" label="Kernel parameters" hint="Full: like tuned's realtime-virtual-host."
+                    options=vec![("full", "full real-time host"), ("minimal", "minimal (isolcpus + huge pages)")]
+                    get=|f| f.preset.clone() set=|f, v| f.preset = v/>
+            </div>
+            <h2>"3. Guest"</h2>
+            <div class="grid">
+                <Field id="name" label="Name" hint="The libvirt domain name."
+                    get=|f| f.name.clone() set=|f, v| f.name = v/>
+                <Field id="vcpus" label="vCPUs" input_type="number" min="1" max="1024"
+                    hint="One isolated core each; Linux guests need 2 or more."
+                    get=|f| f.vcpus.clone() set=|f, v| f.vcpus = v/>
+                <Field id="memory" label="Memory" hint="A multiple of the page size, e.g. 16G."
+                    get=|f| f.memory.clone() set=|f, v| f.memory = v/>
+                <div class="field">
+                    <label for="node">"Host NUMA node"</label>
+                    <select id="node" data-testid="node" aria-describedby="node-hint"
+                        on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            state.form.update(|f| f.node = value);
+                        }>
+                        {move || node_options().into_iter().map(|(value, text)| {
+                            let selected = state.form.with(|f| f.node == value);
+                            view! { <option value=value selected=selected>{text}</option> }
+                        }).collect_view()}
+                    </select>
+                    <small id="node-hint">"Where the vCPUs and memory go."</small>
+                </div>
+                <Field id="rt-vcpus" label="Real-time vCPUs"
+                    hint="all, none, a list (1-3) or ^0 (all but vCPU 0)."
+                    get=|f| f.rt_vcpus.clone() set=|f, v| f.rt_vcpus = v/>
+                <Choice id="scheduler" label="Scheduler" hint="SCHED_FIFO or SCHED_RR."
+                    options=vec![("fifo", "fifo"), ("rr", "rr")]
+                    get=|f| f.scheduler.clone() set=|f, v| f.scheduler = v/>
+                <Field id="priority" label="Priority" input_type="number" min="1" max="99"
+                    hint="1 to 99." get=|f| f.priority.clone() set=|f, v| f.priority = v/>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn HostView() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let host = state.host.get().ok()?;
+        let settings = state.settings.get().ok();
+        let plan = state.plan.get().and_then(|p| p.ok());
+        let (nodes, guest, pages) = match (&plan, &settings) {
+            (Some(p), _) => (
+                p.host.nodes.clone(),
+                Some(p.guest.clone()),
+                p.host.hugepages.clone(),
+            ),
+            (None, Some(s)) => match rtkvm_core::plan::partition(&host, s) {
+                Ok(part) => (part.nodes, None, part.hugepages),
+                Err(_) => (Vec::new(), None, Vec::new()),
+            },
+            (None, None) => (Vec::new(), None, Vec::new()),
+        };
+        let hugepages = pages
+            .iter()
+            .map(|p| (p.node, format!("{} × {}", p.count, format_kib(p.page_size_kib))))
+            .collect();
+        let summary = host_summary(&host);
+        Some(view! {
+            <section class="card">
+                <h2>"Host topology"</h2>
+                <p data-testid="host-summary">{summary}</p>
+                <Legend/>
+                <div class="map-scroll">
+                    <TopologyMap host=host nodes=nodes guest=guest hugepages=hugepages/>
+                </div>
+            </section>
+        })
+    }
+}
+
+/// Errors and warnings, in place.
+#[component]
+fn Problems() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let error = match (state.host.get(), state.settings.get(), state.plan.get()) {
+            (Err(e), _, _) => Some(("The capabilities cannot be used", e.to_string())),
+            (_, Err(e), _) => Some(("A setting is not valid", e.to_string())),
+            (_, _, Some(Err(e))) => Some(("No plan for these settings", e.to_string())),
+            _ => None,
+        };
+        let warnings = match state.plan.get() {
+            Some(Ok(plan)) => plan.warnings,
+            _ => Vec::new(),
+        };
+        view! {
+            {error.map(|(title, msg)| view! {
+                <div class="notice error" role="alert" data-testid="error">
+                    <strong>{title}": "</strong>{msg}
+                </div>
+            })}
+            {(!warnings.is_empty()).then(|| view! {
+                <div class="notice warning" data-testid="warnings">
+                    <strong>"Warnings"</strong>
+                    <ul>
+                        {warnings.into_iter().map(|w| view! {
+                            <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{w.message}</li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            })}
+        }
+    }
+}
+
+/// One output with Copy and Download.
+#[component]
+fn OutputBox(title: &'static str, testid: &'static str, file: String, content: String) -> impl IntoView {
+    let (copy_text, download_text) = (content.clone(), content.clone());
+    let download_name = file.clone();
+    view! {
+        <div class="output" data-testid=testid>
+            <div class="output-head">
+                <h3>{title}" "<code>{file}</code></h3>
+                <button data-testid=format!("{testid}-copy") on:click=move |_| browser::copy(&copy_text)>"Copy"</button>
+                <button data-testid=format!("{testid}-download")
+                    on:click=move |_| browser::download(&download_name, &download_text)>"Download"</button>
+            </div>
+            <pre><code>{content}</code></pre>
+        </div>
+    }
+}
+
+#[component]
+fn Outputs() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let plan = state.plan.get()?.ok()?;
+        let [cmdline, hugepages, xml] = output_files(&plan);
+        let g = &plan.guest;
+        let placement = format!(
+            "{} on NUMA node {}: vCPUs → host CPUs {}; emulator threads → {}; real-time vCPUs {} ({} priority {})",
+            g.name,
+            g.node,
+            g.vcpupin.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+            g.emulatorpin,
+            if g.rt_vcpus.is_empty() { "none".to_string() } else { g.rt_vcpus.to_string() },
+            g.scheduler.as_str(),
+            g.priority
+        );
+        let args = plan.host.kernel_cmdline.clone();
+        let link = state.link.get().unwrap_or_default();
+        let address = browser::address_with(&link);
+        let address_for_copy = address.clone();
+        let hs = &plan.host.hugepage_settings;
+        let expected = hs
+            .expected_pages
+            .iter()
+            .map(|e| format!("node {}: {}", e.node, e.line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Some(view! {
+            <section class="card outputs">
+                <h2>"4. Outputs"</h2>
+                <p data-testid="placement">{placement}</p>
+                <div class="share">
+                    <button data-testid="copy-link" on:click=move |_| browser::copy(&address_for_copy)>"Copy link"</button>
+                    <a data-testid="share-link" href=link.clone()>"Link to this exact configuration"</a>
+                </div>
+                <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>
+                <details>
+                    <summary>"What each parameter does, and how to apply them"</summary>
+                    <table class="params" data-testid="params">
+                        {plan.host.kernel_params.iter().map(|p| view! {
+                            <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
+                        }).collect_view()}
+                    </table>
+                    <p>"Fedora, RHEL and derivatives:"</p>
+                    <pre><code>{format!("grubby --update-kernel=ALL --args=\"{args}\"")}</code></pre>
+                    <p>"Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
+                       <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
+                </details>
+                <OutputBox title="Huge pages" testid="out-hugepages" file=hugepages.name content=hugepages.content/>
+                <p class="hint">"Check after reboot: "<code>{hs.verify_command.clone()}</code>
+                   ". "<code>"virsh capabilities"</code>" should then print:"</p>
+                <pre><code>{expected}</code></pre>
+                <OutputBox title="Domain XML" testid="out-xml" file=xml.name content=xml.content/>
+                <p class="hint">"Add your disk and network devices, then "<code>"virsh define"</code>" it. Share: "
+                   <code data-testid="share-address">{address}</code></p>
+            </section>
+        })
+    }
+}

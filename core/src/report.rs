@@ -137,3 +137,62 @@ pub fn text_report(host: &Host, plan: &Plan) -> String {
     );
     out
 }
+
+/// One downloadable output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutputFile {
+    /// The suggested file name.
+    pub name: String,
+    /// The exact bytes, the same that `rtkvm plan --format …` prints.
+    pub content: String,
+}
+
+/// Returns a file name for the guest's XML: the guest name with every character outside
+/// `A-Z a-z 0-9 . _ -` replaced by `_`, never starting with a dot, plus `.xml`.
+pub fn xml_file_name(guest_name: &str) -> String {
+    let mut stem: String = guest_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.starts_with('.') {
+        stem.replace_range(0..1, "_");
+    }
+    format!("{stem}.xml")
+}
+
+/// Returns the three outputs of a plan: `kernel-cmdline.txt`, `hugepages.sh` and `<guest>.xml`.
+pub fn output_files(plan: &Plan) -> [OutputFile; 3] {
+    [
+        OutputFile {
+            name: "kernel-cmdline.txt".into(),
+            content: format!("{}\n", plan.host.kernel_cmdline),
+        },
+        OutputFile {
+            name: "hugepages.sh".into(),
+            content: plan.host.hugepage_settings.script.clone(),
+        },
+        OutputFile {
+            name: xml_file_name(&plan.guest.name),
+            content: plan.domain_xml.clone(),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(xml_file_name("rt-guest"), "rt-guest.xml");
+        assert_eq!(xml_file_name("../etc/passwd"), "_._etc_passwd.xml");
+        assert_eq!(xml_file_name("$(reboot) `x`"), "__reboot___x_.xml");
+        assert_eq!(xml_file_name("plc ü"), "plc__.xml");
+    }
+}

@@ -182,9 +182,14 @@ fn run(args: PlanArgs) -> Result<String, String> {
             json.push('\n');
             json
         }
-        Format::Xml => plan.domain_xml,
-        Format::Cmdline => format!("{}\n", plan.host.kernel_cmdline),
-        Format::Hugepages => plan.host.hugepage_settings.script,
+        Format::Cmdline | Format::Hugepages | Format::Xml => {
+            let [cmdline, hugepages, xml] = rtkvm_core::report::output_files(&plan);
+            match args.format {
+                Format::Cmdline => cmdline.content,
+                Format::Hugepages => hugepages.content,
+                _ => xml.content,
+            }
+        }
         Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),
     })
 }

@@ -1,0 +1,210 @@
+// End-to-end tests of the release build in Debian's headless Chromium, driven as a user would:
+// paste, type, click, download, open a share link. The site is served from a sub-path by a static
+// server on loopback, and every request is checked to stay on that origin.
+//
+// Environment: RTKVM_DIST (the built dist/ directory), RTKVM_BIN (the rtkvm CLI binary).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const dist = process.env.RTKVM_DIST ?? path.join(root, 'dist');
+const bin = process.env.RTKVM_BIN ?? path.join(root, 'target', 'debug', 'rtkvm');
+const artifacts = path.join(here, 'artifacts');
+const SUBPATH = '/tools/rtkvm/';
+const corpus = (name) => path.join(root, 'core', 'tests', 'corpus', name);
+const fixture = (name) => path.join(root, 'core', 'fixtures', name);
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
+let server, origin, browser;
+
+function cli(args, input) {
+  return execFileSync(bin, args, { input, encoding: 'utf8' });
+}
+
+before(async () => {
+  await mkdir(artifacts, { recursive: true });
+  server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (!url.pathname.startsWith(SUBPATH)) { res.writeHead(404).end(); return; }
+    let file = url.pathname.slice(SUBPATH.length) || 'index.html';
+    if (file.includes('..')) { res.writeHead(400).end(); return; }
+    try {
+      const body = await readFile(path.join(dist, file));
+      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch { res.writeHead(404).end(); }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** Opens the app (optionally with a fragment) and records every request and console error. */
+async function open(fragment = '') {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  const errors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(origin + SUBPATH + fragment);
+  await page.waitForSelector('[data-testid=topology-map]');
+  return { page, context, requests, errors };
+}
+
+async function close({ context, requests, errors }) {
+  for (const url of requests) {
+    assert.ok(url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:'), `request left the origin: ${url}`);
+  }
+  assert.deepEqual(errors, [], 'console errors');
+  await context.close();
+}
+
+async function outputText(page, testid) {
+  return page.locator(`[data-testid=${testid}] pre`).textContent();
+}
+
+async function downloadOf(page, testid) {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`[data-testid=${testid}-download]`),
+  ]);
+  const file = await download.path();
+  return { name: download.suggestedFilename(), content: await readFile(file, 'utf8') };
+}
+
+async function paste(page, text) {
+  await page.fill('[data-testid=caps-input]', text);
+}
+
+test('the example plan is shown on load, and its downloads equal the CLI output', async () => {
+  const s = await open();
+  const { page } = s;
+  assert.match(await page.innerText('[data-testid=placement]'), /NUMA node 1: vCPUs → host CPUs 12, 13, 14, 15; emulator threads → 8-9/);
+  assert.equal(await page.locator('svg.topology g.cpu').count(), 16);
+  assert.equal(await page.locator('svg.topology g.cpu.vcpu').count(), 4);
+  assert.match(await page.getAttribute('[data-cpu="12"]', 'aria-label'), /runs guest vCPU 0/);
+  const example = cli(['example']);
+  for (const [testid, format, name] of [['out-cmdline', 'cmdline', 'kernel-cmdline.txt'], ['out-hugepages', 'hugepages', 'hugepages.sh'], ['out-xml', 'xml', 'rt-guest.xml']]) {
+    const d = await downloadOf(page, testid);
+    assert.equal(d.name, name);
+    assert.equal(d.content, cli(['plan', '--format', format], example), `${name} differs from rtkvm plan --format ${format}`);
+  }
+  await page.screenshot({ path: path.join(artifacts, 'example.png'), fullPage: true });
+  await close(s);
+});
+
+test('pasting corpus hosts updates the map and the outputs', async () => {
+  const s = await open();
+  const { page } = s;
+  for (const [file, cpus] of [['virt-tuner/test_virt.py__L9.xml', 96], ['libvirt/caps-qemu-real-full.xml', 32], ['vdsm/caps_libvirt_multiqemu.out', 24]]) {
+    const xml = await readFile(corpus(file), 'utf8');
+    await paste(page, xml);
+    await page.waitForFunction((n) => document.querySelectorAll('svg.topology g.cpu').length === n, cpus);
+    assert.equal(await outputText(page, 'out-xml'), cli(['plan', '--format', 'xml'], xml), file);
+    assert.equal(await outputText(page, 'out-cmdline'), cli(['plan', '--format', 'cmdline'], xml), file);
+  }
+  await page.screenshot({ path: path.join(artifacts, 'virt-tuner-host.png'), fullPage: false });
+  await close(s);
+});
+
+test('changing vCPUs and the node changes the pins', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=vcpus]', '2');
+  // Node 1's socket 0 has two isolated cores (10, 11): the lowest socket with enough.
+  await page.waitForFunction(() => document.querySelector('[data-testid=placement]').innerText.includes('host CPUs 10, 11;'));
+  await page.selectOption('[data-testid=node]', '0');
+  await page.waitForFunction(() => document.querySelector('[data-testid=placement]').innerText.includes('NUMA node 0: vCPUs → host CPUs 2, 3;'));
+  const xml = await outputText(page, 'out-xml');
+  assert.equal(xml, cli(['plan', '--vcpus', '2', '--node', '0', '--format', 'xml'], cli(['example'])));
+  await close(s);
+});
+
+test('a link made by --format link opens the same plan', async () => {
+  const xml = await readFile(fixture('smt2.xml'), 'utf8');
+  const args = ['--vcpus', '3', '--memory', '8G', '--rt-vcpus', '^0', '--name', 'plc <1>'];
+  const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
+  assert.ok(link.startsWith('#v1.') && link.length < 400, link);
+  const s = await open(link);
+  const { page } = s;
+  await page.waitForSelector('[data-testid=from-link]');
+  assert.equal(await outputText(page, 'out-xml'), cli(['plan', ...args, '--format', 'xml'], xml));
+  assert.equal(await page.inputValue('[data-testid=vcpus]'), '3');
+  // The address bar keeps the same configuration.
+  assert.equal(new URL(page.url()).hash, link);
+  const d = await downloadOf(page, 'out-xml');
+  assert.equal(d.name, 'plc__1_.xml');
+  await page.screenshot({ path: path.join(artifacts, 'shared-link.png'), fullPage: true });
+  await close(s);
+});
+
+test('editing updates the share link, and the link restores the edit', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=name]', 'trading-1');
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
+  const hash = new URL(page.url()).hash;
+  assert.ok(hash.startsWith('#v1.'));
+  assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);
+  const again = await open(hash);
+  assert.equal(await again.page.inputValue('[data-testid=name]'), 'trading-1');
+  assert.equal(await outputText(again.page, 'out-xml'), await outputText(page, 'out-xml'));
+  await close(again);
+  await close(s);
+});
+
+test('a bad paste shows an error with its position and keeps the settings', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=vcpus]', '3');
+  await paste(page, '<capabilities>\n  <host>\n    <cpu></host>\n</capabilities>');
+  const error = await page.innerText('[data-testid=error]');
+  assert.match(error, /line 3, column \d+/);
+  assert.equal(await page.inputValue('[data-testid=vcpus]'), '3');
+  await page.screenshot({ path: path.join(artifacts, 'bad-paste.png') });
+  await paste(page, '<domainCapabilities/>');
+  assert.match(await page.innerText('[data-testid=error]'), /virsh domcapabilities/);
+  await page.click('[data-testid=load-example]');
+  await page.waitForSelector('[data-testid=out-xml]');
+  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14;/);
+  await close(s);
+});
+
+test('a damaged or future link shows a message and falls back to the example', async () => {
+  for (const [fragment, expected] of [['#v1.AAAA', /damaged/], ['#v9.AAAA', /newer rtkvm/], ['#<script>alert(1)</script>', /damaged/]]) {
+    const s = await open(fragment);
+    const { page } = s;
+    assert.match(await page.innerText('[data-testid=link-error]'), expected);
+    assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
+    await close(s);
+  }
+});
+
+test('the page is usable on a phone', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  const page = await context.newPage();
+  await page.goto(origin + SUBPATH);
+  await page.waitForSelector('[data-testid=out-xml]');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: path.join(artifacts, 'phone-dark.png'), fullPage: false });
+  await context.close();
+});
