@@ -11,7 +11,9 @@ pub fn current_hash() -> Option<String> {
 
 /// Replaces the URL fragment without adding a history entry.
 pub fn replace_hash(fragment: &str) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     if window.location().hash().ok().as_deref() == Some(fragment) {
         return;
     }

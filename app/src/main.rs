@@ -81,7 +81,9 @@ fn Input() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match gloo_file::futures::read_as_text(&file).await {
                 Ok(text) => state.source.set(HostSource::Text(text)),
-                Err(e) => state.source.set(HostSource::Text(format!("(the file could not be read: {e})"))),
+                Err(e) => state.source.set(HostSource::Text(format!(
+                    "(the file could not be read: {e})"
+                ))),
             }
         });
     };
@@ -182,7 +184,10 @@ fn Choice(
 fn SettingsForm() -> impl IntoView {
     let state = expect_context::<AppState>();
     let node_options = move || {
-        let mut options = vec![("auto".to_string(), "automatic (highest node it fits on)".to_string())];
+        let mut options = vec![(
+            "auto".to_string(),
+            "automatic (highest node it fits on)".to_string(),
+        )];
         if let Ok(host) = state.host.get() {
             for cell in host.cells.iter().filter(|c| !c.cpus.is_empty()) {
                 options.push((cell.id.to_string(), format!("node {}", cell.id)));
@@ -264,7 +269,12 @@ fn HostView() -> impl IntoView {
         };
         let hugepages = pages
             .iter()
-            .map(|p| (p.node, format!("{} × {}", p.count, format_kib(p.page_size_kib))))
+            .map(|p| {
+                (
+                    p.node,
+                    format!("{} × {}", p.count, format_kib(p.page_size_kib)),
+                )
+            })
             .collect();
         let summary = host_summary(&host);
         Some(view! {
@@ -317,7 +327,12 @@ fn Problems() -> impl IntoView {
 
 /// One output with Copy and Download.
 #[component]
-fn OutputBox(title: &'static str, testid: &'static str, file: String, content: String) -> impl IntoView {
+fn OutputBox(
+    title: &'static str,
+    testid: &'static str,
+    file: String,
+    content: String,
+) -> impl IntoView {
     let (copy_text, download_text) = (content.clone(), content.clone());
     let download_name = file.clone();
     view! {

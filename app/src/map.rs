@@ -74,7 +74,12 @@ pub fn TopologyMap(
     guest: Option<GuestPlan>,
     hugepages: Vec<(u32, String)>,
 ) -> impl IntoView {
-    let threads = host.cpus().map(|c| c.siblings.len()).max().unwrap_or(1).max(1);
+    let threads = host
+        .cpus()
+        .map(|c| c.siblings.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let core_w = threads as f64 * (CPU_W + 2.0) + 6.0;
     let width = CORES_PER_ROW as f64 * (core_w + GAP) + 24.0;
     let mut y = 0.0;
@@ -88,7 +93,11 @@ pub fn TopologyMap(
         sockets.dedup();
         let mut socket_shapes = Vec::new();
         for socket in sockets {
-            let cores: Vec<_> = cell.cores().into_iter().filter(|c| c.socket == socket).collect();
+            let cores: Vec<_> = cell
+                .cores()
+                .into_iter()
+                .filter(|c| c.socket == socket)
+                .collect();
             let rows = cores.len().div_ceil(CORES_PER_ROW);
             let socket_top = y;
             let socket_h = 20.0 + rows as f64 * (CPU_H + 10.0) + 4.0;
@@ -103,7 +112,11 @@ pub fn TopologyMap(
                     <rect class="core" x=cx y=cy width=core_w - 2.0 height=CPU_H + 6.0 rx="3"></rect>
                 }.into_any());
                 for (t, cpu_id) in core.cpus.iter().enumerate() {
-                    let cpu = cell.cpus.iter().find(|c| c.id == cpu_id).expect("core CPUs are online");
+                    let cpu = cell
+                        .cpus
+                        .iter()
+                        .find(|c| c.id == cpu_id)
+                        .expect("core CPUs are online");
                     let r = role(cpu_id, &nodes, guest.as_ref());
                     let label = match r {
                         Role::Vcpu(k) => format!("v{k}"),
@@ -141,7 +154,11 @@ pub fn TopologyMap(
             .find(|(n, _)| *n == cell.id)
             .map(|(_, p)| format!(", huge pages: {p}"))
             .unwrap_or_default();
-        let cpus_note = if cell.cpus.is_empty() { ", no CPUs" } else { "" };
+        let cpus_note = if cell.cpus.is_empty() {
+            ", no CPUs"
+        } else {
+            ""
+        };
         let header = format!("NUMA node {}: {memory}{cpus_note}{pages}", cell.id);
         let node_h = y - top + 4.0;
         shapes.push(view! {

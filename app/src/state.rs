@@ -50,11 +50,13 @@ impl Form {
             vcpus: s.guest.vcpus.to_string(),
             memory: size(s.guest.memory),
             node: s.guest.node.map_or("auto".into(), |n| n.to_string()),
-            rt_vcpus: s
-                .guest
-                .rt_vcpus
-                .as_ref()
-                .map_or("all".into(), |set| if set.is_empty() { "none".into() } else { set.to_string() }),
+            rt_vcpus: s.guest.rt_vcpus.as_ref().map_or("all".into(), |set| {
+                if set.is_empty() {
+                    "none".into()
+                } else {
+                    set.to_string()
+                }
+            }),
             scheduler: s.guest.scheduler.as_str().into(),
             priority: s.guest.priority.to_string(),
         }
@@ -63,9 +65,9 @@ impl Form {
     /// Reads the form into settings, or says which field is wrong.
     pub fn to_settings(&self) -> Result<Settings, Error> {
         let number = |text: &str, what: &str| {
-            text.trim()
-                .parse::<u32>()
-                .map_err(|_| Error::Setting(format!("{what}: '{}' is not a whole number", text.trim())))
+            text.trim().parse::<u32>().map_err(|_| {
+                Error::Setting(format!("{what}: '{}' is not a whole number", text.trim()))
+            })
         };
         let size = |text: &str, what: &str| {
             text.parse::<Kib>()
