@@ -64,12 +64,17 @@ async function open(fragment = '') {
   page.on('request', (r) => requests.push(r.url()));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   await page.goto(origin + SUBPATH + fragment);
   await page.waitForSelector('[data-testid=topology-map]');
   return { page, context, requests, errors };
 }
 
-async function close({ context, requests, errors }) {
+async function close({ page, context, requests, errors }) {
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
   for (const url of requests) {
     assert.ok(url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:'), `request left the origin: ${url}`);
   }
@@ -120,8 +125,20 @@ test('pasting corpus hosts updates the map and the outputs', async () => {
     await page.waitForFunction((n) => document.querySelectorAll('svg.topology g.cpu').length === n, cpus);
     assert.equal(await outputText(page, 'out-xml'), cli(['plan', '--format', 'xml'], xml), file);
     assert.equal(await outputText(page, 'out-cmdline'), cli(['plan', '--format', 'cmdline'], xml), file);
+    await page.screenshot({ path: path.join(artifacts, `pasted-${path.basename(file).replace(/[^a-z0-9]+/gi, '-')}.png`) });
   }
-  await page.screenshot({ path: path.join(artifacts, 'virt-tuner-host.png'), fullPage: false });
+  await close(s);
+});
+
+test('a saved capabilities file can be opened with the file picker', async () => {
+  const s = await open();
+  const { page } = s;
+  const file = fixture('two-mib-only.xml');
+  await page.setInputFiles('[data-testid=caps-file]', file);
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu').length === 12);
+  const xml = await readFile(file, 'utf8');
+  assert.equal(await page.inputValue('[data-testid=caps-input]'), xml);
+  assert.equal(await outputText(page, 'out-hugepages'), cli(['plan', '--format', 'hugepages'], xml));
   await close(s);
 });
 
@@ -196,6 +213,26 @@ test('a damaged or future link shows a message and falls back to the example', a
     assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
     await close(s);
   }
+});
+
+test('the page carries a strict Content-Security-Policy', async () => {
+  const html = await readFile(path.join(dist, 'index.html'), 'utf8');
+  const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)[1];
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+\/=]+';/);
+  assert.doesNotMatch(csp, /unsafe-inline|https?:/);
+  // A script injected into the page is refused by that policy.
+  const s = await open();
+  const ran = await s.page.evaluate(async () => {
+    const el = document.createElement('script');
+    el.textContent = 'window.__injected = true';
+    document.body.append(el);
+    await new Promise((r) => setTimeout(r, 50));
+    return window.__injected === true;
+  });
+  assert.equal(ran, false);
+  assert.ok((await s.page.evaluate(() => window.__cspViolations)).length >= 1);
+  await s.context.close();
 });
 
 test('the page is usable on a phone', async () => {

@@ -78,6 +78,17 @@ pub fn parse_capabilities(text: &str) -> Result<Host, Error> {
 /// Explains input that does not even start like XML.
 fn not_xml_hint(text: &str) -> Error {
     let start = text.trim_start();
+    if let Some(root) = text.find("<capabilities") {
+        let first_line = start.lines().next().unwrap_or_default();
+        return Error::Xml {
+            position: Position::from_offset(text, text.len() - start.len()),
+            message: format!(
+                "there is text before <capabilities> (line {}): '{}'; paste only the output of `virsh capabilities`",
+                Position::from_offset(text, root).line,
+                shorten(first_line)
+            ),
+        };
+    }
     let what = if start.starts_with('{') || start.starts_with('[') {
         "JSON"
     } else if start.starts_with("CPU model:") || start.contains("\nCPU(s):") {
@@ -134,10 +145,21 @@ fn scan(text: &str) -> Result<(), Error> {
                 }
             }
             Event::End(_) => depth = depth.saturating_sub(1),
-            Event::DocType(_) => {
+            Event::DocType(ref d) => {
+                let declared: &str = d.as_ref();
+                if declared
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("html")
+                {
+                    return Err(Error::WrongDocument {
+                        what: "an HTML page".into(),
+                        hint: "; paste the output of `virsh capabilities` run on the host".into(),
+                    });
+                }
                 return Err(Error::Dtd {
                     position: at(before),
-                })
+                });
             }
             Event::GeneralRef(ref r) => {
                 let known =

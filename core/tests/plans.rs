@@ -222,3 +222,70 @@ fn user_strings_are_escaped_in_the_domain() {
     assert!(!plan.host.hugepage_settings.script.contains("reboot"));
     assert_libvirt_accepts(&plan.domain_xml, "a hostile guest name");
 }
+
+#[test]
+fn uneven_nodes_reserve_one_gib_pages_at_runtime_with_a_warning() {
+    let mut host = host("seed-example.xml");
+    host.cells[0].memory_kib = Some(20 * 1024 * 1024);
+    let plan = plan(&host, &Settings::default()).unwrap();
+    let counts: Vec<u64> = plan.host.hugepages.iter().map(|p| p.count).collect();
+    assert_eq!(counts, vec![14, 26]);
+    assert_eq!(plan.host.hugepage_settings.boot_pages, 28);
+    assert!(plan.host.kernel_cmdline.ends_with(" hugepages=28"));
+    assert!(codes(&plan).contains(&WarningCode::RuntimeGigantic));
+    let script = &plan.host.hugepage_settings.script;
+    assert!(script.contains("reserve 0 14\nreserve 1 26\ncheck 0 14\ncheck 1 26\n"));
+    assert!(script.contains("may fall short"));
+
+    // A node with less memory than the host keeps gets no pages and a warning.
+    host.cells[0].memory_kib = Some(4 * 1024 * 1024);
+    let plan = rtkvm_core::plan(&host, &Settings::default()).unwrap();
+    assert_eq!(plan.host.hugepages[0].count, 0);
+    assert!(codes(&plan).contains(&WarningCode::HostMemoryLow));
+}
+
+#[test]
+fn names_that_could_inject_are_refused_or_kept_out_of_shell_and_cmdline() {
+    let host = host("seed-example.xml");
+    for bad in [
+        "a\nb",
+        "a\rb",
+        "tab\there",
+        "a/b",
+        "",
+        " lead",
+        "trail ",
+        &"x".repeat(65),
+    ] {
+        let mut settings = Settings::default();
+        settings.guest.name = bad.to_string();
+        let err = plan(&host, &settings).unwrap_err().to_string();
+        assert!(err.starts_with("the guest name"), "{bad:?}: {err}");
+    }
+    for name in [
+        "$(reboot)",
+        "`reboot`",
+        "'; rm -rf ~ #",
+        "\"quoted\"",
+        "a=b c",
+        "ünïcødé",
+    ] {
+        let mut settings = Settings::default();
+        settings.guest.name = name.to_string();
+        let plan = plan(&host, &settings).unwrap();
+        let script = &plan.host.hugepage_settings.script;
+        let baseline = rtkvm_core::plan(&host, &Settings::default()).unwrap();
+        assert_eq!(script, &baseline.host.hugepage_settings.script, "{name}");
+        assert_eq!(
+            plan.host.kernel_cmdline, baseline.host.kernel_cmdline,
+            "{name}"
+        );
+        let file = rtkvm_core::report::xml_file_name(name);
+        assert!(
+            file.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+            "{file}"
+        );
+        assert_libvirt_accepts(&plan.domain_xml, name);
+    }
+}

@@ -1,6 +1,8 @@
 //! Property tests over generated hosts: whatever the topology and settings, planning gives a plan whose
 //! invariants hold, or an error; it never panics.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -260,4 +262,27 @@ fn generated_cases_often_give_plans() {
         plans >= 60,
         "only {plans} of 300 generated cases gave a plan"
     );
+}
+
+/// A sample of generated plans, different on every run of the same seed list, is judged by libvirt.
+#[test]
+fn a_sample_of_generated_domains_is_accepted_by_libvirt() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::default();
+    let strategy = (gen_host(), gen_settings());
+    let mut judged = 0;
+    for _ in 0..400 {
+        let (gen, mut settings) = strategy.new_tree(&mut runner).unwrap().current();
+        settings.guest.name = format!("gen-{judged} <{:?}> & 'x'", gen.numbering);
+        let host = parse_capabilities(&gen.xml()).unwrap();
+        if let Ok(plan) = plan(&host, &settings) {
+            common::assert_libvirt_accepts(&plan.domain_xml, &format!("{gen:?} {settings:?}"));
+            judged += 1;
+            if judged == 25 {
+                break;
+            }
+        }
+    }
+    assert_eq!(judged, 25, "too few generated cases gave a plan");
 }
