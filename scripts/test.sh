@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything and runs every check and test: formatting, clippy, the core's unit, snapshot,
 # property, corpus and CLI tests (each domain XML judged by libvirt), the core's wasm32 build, the
-# release site build and the end-to-end tests in headless Chromium.
+# fuzz targets (regressions, then a bounded run of each), the release site build and the end-to-end
+# tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -22,6 +23,10 @@ cargo test -p rtkvm-core --quiet
 
 step "core builds for wasm32-unknown-unknown without the CLI"
 cargo build -p rtkvm-core --lib --no-default-features --target wasm32-unknown-unknown --quiet
+
+step "fuzz targets: regression inputs, then about a minute of fuzzing each"
+cargo test --manifest-path fuzz/Cargo.toml --quiet
+scripts/fuzz.sh "${RTKVM_FUZZ_SECONDS:-60}"
 
 step "release site (trunk build --release)"
 trunk build --release

@@ -1,0 +1,114 @@
+//! The checks the fuzz targets run, shared with the regression tests in `tests/`.
+
+use rtkvm_core::settings::{PageSize, Preset, Scheduler};
+use rtkvm_core::units::Kib;
+use rtkvm_core::{CpuSet, Settings};
+
+/// The first 12 bytes are the settings, the rest is the capabilities text; seeds are a settings
+/// prefix followed by a real document.
+const SETTINGS_BYTES: usize = 12;
+
+/// Guest names that must never reach the shell script or the kernel command line.
+const NAMES: [&str; 6] = [
+    "rt-guest",
+    "$(reboot)",
+    "`id`",
+    "a&b <c>",
+    "x'; rm -rf ~ #",
+    "ü\"q\"",
+];
+
+/// Runs the whole pipeline on fuzzed settings and text; returns whether a plan was made. Panics when an
+/// invariant breaks.
+pub fn pipeline(data: &[u8]) -> bool {
+    if data.len() < SETTINGS_BYTES {
+        return false;
+    }
+    let (b, xml) = data.split_at(SETTINGS_BYTES);
+    let Ok(host) = rtkvm_core::parse_capabilities_bytes(xml) else {
+        return false;
+    };
+    let mut s = Settings::default();
+    s.host.host_cpus = u32::from(b[0] % 8);
+    s.host.host_memory = Kib(u64::from(u16::from_le_bytes([b[1], b[2]])) * 1024);
+    s.host.page_size = match b[3] % 4 {
+        0 => PageSize::Auto,
+        1 => PageSize::Kib(2048),
+        2 => PageSize::Kib(1024 * 1024),
+        _ => PageSize::Kib(4u64 << (b[3] % 24)),
+    };
+    s.host.preset = if b[4] & 1 == 1 {
+        Preset::Minimal
+    } else {
+        Preset::Full
+    };
+    s.guest.scheduler = if b[4] & 2 == 2 {
+        Scheduler::Rr
+    } else {
+        Scheduler::Fifo
+    };
+    s.guest.vcpus = u32::from(b[5] % 64);
+    s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);
+    s.guest.node = (b[8] != 0xff).then_some(u32::from(b[8]));
+    s.guest.rt_vcpus = (b[9] != 0).then(|| {
+        (0..8u32)
+            .filter(|i| b[9] & (1 << i) != 0)
+            .collect::<CpuSet>()
+    });
+    s.guest.priority = u32::from(b[10]);
+    s.guest.name = NAMES[usize::from(b[11]) % NAMES.len()].to_string();
+    let Ok(plan) = rtkvm_core::plan(&host, &s) else {
+        return false;
+    };
+
+    let h = &plan.host;
+    let g = &plan.guest;
+    assert!(h.isolcpus.is_disjoint(&h.housekeeping));
+    let mut all = h.isolcpus.clone();
+    all.extend_from(&h.housekeeping);
+    assert_eq!(all, host.online_cpus());
+    let pins: CpuSet = g.vcpupin.iter().copied().collect();
+    assert_eq!(pins.len(), g.vcpus as usize);
+    assert!(pins.is_subset(&h.isolcpus));
+    assert!(g.emulatorpin.is_disjoint(&h.isolcpus));
+    assert!(g.rt_vcpus.iter().all(|v| v < g.vcpus));
+    assert_eq!(g.memory_kib % h.page_size_kib, 0);
+    // The guest name (the one free-text input) never reaches the command line or the script.
+    let mut renamed = s.clone();
+    renamed.guest.name = "x".into();
+    let other = rtkvm_core::plan(&host, &renamed).expect("the name does not change feasibility");
+    assert_eq!(other.host.kernel_cmdline, h.kernel_cmdline);
+    assert_eq!(
+        other.host.hugepage_settings.script,
+        h.hugepage_settings.script
+    );
+
+    let link = rtkvm_core::link::encode_link(&host, &s);
+    let shared = rtkvm_core::link::decode_link(&link).expect("our own link decodes");
+    assert_eq!(shared.settings, s);
+    assert_eq!(
+        rtkvm_core::plan(&shared.host, &shared.settings).as_ref(),
+        Ok(&plan)
+    );
+    true
+}
+
+/// Parses any bytes; panics only if the parser does.
+pub fn parse(data: &[u8]) -> bool {
+    rtkvm_core::parse_capabilities_bytes(data).is_ok()
+}
+
+/// Decodes any text as a share link; a decoded link re-encodes to one that decodes the same.
+pub fn link(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let Ok(shared) = rtkvm_core::link::decode_link(text) else {
+        return false;
+    };
+    let again = rtkvm_core::link::encode_link(&shared.host, &shared.settings);
+    let back = rtkvm_core::link::decode_link(&again).expect("a re-encoded link decodes");
+    assert_eq!(back.settings, shared.settings);
+    let _ = rtkvm_core::plan(&shared.host, &shared.settings);
+    true
+}

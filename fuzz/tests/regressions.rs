@@ -1,0 +1,46 @@
+//! Every input in `regressions/<target>/` (inputs that once crashed a target, and hand-picked seeds) is
+//! run through its target's checks on every test run.
+
+use std::path::Path;
+
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regressions")
+        .join(target);
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn parse_regressions() {
+    for (name, data) in inputs("parse") {
+        let _ = std::panic::catch_unwind(|| rtkvm_fuzz::parse(&data))
+            .unwrap_or_else(|_| panic!("{name}"));
+    }
+}
+
+#[test]
+fn link_regressions() {
+    for (name, data) in inputs("link") {
+        let _ = std::panic::catch_unwind(|| rtkvm_fuzz::link(&data))
+            .unwrap_or_else(|_| panic!("{name}"));
+    }
+}
+
+#[test]
+fn pipeline_regressions_and_the_seed_example_plans() {
+    for (name, data) in inputs("pipeline") {
+        let _ = std::panic::catch_unwind(|| rtkvm_fuzz::pipeline(&data))
+            .unwrap_or_else(|_| panic!("{name}"));
+    }
+    // The seed format works: settings bytes followed by the example host give a plan.
+    let mut seed = vec![2, 0, 0x18, 0, 0, 2, 0, 4, 0xff, 2, 1, 0];
+    seed.extend_from_slice(rtkvm_core::EXAMPLE_CAPABILITIES.as_bytes());
+    assert!(rtkvm_fuzz::pipeline(&seed));
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target for SECONDS each (default 60), seeded from the corpus of real
+# `virsh capabilities` outputs, the fixtures and share links made from them. Fails on any crash,
+# timeout or out-of-memory; the input that caused it is left in fuzz/artifacts/<target>/ and belongs in
+# fuzz/regressions/<target>/ as a regression test once fixed.
+#   scripts/fuzz.sh            # about a minute per target (what CI runs)
+#   scripts/fuzz.sh 3600       # an hour per target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "[fuzz] installing cargo-fuzz (about 2 minutes)"
+  cargo install cargo-fuzz --locked
+fi
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+
+seeds=target/fuzz-seeds
+rm -rf "$seeds"
+mkdir -p "$seeds/parse" "$seeds/pipeline" "$seeds/link"
+find core/tests/corpus core/fixtures -type f \( -name '*.xml' -o -name '*.out' \) | while read -r f; do
+  n=$(basename "$f")
+  cp "$f" "$seeds/parse/$n"
+done
+cargo build -q -p rtkvm-core --bin rtkvm
+for f in core/fixtures/*.xml core/tests/corpus/virt-tuner/*.xml core/tests/corpus/libvirt/caps-qemu-real-full.xml; do
+  target/debug/rtkvm plan "$f" --format link --memory 1G --vcpus 1 > "$seeds/link/$(basename "$f").link" 2>/dev/null || true
+done
+for f in core/fixtures/*.xml; do
+  # 12 settings bytes (2 host CPUs, 6 GiB, auto pages, full preset, 2 vCPUs, 1 GiB, any node, RT 1,
+  # priority 1, name 0), then the document.
+  { printf '\002\000\030\000\000\002\000\004\377\002\001\000'; cat "$f"; } > "$seeds/pipeline/$(basename "$f")"
+done
+for dir in fuzz/regressions/*/; do
+  target=$(basename "$dir")
+  cp "$dir"/* "$seeds/$target/" 2>/dev/null || true
+done
+
+for target in parse pipeline link; do
+  echo "[fuzz] $target for ${seconds}s"
+  mkdir -p "target/fuzz-corpus/$target"
+  cargo +nightly fuzz run --fuzz-dir fuzz "$target" "target/fuzz-corpus/$target" "$seeds/$target" -- \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 \
+    | grep -E '^(INFO: |#[0-9]+ *DONE|==|SUMMARY|artifact_prefix|Test unit|stat::number_of_executed_units)' || true
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+    echo "[fuzz] $target FAILED: see fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
+done
+echo "[fuzz] no crash, timeout or out-of-memory"
