@@ -39,12 +39,13 @@ done
 for target in parse pipeline link; do
   echo "[fuzz] $target for ${seconds}s"
   mkdir -p "target/fuzz-corpus/$target"
-  cargo +nightly fuzz run --fuzz-dir fuzz "$target" "target/fuzz-corpus/$target" "$seeds/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 \
-    | grep -E '^(INFO: |#[0-9]+ *DONE|==|SUMMARY|artifact_prefix|Test unit|stat::number_of_executed_units)' || true
-  if [ "${PIPESTATUS[0]}" -ne 0 ]; then
-    echo "[fuzz] $target FAILED: see fuzz/artifacts/$target/" >&2
+  log="target/fuzz-$target.log"
+  if ! cargo +nightly fuzz run --fuzz-dir fuzz "$target" "target/fuzz-corpus/$target" "$seeds/$target" -- \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "[fuzz] $target FAILED: the input is in fuzz/artifacts/$target/; full log in $log" >&2
     exit 1
   fi
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
 done
 echo "[fuzz] no crash, timeout or out-of-memory"
