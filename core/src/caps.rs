@@ -5,9 +5,10 @@
 //! then serde deserialization into raw structs that mirror the elements we use (everything else is
 //! ignored), converted into the validated host model.
 
+use quick_xml::events::attributes::Attributes;
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use serde::Deserialize;
+use std::borrow::Cow;
 
 use crate::cpuset::CpuSet;
 use crate::error::{Error, Position};
@@ -68,11 +69,7 @@ pub fn parse_capabilities(text: &str) -> Result<Host, Error> {
     if !text.trim_start().starts_with('<') {
         return Err(not_xml_hint(text));
     }
-    scan(text)?;
-    let raw: RawCapabilities = quick_xml::de::from_str(text).map_err(|e| {
-        Error::Invalid(format!("the capabilities XML has an unexpected shape: {e}"))
-    })?;
-    raw.into_host()
+    read(text)?.into_host()
 }
 
 /// Explains input that does not even start like XML.
@@ -105,14 +102,56 @@ fn not_xml_hint(text: &str) -> Error {
     }
 }
 
-/// The streaming well-formedness pass.
-fn scan(text: &str) -> Result<(), Error> {
+/// The elements whose content we read, by their place in the document.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tag {
+    Root,
+    Host,
+    HostCpu,
+    Arch,
+    Model,
+    Vendor,
+    Topology,
+    Cells,
+    Cell,
+    Memory,
+    CellPages,
+    Distances,
+    Cpus,
+    /// Any element we do not read (its children are not read either).
+    Other,
+}
+
+fn child(parent: Tag, name: &str) -> Tag {
+    match (parent, name) {
+        (Tag::Root, "host") => Tag::Host,
+        (Tag::Host, "cpu") => Tag::HostCpu,
+        (Tag::Host, "topology") => Tag::Topology,
+        (Tag::HostCpu, "arch") => Tag::Arch,
+        (Tag::HostCpu, "model") => Tag::Model,
+        (Tag::HostCpu, "vendor") => Tag::Vendor,
+        (Tag::Topology, "cells") => Tag::Cells,
+        (Tag::Cells, "cell") => Tag::Cell,
+        (Tag::Cell, "memory") => Tag::Memory,
+        (Tag::Cell, "pages") => Tag::CellPages,
+        (Tag::Cell, "distances") => Tag::Distances,
+        (Tag::Cell, "cpus") => Tag::Cpus,
+        _ => Tag::Other,
+    }
+}
+
+/// Reads the document in one streaming pass with quick-xml's pull reader: checks that it is
+/// well-formed (reporting line and column), refuses DTDs, unknown entities and absurd nesting,
+/// recognises documents that are not capabilities, and collects the elements planning needs into the
+/// raw structs. Everything else is skipped.
+fn read(text: &str) -> Result<RawCapabilities<'_>, Error> {
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.check_end_names = true;
     config.check_comments = false;
-    let mut depth = 0usize;
+    let mut stack: Vec<Tag> = Vec::with_capacity(16);
     let mut roots = 0usize;
+    let mut raw = RawCapabilities::default();
     let at = |offset: u64| Position::from_offset(text, offset as usize);
     loop {
         let before = reader.buffer_position();
@@ -122,19 +161,41 @@ fn scan(text: &str) -> Result<(), Error> {
         })?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
-                if depth == 0 {
-                    roots += 1;
-                    if roots > 1 {
-                        return Err(Error::Xml {
-                            position: at(before),
-                            message: "a second document starts here; paste the output of one `virsh capabilities` only".into(),
-                        });
+                let name = e.name();
+                let name: &str = name.as_ref();
+                let tag = match stack.last() {
+                    None => {
+                        roots += 1;
+                        if roots > 1 {
+                            return Err(Error::Xml {
+                                position: at(before),
+                                message: "a second document starts here; paste the output of one `virsh capabilities` only".into(),
+                            });
+                        }
+                        check_root(name)?;
+                        Tag::Root
                     }
-                    check_root(e.name().as_ref())?;
+                    Some(&parent) => child(parent, name),
+                };
+                let parent = stack.last().copied();
+                if tag != Tag::Other
+                    || matches!(parent, Some(Tag::HostCpu | Tag::Distances | Tag::Cpus))
+                {
+                    // The tag's own text in the input, so that attribute values borrow from it.
+                    let source = &text[before as usize..reader.buffer_position() as usize];
+                    let inner = source
+                        .strip_prefix('<')
+                        .and_then(|s| s.strip_suffix('>'))
+                        .map(|s| s.strip_suffix('/').unwrap_or(s))
+                        .unwrap_or_default();
+                    let mut attributes = Attributes::new(inner, e.name().as_ref().len());
+                    // Repeated attributes we read are caught in `collect`; the library's general
+                    // check costs a tenth of the whole parse.
+                    attributes.with_checks(false);
+                    collect(&mut raw, tag, parent, name, attributes, &|| at(before))?;
                 }
                 if matches!(event, Event::Start(_)) {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
+                    if stack.len() >= MAX_DEPTH {
                         return Err(Error::Xml {
                             position: at(before),
                             message: format!(
@@ -142,9 +203,12 @@ fn scan(text: &str) -> Result<(), Error> {
                             ),
                         });
                     }
+                    stack.push(tag);
                 }
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(_) => {
+                stack.pop();
+            }
             Event::DocType(ref d) => {
                 let declared: &str = d.as_ref();
                 if declared
@@ -162,39 +226,63 @@ fn scan(text: &str) -> Result<(), Error> {
                 });
             }
             Event::GeneralRef(ref r) => {
-                let known =
-                    r.is_char_ref() || matches!(r.as_ref(), "amp" | "lt" | "gt" | "quot" | "apos");
-                if !known {
-                    return Err(Error::Xml {
-                        position: at(before),
-                        message: format!(
-                            "unknown entity '&{};' (only the five predefined XML entities are allowed)",
-                            r.as_ref() as &str
-                        ),
-                    });
-                }
-                if r.is_char_ref() && r.resolve_char_ref().ok().flatten().is_none() {
-                    return Err(Error::Xml {
-                        position: at(before),
-                        message: format!("invalid character reference '&{};'", r.as_ref() as &str),
-                    });
+                let resolved = if r.is_char_ref() {
+                    r.resolve_char_ref()
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| Error::Xml {
+                            position: at(before),
+                            message: format!("invalid character reference '&{};'", &**r),
+                        })?
+                } else {
+                    match &**r {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => {
+                            return Err(Error::Xml {
+                                position: at(before),
+                                message: format!(
+                                    "unknown entity '&{other};' (only the five predefined XML entities are allowed)"
+                                ),
+                            })
+                        }
+                    }
+                };
+                if let Some(target) = text_target(&mut raw, stack.last().copied()) {
+                    target.to_mut().push(resolved);
                 }
             }
-            Event::Text(ref t) if depth == 0 => {
-                let content: &str = t.as_ref();
-                if !content.trim().is_empty() {
-                    let lead = content.len() - content.trim_start().len();
-                    return Err(Error::Xml {
-                        position: at(before + lead as u64),
-                        message: format!(
-                            "text outside the root element: '{}'",
-                            shorten(content.trim())
-                        ),
-                    });
+            Event::Text(t) => {
+                let content = t.into_inner();
+                if stack.is_empty() {
+                    if !content.trim().is_empty() {
+                        let lead = content.len() - content.trim_start().len();
+                        return Err(Error::Xml {
+                            position: at(before + lead as u64),
+                            message: format!(
+                                "text outside the root element: '{}'",
+                                shorten(content.trim())
+                            ),
+                        });
+                    }
+                } else if let Some(target) = text_target(&mut raw, stack.last().copied()) {
+                    if target.is_empty() {
+                        *target = content;
+                    } else {
+                        target.to_mut().push_str(&content);
+                    }
+                }
+            }
+            Event::CData(c) => {
+                if let Some(target) = text_target(&mut raw, stack.last().copied()) {
+                    target.to_mut().push_str(&c.into_inner());
                 }
             }
             Event::Eof => {
-                if depth > 0 {
+                if !stack.is_empty() {
                     return Err(Error::Xml {
                         position: at(text.len() as u64),
                         message: "the document ends before its elements are closed; the paste was probably cut off".into(),
@@ -206,11 +294,147 @@ fn scan(text: &str) -> Result<(), Error> {
                         message: "there is no element in the input".into(),
                     });
                 }
-                return Ok(());
+                return Ok(raw);
             }
             _ => {}
         }
     }
+}
+
+/// Returns the string that the text of the current element goes into, if we read it.
+fn text_target<'r, 'a>(
+    raw: &'r mut RawCapabilities<'a>,
+    tag: Option<Tag>,
+) -> Option<&'r mut Cow<'a, str>> {
+    match tag? {
+        Tag::Arch => raw.cpu.as_mut()?.arch.as_mut(),
+        Tag::Model => raw.cpu.as_mut()?.model.as_mut(),
+        Tag::Vendor => raw.cpu.as_mut()?.vendor.as_mut(),
+        Tag::Memory => raw.cells.last_mut()?.memory.as_mut().map(|m| &mut m.value),
+        Tag::CellPages => raw.cells.last_mut()?.pages.last_mut().map(|p| &mut p.count),
+        _ => None,
+    }
+}
+
+/// Collects the attributes of an element we read.
+fn collect<'a>(
+    raw: &mut RawCapabilities<'a>,
+    tag: Tag,
+    parent: Option<Tag>,
+    name: &str,
+    attributes: Attributes<'a>,
+    position: &dyn Fn() -> Position,
+) -> Result<(), Error> {
+    // The attributes we read, by slot: no element we read has two attributes of one slot
+    // (`<cpu id socket_id die_id cluster_id core_id siblings>`, `<cell id>`, `<pages size unit>`,
+    // `<memory unit>`, `<sibling id value>`, `<feature name>`).
+    let mut values: [Option<Cow<'a, str>>; 6] = Default::default();
+    for attr in attributes {
+        let attr = attr.map_err(|e| Error::Xml {
+            position: position(),
+            message: format!("a malformed attribute: {e}"),
+        })?;
+        let key: &str = attr.key.as_ref();
+        let slot = match key {
+            "id" | "size" | "name" => 0,
+            "socket_id" | "unit" | "value" => 1,
+            "die_id" => 2,
+            "cluster_id" => 3,
+            "core_id" => 4,
+            "siblings" => 5,
+            _ => continue,
+        };
+        if values[slot].is_some() {
+            return Err(Error::Xml {
+                position: position(),
+                message: format!("the attribute '{key}' is repeated"),
+            });
+        }
+        // Values without references or whitespace to normalise are used as they are.
+        let value = match attr.value {
+            Cow::Borrowed(raw) if !raw.contains(['&', '\t', '\n', '\r']) => Cow::Borrowed(raw),
+            _ => attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| Error::Xml {
+                    position: position(),
+                    message: describe_xml_error(&e),
+                })?,
+        };
+        values[slot] = Some(value);
+    }
+    let [first, second, die, cluster, core, siblings] = values;
+    match (tag, name) {
+        (Tag::Other, _) if parent.is_none() => {}
+        (Tag::Host, _) => raw.host = true,
+        (Tag::HostCpu, _) => {
+            raw.cpu.get_or_insert_with(RawHostCpu::default);
+        }
+        (Tag::Arch, _) => {
+            raw.cpu.get_or_insert_with(RawHostCpu::default).arch = Some(Cow::Borrowed(""))
+        }
+        (Tag::Model, _) => {
+            raw.cpu.get_or_insert_with(RawHostCpu::default).model = Some(Cow::Borrowed(""))
+        }
+        (Tag::Vendor, _) => {
+            raw.cpu.get_or_insert_with(RawHostCpu::default).vendor = Some(Cow::Borrowed(""))
+        }
+        (Tag::Other, "feature") if parent == Some(Tag::HostCpu) => {
+            if let (Some(cpu), Some(name)) = (raw.cpu.as_mut(), first) {
+                cpu.features.push(name);
+            }
+        }
+        (Tag::Other, "pages") if parent == Some(Tag::HostCpu) => {
+            if let Some(cpu) = raw.cpu.as_mut() {
+                cpu.pages.push(RawPageSize {
+                    size: first,
+                    unit: second,
+                });
+            }
+        }
+        (Tag::Cell, _) => raw.cells.push(RawCell {
+            id: first,
+            ..RawCell::default()
+        }),
+        (Tag::Memory, _) => {
+            if let Some(cell) = raw.cells.last_mut() {
+                cell.memory = Some(RawAmount {
+                    unit: second,
+                    value: Cow::Borrowed(""),
+                });
+            }
+        }
+        (Tag::CellPages, _) => {
+            if let Some(cell) = raw.cells.last_mut() {
+                cell.pages.push(RawPages {
+                    unit: second,
+                    size: first,
+                    count: Cow::Borrowed(""),
+                });
+            }
+        }
+        (Tag::Other, "sibling") if parent == Some(Tag::Distances) => {
+            if let Some(cell) = raw.cells.last_mut() {
+                cell.distances.push(RawDistance {
+                    id: first,
+                    value: second,
+                });
+            }
+        }
+        (Tag::Other, "cpu") if parent == Some(Tag::Cpus) => {
+            if let Some(cell) = raw.cells.last_mut() {
+                cell.cpus.push(RawCpu {
+                    id: first,
+                    socket_id: second,
+                    die_id: die,
+                    cluster_id: cluster,
+                    core_id: core,
+                    siblings,
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn describe_xml_error(e: &quick_xml::Error) -> String {
@@ -278,120 +502,72 @@ pub fn expected_pages_line(size_kib: u64, count: u64) -> String {
     format!("<pages unit='KiB' size='{size_kib}'>{count}</pages>")
 }
 
-#[derive(Deserialize)]
-struct RawCapabilities {
-    host: Option<RawHost>,
+#[derive(Default)]
+struct RawCapabilities<'a> {
+    host: bool,
+    cpu: Option<RawHostCpu<'a>>,
+    cells: Vec<RawCell<'a>>,
 }
 
-#[derive(Deserialize)]
-struct RawHost {
-    cpu: Option<RawHostCpu>,
-    topology: Option<RawTopology>,
+#[derive(Default)]
+struct RawHostCpu<'a> {
+    arch: Option<Cow<'a, str>>,
+    model: Option<Cow<'a, str>>,
+    vendor: Option<Cow<'a, str>>,
+    features: Vec<Cow<'a, str>>,
+    pages: Vec<RawPageSize<'a>>,
 }
 
-#[derive(Deserialize)]
-struct RawHostCpu {
-    arch: Option<String>,
-    model: Option<String>,
-    vendor: Option<String>,
-    #[serde(default, rename = "feature")]
-    features: Vec<RawFeature>,
-    #[serde(default)]
-    pages: Vec<RawPageSize>,
+struct RawPageSize<'a> {
+    size: Option<Cow<'a, str>>,
+    unit: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
-struct RawFeature {
-    #[serde(rename = "@name")]
-    name: Option<String>,
+#[derive(Default)]
+struct RawCell<'a> {
+    id: Option<Cow<'a, str>>,
+    memory: Option<RawAmount<'a>>,
+    pages: Vec<RawPages<'a>>,
+    distances: Vec<RawDistance<'a>>,
+    cpus: Vec<RawCpu<'a>>,
 }
 
-#[derive(Deserialize)]
-struct RawPageSize {
-    #[serde(rename = "@size")]
-    size: Option<String>,
-    #[serde(rename = "@unit")]
-    unit: Option<String>,
+struct RawAmount<'a> {
+    unit: Option<Cow<'a, str>>,
+    value: Cow<'a, str>,
 }
 
-#[derive(Deserialize)]
-struct RawTopology {
-    cells: Option<RawCells>,
+struct RawPages<'a> {
+    unit: Option<Cow<'a, str>>,
+    size: Option<Cow<'a, str>>,
+    count: Cow<'a, str>,
 }
 
-#[derive(Deserialize)]
-struct RawCells {
-    #[serde(default, rename = "cell")]
-    cells: Vec<RawCell>,
+struct RawDistance<'a> {
+    id: Option<Cow<'a, str>>,
+    value: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
-struct RawCell {
-    #[serde(rename = "@id")]
-    id: Option<String>,
-    memory: Option<RawAmount>,
-    #[serde(default)]
-    pages: Vec<RawPages>,
-    distances: Option<RawDistances>,
-    cpus: Option<RawCpus>,
-}
-
-#[derive(Deserialize)]
-struct RawAmount {
-    #[serde(rename = "@unit")]
-    unit: Option<String>,
-    #[serde(rename = "$text", default)]
-    value: String,
-}
-
-#[derive(Deserialize)]
-struct RawPages {
-    #[serde(rename = "@unit")]
-    unit: Option<String>,
-    #[serde(rename = "@size")]
-    size: Option<String>,
-    #[serde(rename = "$text", default)]
-    count: String,
-}
-
-#[derive(Deserialize)]
-struct RawDistances {
-    #[serde(default, rename = "sibling")]
-    siblings: Vec<RawDistance>,
-}
-
-#[derive(Deserialize)]
-struct RawDistance {
-    #[serde(rename = "@id")]
-    id: Option<String>,
-    #[serde(rename = "@value")]
-    value: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawCpus {
-    #[serde(default, rename = "cpu")]
-    cpus: Vec<RawCpu>,
-}
-
-#[derive(Deserialize)]
-struct RawCpu {
-    #[serde(rename = "@id")]
-    id: Option<String>,
-    #[serde(rename = "@socket_id")]
-    socket_id: Option<String>,
-    #[serde(rename = "@die_id")]
-    die_id: Option<String>,
-    #[serde(rename = "@cluster_id")]
-    cluster_id: Option<String>,
-    #[serde(rename = "@core_id")]
-    core_id: Option<String>,
-    #[serde(rename = "@siblings")]
-    siblings: Option<String>,
+struct RawCpu<'a> {
+    id: Option<Cow<'a, str>>,
+    socket_id: Option<Cow<'a, str>>,
+    die_id: Option<Cow<'a, str>>,
+    cluster_id: Option<Cow<'a, str>>,
+    core_id: Option<Cow<'a, str>>,
+    siblings: Option<Cow<'a, str>>,
 }
 
 /// Reads a non-negative integer attribute or text, naming it in the error.
 fn number<T: TryFrom<u64>>(value: &str, what: impl Fn() -> String) -> Result<T, Error> {
+    // The common case, a short run of digits, without the checks below.
+    if !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit()) {
+        let n = value
+            .bytes()
+            .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        if let Ok(n) = T::try_from(n) {
+            return Ok(n);
+        }
+    }
     let trimmed = value.trim();
     let bad = |why: &str| Error::Invalid(format!("{} is '{}', {why}", what(), shorten(trimmed)));
     if trimmed.is_empty() {
@@ -410,9 +586,12 @@ fn number<T: TryFrom<u64>>(value: &str, what: impl Fn() -> String) -> Result<T, 
         .ok_or_else(|| bad("which is too large"))
 }
 
-fn required(value: &Option<String>, what: impl Fn() -> String) -> Result<String, Error> {
+fn required<'v>(
+    value: &'v Option<Cow<'_, str>>,
+    what: impl Fn() -> String,
+) -> Result<&'v str, Error> {
     value
-        .clone()
+        .as_deref()
         .ok_or_else(|| Error::Invalid(format!("{} is missing", what())))
 }
 
@@ -437,15 +616,13 @@ fn to_kib(amount: u64, unit: Option<&str>, what: &dyn Fn() -> String) -> Result<
         .ok_or_else(|| Error::Invalid(format!("{} is too large", what())))
 }
 
-impl RawCapabilities {
+impl RawCapabilities<'_> {
     fn into_host(self) -> Result<Host, Error> {
-        let host = self.host.ok_or(Error::NoHost)?;
-        let cpu = host.cpu;
-        let cells = host
-            .topology
-            .and_then(|t| t.cells)
-            .map(|c| c.cells)
-            .unwrap_or_default();
+        if !self.host {
+            return Err(Error::NoHost);
+        }
+        let cpu = self.cpu;
+        let cells = self.cells;
         if cells.is_empty() {
             return Err(Error::NoTopology);
         }
@@ -455,12 +632,12 @@ impl RawCapabilities {
         if let Some(cpu) = cpu {
             for page in &cpu.pages {
                 let what = || "the size of a page listed under <host><cpu>".to_string();
-                let size: u64 = number(&required(&page.size, what)?, what)?;
+                let size: u64 = number(required(&page.size, what)?, what)?;
                 page_sizes_kib.push(to_kib(size, page.unit.as_deref(), &what)?);
             }
-            features = cpu.features.into_iter().filter_map(|f| f.name).collect();
+            features = cpu.features.into_iter().map(Cow::into_owned).collect();
             let clean =
-                |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+                |s: Option<Cow<'_, str>>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             arch = clean(cpu.arch);
             vendor = clean(cpu.vendor);
             model = clean(cpu.model);
@@ -481,9 +658,9 @@ impl RawCapabilities {
     }
 }
 
-impl RawCell {
+impl RawCell<'_> {
     fn into_cell(self) -> Result<Cell, Error> {
-        let id: u32 = number(&required(&self.id, || "a NUMA cell's id".into())?, || {
+        let id: u32 = number(required(&self.id, || "a NUMA cell's id".into())?, || {
             "a NUMA cell's id".into()
         })?;
         let cell_what = |part: &str| format!("the {part} of NUMA cell {id}");
@@ -498,7 +675,7 @@ impl RawCell {
         for p in &self.pages {
             let what = || cell_what("page size");
             let size = to_kib(
-                number(&required(&p.size, what)?, what)?,
+                number(required(&p.size, what)?, what)?,
                 p.unit.as_deref(),
                 &what,
             )?;
@@ -509,18 +686,18 @@ impl RawCell {
             });
         }
         let mut distances = Vec::new();
-        for d in self.distances.iter().flat_map(|d| &d.siblings) {
+        for d in &self.distances {
             let what = || cell_what("distances");
             distances.push(Distance {
-                node: number(&required(&d.id, what)?, what)?,
-                value: number(&required(&d.value, what)?, what)?,
+                node: number(required(&d.id, what)?, what)?,
+                value: number(required(&d.value, what)?, what)?,
             });
         }
-        let mut cpus = Vec::new();
+        let mut cpus = Vec::with_capacity(self.cpus.len());
         let mut offline_cpus = Vec::new();
-        for raw in self.cpus.into_iter().flat_map(|c| c.cpus) {
+        for raw in &self.cpus {
             let cpu_id: u32 = number(
-                &required(&raw.id, || format!("the id of a CPU in NUMA cell {id}"))?,
+                required(&raw.id, || format!("the id of a CPU in NUMA cell {id}"))?,
                 || format!("the id of a CPU in NUMA cell {id}"),
             )?;
             if cpu_id > crate::cpuset::MAX_CPU_ID {
@@ -537,7 +714,7 @@ impl RawCell {
                         what: attr("siblings"),
                         source,
                     })?;
-                    let optional = |value: &Option<String>, name: &str| {
+                    let optional = |value: &Option<Cow<'_, str>>, name: &str| {
                         value
                             .as_deref()
                             .map(|v| number::<u32>(v, || attr(name)))

@@ -1,6 +1,5 @@
 //! CPU lists in the kernel's and libvirt's `cpulist` syntax (`0-3,8,10-11`).
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -13,8 +12,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const MAX_CPU_ID: u32 = 65_535;
 
 /// A set of CPU ids, printed as a compact, sorted cpulist such as `2-7,10-15`.
+///
+/// Held as a sorted vector without repeats: sets are small (a core's siblings) or built in order, so
+/// this is faster and smaller than a tree.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CpuSet(BTreeSet<u32>);
+pub struct CpuSet(Vec<u32>);
 
 /// Why a cpulist could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,12 +43,22 @@ impl CpuSet {
 
     /// Adds one CPU id; returns whether it was new.
     pub fn insert(&mut self, cpu: u32) -> bool {
-        self.0.insert(cpu)
+        if self.0.last().is_some_and(|&last| last < cpu) {
+            self.0.push(cpu);
+            return true;
+        }
+        match self.0.binary_search(&cpu) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, cpu);
+                true
+            }
+        }
     }
 
     /// Returns whether the set holds `cpu`.
     pub fn contains(&self, cpu: u32) -> bool {
-        self.0.contains(&cpu)
+        self.0.binary_search(&cpu).is_ok()
     }
 
     /// Returns the number of CPUs in the set.
@@ -71,27 +83,33 @@ impl CpuSet {
 
     /// Returns the CPUs in both sets.
     pub fn intersection(&self, other: &CpuSet) -> CpuSet {
-        CpuSet(self.0.intersection(&other.0).copied().collect())
+        CpuSet(self.iter().filter(|&c| other.contains(c)).collect())
     }
 
     /// Returns the CPUs in `self` but not in `other`.
     pub fn difference(&self, other: &CpuSet) -> CpuSet {
-        CpuSet(self.0.difference(&other.0).copied().collect())
+        CpuSet(self.iter().filter(|&c| !other.contains(c)).collect())
     }
 
     /// Adds every CPU of `other`.
     pub fn extend_from(&mut self, other: &CpuSet) {
-        self.0.extend(other.iter());
+        if self.0.last().zip(other.first()).is_none_or(|(&a, b)| a < b) {
+            self.0.extend_from_slice(&other.0);
+        } else {
+            self.0.extend_from_slice(&other.0);
+            self.0.sort_unstable();
+            self.0.dedup();
+        }
     }
 
     /// Returns whether the two sets share no CPU.
     pub fn is_disjoint(&self, other: &CpuSet) -> bool {
-        self.0.is_disjoint(&other.0)
+        !self.iter().any(|c| other.contains(c))
     }
 
     /// Returns whether every CPU of `self` is in `other`.
     pub fn is_subset(&self, other: &CpuSet) -> bool {
-        self.0.is_subset(&other.0)
+        self.iter().all(|c| other.contains(c))
     }
 
     /// Iterates over maximal runs of consecutive ids as inclusive `(first, last)` pairs.
@@ -111,7 +129,12 @@ impl CpuSet {
 
 impl FromIterator<u32> for CpuSet {
     fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
-        CpuSet(iter.into_iter().collect())
+        let mut ids: Vec<u32> = iter.into_iter().collect();
+        if !ids.windows(2).all(|w| w[0] < w[1]) {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        CpuSet(ids)
     }
 }
 
@@ -152,15 +175,63 @@ fn parse_id(text: &str, element: &str) -> Result<u32, CpuListError> {
     Ok(value as u32)
 }
 
+/// Reads the common form quickly: digits, commas and dashes only, every id within bounds, every range
+/// forwards. Returns `None` for anything else, which the checked parser then reads or explains.
+fn parse_plain(text: &str) -> Option<CpuSet> {
+    let mut ids = Vec::with_capacity(4);
+    let mut range_start: Option<u32> = None;
+    let mut current: u32 = 0;
+    let mut digits = 0;
+    let mut finish = |range_start: Option<u32>, current: u32, digits: usize| -> Option<()> {
+        if digits == 0 {
+            return None;
+        }
+        match range_start {
+            Some(first) if first > current => return None,
+            Some(first) => ids.extend(first..=current),
+            None => ids.push(current),
+        }
+        Some(())
+    };
+    for &b in text.as_bytes() {
+        match b {
+            b'0'..=b'9' => {
+                current = current * 10 + u32::from(b - b'0');
+                digits += 1;
+                if current > MAX_CPU_ID {
+                    return None;
+                }
+            }
+            b'-' if digits > 0 && range_start.is_none() => {
+                range_start = Some(current);
+                current = 0;
+                digits = 0;
+            }
+            b',' => {
+                finish(range_start, current, digits)?;
+                range_start = None;
+                current = 0;
+                digits = 0;
+            }
+            _ => return None,
+        }
+    }
+    finish(range_start, current, digits)?;
+    Some(ids.into_iter().collect())
+}
+
 impl FromStr for CpuSet {
     type Err = CpuListError;
 
     /// Reads `0-3,8,10-11`; whitespace around elements is allowed, and so is an element repeated.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Some(set) = parse_plain(text) {
+            return Ok(set);
+        }
         if text.trim().is_empty() {
             return Err(CpuListError::Empty);
         }
-        let mut set = CpuSet::new();
+        let mut ids = Vec::new();
         for element in text.split(',') {
             match element.split_once('-') {
                 Some((a, b)) => {
@@ -168,14 +239,12 @@ impl FromStr for CpuSet {
                     if a > b {
                         return Err(CpuListError::Backwards(element.trim().to_string()));
                     }
-                    set.0.extend(a..=b);
+                    ids.extend(a..=b);
                 }
-                None => {
-                    set.insert(parse_id(element, element)?);
-                }
+                None => ids.push(parse_id(element, element)?),
             }
         }
-        Ok(set)
+        Ok(ids.into_iter().collect())
     }
 }
 
@@ -257,8 +326,33 @@ mod tests {
 
     proptest! {
         #[test]
+        fn set_operations_match_btreeset(
+            a in proptest::collection::vec(0u32..64, 0..40),
+            b in proptest::collection::vec(0u32..64, 0..40),
+        ) {
+            use std::collections::BTreeSet;
+            let (sa, sb): (BTreeSet<u32>, BTreeSet<u32>) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let (ca, cb): (CpuSet, CpuSet) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let list = |s: &CpuSet| s.iter().collect::<Vec<_>>();
+            prop_assert_eq!(list(&ca), sa.iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(list(&ca.intersection(&cb)), sa.intersection(&sb).copied().collect::<Vec<_>>());
+            prop_assert_eq!(list(&ca.difference(&cb)), sa.difference(&sb).copied().collect::<Vec<_>>());
+            prop_assert_eq!(ca.is_disjoint(&cb), sa.is_disjoint(&sb));
+            prop_assert_eq!(ca.is_subset(&cb), sa.is_subset(&sb));
+            let mut union = ca.clone();
+            union.extend_from(&cb);
+            prop_assert_eq!(list(&union), sa.union(&sb).copied().collect::<Vec<_>>());
+            let mut inserted = CpuSet::new();
+            for &x in &b {
+                let was = inserted.contains(x);
+                prop_assert_eq!(inserted.insert(x), !was);
+            }
+            prop_assert_eq!(inserted, cb);
+        }
+
+        #[test]
         fn format_then_parse_round_trips(ids in proptest::collection::btree_set(0u32..2048, 1..200)) {
-            let set = CpuSet(ids);
+            let set: CpuSet = ids.into_iter().collect();
             let text = set.to_string();
             prop_assert!(!text.contains(' '));
             let back: CpuSet = text.parse().unwrap();
@@ -267,7 +361,7 @@ mod tests {
 
         #[test]
         fn ranges_are_maximal(ids in proptest::collection::btree_set(0u32..300, 0..100)) {
-            let set = CpuSet(ids);
+            let set: CpuSet = ids.into_iter().collect();
             let ranges: Vec<_> = set.ranges().collect();
             for pair in ranges.windows(2) {
                 prop_assert!(pair[1].0 > pair[0].1 + 1, "ranges {:?} should have been merged", pair);

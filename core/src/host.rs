@@ -4,7 +4,7 @@
 //! Ids are labels, never indexes: cell ids can be sparse (0, 1, 16, 17), CPU ids interleaved between cells,
 //! core ids huge or repeated per socket. SMT grouping comes from `siblings` alone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +107,8 @@ impl Host {
         if let Some(pair) = self.cells.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(Error::DuplicateCell(pair[0].id));
         }
-        let mut owner: BTreeMap<u32, u32> = BTreeMap::new();
+        // The cell of every listed CPU, indexed by CPU id (ids are bounded by MAX_CPU_ID).
+        let mut owner: Vec<Option<u32>> = Vec::new();
         for cell in &mut self.cells {
             cell.cpus.sort_by_key(|c| c.id);
             cell.offline_cpus.sort_unstable();
@@ -125,7 +126,11 @@ impl Host {
                         crate::cpuset::MAX_CPU_ID
                     )));
                 }
-                if let Some(first) = owner.insert(id, cell.id) {
+                let slot = id as usize;
+                if owner.len() <= slot {
+                    owner.resize(slot + 1, None);
+                }
+                if let Some(first) = owner[slot].replace(cell.id) {
                     return Err(Error::DuplicateCpu {
                         cpu: id,
                         first_cell: first,
@@ -142,7 +147,10 @@ impl Host {
                 "the topology lists no CPUs at all, so there is nothing to partition".into(),
             ));
         }
-        let by_id: BTreeMap<u32, &Cpu> = self.cpus().map(|c| (c.id, c)).collect();
+        let mut by_id: Vec<Option<&Cpu>> = vec![None; owner.len()];
+        for cpu in self.cpus() {
+            by_id[cpu.id as usize] = Some(cpu);
+        }
         for cell in &self.cells {
             for cpu in &cell.cpus {
                 if !cpu.siblings.contains(cpu.id) {
@@ -152,7 +160,7 @@ impl Host {
                     )));
                 }
                 for sibling in cpu.siblings.iter() {
-                    let Some(&sibling_cell) = owner.get(&sibling) else {
+                    let Some(sibling_cell) = owner.get(sibling as usize).copied().flatten() else {
                         return Err(Error::UnknownSibling {
                             cpu: cpu.id,
                             sibling,
@@ -164,7 +172,10 @@ impl Host {
                             cpu.id, cell.id
                         )));
                     }
-                    if let Some(other) = by_id.get(&sibling) {
+                    if sibling == cpu.id {
+                        continue;
+                    }
+                    if let Some(other) = by_id[sibling as usize] {
                         if other.siblings != cpu.siblings {
                             return Err(Error::InconsistentSiblings {
                                 cpu: cpu.id,
