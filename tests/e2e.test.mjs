@@ -6,12 +6,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve, chromiumArgs } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -22,7 +22,6 @@ const SUBPATH = '/tools/rtkvm/';
 const corpus = (name) => path.join(root, 'core', 'tests', 'corpus', name);
 const fixture = (name) => path.join(root, 'core', 'fixtures', name);
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
 let server, origin, browser;
 
 function cli(args, input) {
@@ -31,22 +30,11 @@ function cli(args, input) {
 
 before(async () => {
   await mkdir(artifacts, { recursive: true });
-  server = createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (!url.pathname.startsWith(SUBPATH)) { res.writeHead(404).end(); return; }
-    let file = url.pathname.slice(SUBPATH.length) || 'index.html';
-    if (file.includes('..')) { res.writeHead(400).end(); return; }
-    try {
-      const body = await readFile(path.join(dist, file));
-      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch { res.writeHead(404).end(); }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await serve(dist, SUBPATH);
+  origin = server.origin;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: chromiumArgs,
   });
 });
 
@@ -105,7 +93,7 @@ test('the example plan is shown on load, and its downloads equal the CLI output'
   assert.match(await page.innerText('[data-testid=placement]'), /NUMA node 1: vCPUs → host CPUs 12, 13, 14, 15; emulator threads → 8-9/);
   assert.equal(await page.locator('svg.topology g.cpu').count(), 16);
   assert.equal(await page.locator('svg.topology g.cpu.vcpu').count(), 4);
-  assert.match(await page.getAttribute('[data-cpu="12"]', 'aria-label'), /runs guest vCPU 0/);
+  assert.match(await page.textContent('[data-cpu="12"] title'), /CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs guest vCPU 0/);
   const example = cli(['example']);
   for (const [testid, format, name] of [['out-cmdline', 'cmdline', 'kernel-cmdline.txt'], ['out-hugepages', 'hugepages', 'hugepages.sh'], ['out-xml', 'xml', 'rt-guest.xml']]) {
     const d = await downloadOf(page, testid);

@@ -73,3 +73,11 @@ pub fn mark(name: &str) {
         let _ = performance.mark(name);
     }
 }
+
+/// Reads a file chosen or dropped by the user as text.
+pub async fn read_text(file: &web_sys::File) -> Result<String, String> {
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .map_err(|e| e.as_string().unwrap_or_else(|| "unknown error".into()))?;
+    text.as_string().ok_or_else(|| "it is not text".into())
+}

@@ -7,9 +7,8 @@ mod state;
 
 use leptos::prelude::*;
 use rtkvm_core::report::{host_summary, output_files};
-use rtkvm_core::units::format_kib;
 
-use map::{Legend, TopologyMap};
+use map::{Layout, Legend, TopologyMap};
 use state::{AppState, Form, HostSource};
 
 fn main() {
@@ -61,7 +60,7 @@ fn App() -> impl IntoView {
 fn LinkNotice() -> impl IntoView {
     let state = expect_context::<AppState>();
     move || {
-        state.link_notice.get().map(|msg| {
+        state.notice.get().map(|msg| {
             view! { <div class="notice error" role="alert" data-testid="link-error">{msg}</div> }
         })
     }
@@ -77,13 +76,12 @@ fn Input() -> impl IntoView {
     };
     let from_link = move || matches!(state.source.get(), HostSource::Shared(_));
     let load_file = move |file: web_sys::File| {
-        let file = gloo_file::File::from(file);
         leptos::task::spawn_local(async move {
-            match gloo_file::futures::read_as_text(&file).await {
+            match browser::read_text(&file).await {
                 Ok(text) => state.source.set(HostSource::Text(text)),
-                Err(e) => state.source.set(HostSource::Text(format!(
-                    "(the file could not be read: {e})"
-                ))),
+                Err(e) => state
+                    .notice
+                    .set(Some(format!("The file could not be read: {e}"))),
             }
         });
     };
@@ -251,31 +249,23 @@ fn SettingsForm() -> impl IntoView {
 #[component]
 fn HostView() -> impl IntoView {
     let state = expect_context::<AppState>();
+    // What the map colours: the plan's partition and guest, or the partition alone when the guest
+    // does not fit. The map's structure depends on the host only.
+    let layout = Memo::new(move |_| {
+        state.plan.with(|plan| match plan {
+            Some(Ok(p)) => Layout::new(&p.host.nodes, Some(&p.guest), &p.host.hugepages),
+            _ => state.host.with(|host| {
+                state.settings.with(|settings| match (host, settings) {
+                    (Ok(host), Ok(settings)) => rtkvm_core::plan::partition(host, settings)
+                        .map(|part| Layout::new(&part.nodes, None, &part.hugepages))
+                        .unwrap_or_default(),
+                    _ => Layout::default(),
+                })
+            }),
+        })
+    });
     move || {
         let host = state.host.get().ok()?;
-        let settings = state.settings.get().ok();
-        let plan = state.plan.get().and_then(|p| p.ok());
-        let (nodes, guest, pages) = match (&plan, &settings) {
-            (Some(p), _) => (
-                p.host.nodes.clone(),
-                Some(p.guest.clone()),
-                p.host.hugepages.clone(),
-            ),
-            (None, Some(s)) => match rtkvm_core::plan::partition(&host, s) {
-                Ok(part) => (part.nodes, None, part.hugepages),
-                Err(_) => (Vec::new(), None, Vec::new()),
-            },
-            (None, None) => (Vec::new(), None, Vec::new()),
-        };
-        let hugepages = pages
-            .iter()
-            .map(|p| {
-                (
-                    p.node,
-                    format!("{} × {}", p.count, format_kib(p.page_size_kib)),
-                )
-            })
-            .collect();
         let summary = host_summary(&host);
         Some(view! {
             <section class="card">
@@ -283,7 +273,7 @@ fn HostView() -> impl IntoView {
                 <p data-testid="host-summary">{summary}</p>
                 <Legend/>
                 <div class="map-scroll">
-                    <TopologyMap host=host nodes=nodes guest=guest hugepages=hugepages/>
+                    <TopologyMap host=host layout=layout/>
                 </div>
             </section>
         })

@@ -2,11 +2,12 @@
 
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
-use rtkvm_core::plan::{GuestPlan, NodePartition};
+use rtkvm_core::plan::{GuestPlan, NodePages, NodePartition};
+use rtkvm_core::CpuSet;
 use rtkvm_core::units::format_kib;
 
 /// What a CPU is used for in the plan.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Role {
     /// Kept for the host OS.
     Host,
@@ -21,7 +22,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn class(&self) -> &'static str {
+    fn class(self) -> &'static str {
         match self {
             Role::Host => "cpu host",
             Role::Emulator => "cpu emulator",
@@ -31,7 +32,7 @@ impl Role {
         }
     }
 
-    fn describe(&self) -> String {
+    fn describe(self) -> String {
         match self {
             Role::Host => "host (housekeeping)".into(),
             Role::Emulator => "host (housekeeping), runs the guest's emulator threads".into(),
@@ -42,51 +43,106 @@ impl Role {
     }
 }
 
-fn role(cpu: u32, nodes: &[NodePartition], guest: Option<&GuestPlan>) -> Role {
-    if let Some(g) = guest {
-        if let Some(k) = g.vcpupin.iter().position(|&c| c == cpu) {
-            return Role::Vcpu(k);
+/// The roles of every CPU and the huge pages of every node: what the map colours.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layout {
+    isolated: CpuSet,
+    emulator: CpuSet,
+    idle: CpuSet,
+    vcpus: Vec<u32>,
+    hugepages: Vec<(u32, String)>,
+}
+
+impl Layout {
+    /// Collects the roles from a partition and, when placed, the guest.
+    pub fn new(nodes: &[NodePartition], guest: Option<&GuestPlan>, pages: &[NodePages]) -> Layout {
+        let mut isolated = CpuSet::new();
+        for node in nodes {
+            isolated.extend_from(&node.isolated);
         }
-        if g.emulatorpin.contains(cpu) {
-            return Role::Emulator;
-        }
-        if g.idle_siblings.contains(cpu) {
-            return Role::IdleSibling;
+        Layout {
+            isolated,
+            emulator: guest.map(|g| g.emulatorpin.clone()).unwrap_or_default(),
+            idle: guest.map(|g| g.idle_siblings.clone()).unwrap_or_default(),
+            vcpus: guest.map(|g| g.vcpupin.clone()).unwrap_or_default(),
+            hugepages: pages
+                .iter()
+                .map(|p| (p.node, format!("{} × {}", p.count, format_kib(p.page_size_kib))))
+                .collect(),
         }
     }
-    if nodes.iter().any(|n| n.isolated.contains(cpu)) {
-        Role::Isolated
-    } else {
-        Role::Host
+
+    fn role(&self, cpu: u32) -> Role {
+        if let Some(k) = self.vcpus.iter().position(|&c| c == cpu) {
+            Role::Vcpu(k)
+        } else if self.emulator.contains(cpu) {
+            Role::Emulator
+        } else if self.idle.contains(cpu) {
+            Role::IdleSibling
+        } else if self.isolated.contains(cpu) {
+            Role::Isolated
+        } else {
+            Role::Host
+        }
+    }
+
+    fn pages(&self, node: u32) -> String {
+        self.hugepages
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map(|(_, p)| format!(", huge pages: {p}"))
+            .unwrap_or_default()
     }
 }
 
-const CPU_W: f64 = 34.0;
-const CPU_H: f64 = 24.0;
-const GAP: f64 = 4.0;
+// Integer coordinates: no float formatting code in the wasm.
+const CPU_W: i32 = 34;
+const CPU_H: i32 = 24;
+const GAP: i32 = 4;
 const CORES_PER_ROW: usize = 8;
+const ROW: i32 = CORES_PER_ROW as i32;
 
-/// Draws the host's topology with the roles of a partition and, when placed, the guest.
+/// Draws the host's topology; the roles and huge pages follow `layout`.
 #[component]
-pub fn TopologyMap(
-    host: Host,
-    nodes: Vec<NodePartition>,
-    guest: Option<GuestPlan>,
-    hugepages: Vec<(u32, String)>,
-) -> impl IntoView {
+pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
     let threads = host
         .cpus()
         .map(|c| c.siblings.len())
         .max()
         .unwrap_or(1)
         .max(1);
-    let core_w = threads as f64 * (CPU_W + 2.0) + 6.0;
-    let width = CORES_PER_ROW as f64 * (core_w + GAP) + 24.0;
-    let mut y = 0.0;
+    let core_w = threads as i32 * (CPU_W + 2) + 6;
+    let width = ROW * (core_w + GAP) + 24;
+    // One role signal per CPU, set by a single render effect only where the role changed: a new plan
+    // touches the DOM of those CPUs alone.
+    let mut ids: Vec<u32> = host.cpus().map(|c| c.id).collect();
+    ids.sort_unstable();
+    let roles: Vec<RwSignal<Role>> = ids
+        .iter()
+        .map(|&id| RwSignal::new(layout.with_untracked(|l| l.role(id))))
+        .collect();
+    let updater = RenderEffect::new({
+        let roles = roles.clone();
+        let ids = ids.clone();
+        move |_| {
+            layout.with(|l| {
+                for (signal, &id) in roles.iter().zip(&ids) {
+                    let role = l.role(id);
+                    if signal.get_untracked() != role {
+                        signal.set(role);
+                    }
+                }
+            })
+        }
+    });
+    // Kept alive as long as the map is on screen.
+    StoredValue::new_local(updater);
+    let role_of = |id: u32| roles[ids.binary_search(&id).expect("every drawn CPU is online")];
+    let mut y = 0;
     let mut shapes = Vec::new();
     for cell in &host.cells {
         let top = y;
-        y += 26.0;
+        y += 26;
         let mut sockets: Vec<u32> = cell.cores().iter().map(|c| c.socket).collect();
         sockets.dedup();
         sockets.sort_unstable();
@@ -98,18 +154,18 @@ pub fn TopologyMap(
                 .into_iter()
                 .filter(|c| c.socket == socket)
                 .collect();
-            let rows = cores.len().div_ceil(CORES_PER_ROW);
+            let rows = cores.len().div_ceil(CORES_PER_ROW) as i32;
             let socket_top = y;
-            let socket_h = 20.0 + rows as f64 * (CPU_H + 10.0) + 4.0;
+            let socket_h = 20 + rows * (CPU_H + 10) + 4;
             socket_shapes.push(view! {
-                <rect class="socket" x="8" y=socket_top width=width - 16.0 height=socket_h rx="4"></rect>
-                <text class="label" x="14" y=socket_top + 14.0>{format!("socket {socket}")}</text>
+                <rect class="socket" x="8" y=socket_top width=width - 16 height=socket_h rx="4"></rect>
+                <text class="label" x="14" y=socket_top + 14>{format!("socket {socket}")}</text>
             }.into_any());
             for (i, core) in cores.iter().enumerate() {
-                let cx = 14.0 + (i % CORES_PER_ROW) as f64 * (core_w + GAP);
-                let cy = socket_top + 20.0 + (i / CORES_PER_ROW) as f64 * (CPU_H + 10.0);
+                let cx = 14 + (i % CORES_PER_ROW) as i32 * (core_w + GAP);
+                let cy = socket_top + 20 + (i / CORES_PER_ROW) as i32 * (CPU_H + 10);
                 socket_shapes.push(view! {
-                    <rect class="core" x=cx y=cy width=core_w - 2.0 height=CPU_H + 6.0 rx="3"></rect>
+                    <rect class="core" x=cx y=cy width=core_w - 2 height=CPU_H + 6 rx="3"></rect>
                 }.into_any());
                 for (t, cpu_id) in core.cpus.iter().enumerate() {
                     let cpu = cell
@@ -117,60 +173,53 @@ pub fn TopologyMap(
                         .iter()
                         .find(|c| c.id == cpu_id)
                         .expect("core CPUs are online");
-                    let r = role(cpu_id, &nodes, guest.as_ref());
-                    let label = match r {
+                    let role = role_of(cpu_id);
+                    let label = move || match role.get() {
                         Role::Vcpu(k) => format!("v{k}"),
                         _ => cpu_id.to_string(),
                     };
                     let die = cpu.die.map(|d| format!(", die {d}")).unwrap_or_default();
-                    let title = format!(
-                        "CPU {cpu_id}: node {}, socket {}{die}, core {}, siblings {} — {}",
-                        cell.id,
-                        cpu.socket,
-                        cpu.core,
-                        cpu.siblings,
-                        r.describe()
+                    let place = format!(
+                        "CPU {cpu_id}: node {}, socket {}{die}, core {}, siblings {} — ",
+                        cell.id, cpu.socket, cpu.core, cpu.siblings
                     );
-                    let x = cx + 3.0 + t as f64 * (CPU_W + 2.0);
-                    let ty = cy + 3.0;
-                    let aria = title.clone();
+                    let title = move || format!("{place}{}", role.get().describe());
+                    let x = cx + 3 + t as i32 * (CPU_W + 2);
+                    let ty = cy + 3;
                     socket_shapes.push(view! {
-                        <g class=r.class() tabindex="0" data-cpu=cpu_id aria-label=aria>
+                        <g class=move || role.get().class() tabindex="0" data-cpu=cpu_id>
                             <title>{title}</title>
                             <rect x=x y=ty width=CPU_W height=CPU_H rx="2"></rect>
-                            <text x=x + CPU_W / 2.0 y=ty + 16.0 text-anchor="middle">{label}</text>
+                            <text x=x + CPU_W / 2 y=ty + 16 text-anchor="middle">{label}</text>
                         </g>
                     }.into_any());
                 }
             }
-            y += socket_h + 6.0;
+            y += socket_h + 6;
         }
         if cell.cpus.is_empty() {
-            y += 6.0;
+            y += 6;
         }
         let memory = cell.memory_kib.map_or("memory unknown".into(), format_kib);
-        let pages = hugepages
-            .iter()
-            .find(|(n, _)| *n == cell.id)
-            .map(|(_, p)| format!(", huge pages: {p}"))
-            .unwrap_or_default();
         let cpus_note = if cell.cpus.is_empty() {
             ", no CPUs"
         } else {
             ""
         };
-        let header = format!("NUMA node {}: {memory}{cpus_note}{pages}", cell.id);
-        let node_h = y - top + 4.0;
+        let node = cell.id;
+        let head = format!("NUMA node {node}: {memory}{cpus_note}");
+        let header = move || format!("{head}{}", layout.with(|l| l.pages(node)));
+        let node_h = y - top + 4;
         shapes.push(view! {
             <g class="node" data-node=cell.id>
-                <rect class="node-box" x="1" y=top + 1.0 width=width - 2.0 height=node_h rx="6"></rect>
-                <text class="node-label" x="10" y=top + 18.0>{header}</text>
+                <rect class="node-box" x="1" y=top + 1 width=width - 2 height=node_h rx="6"></rect>
+                <text class="node-label" x="10" y=top + 18>{header}</text>
                 {socket_shapes}
             </g>
         }.into_any());
-        y += 12.0;
+        y += 12;
     }
-    let height = y.max(40.0);
+    let height = y.max(40);
     view! {
         <svg class="topology" data-testid="topology-map" viewBox=format!("0 0 {width} {height}")
              width=width height=height role="img" aria-label="Host topology map">

@@ -102,7 +102,7 @@ pub struct AppState {
     /// The settings form.
     pub form: RwSignal<Form>,
     /// A message about the share link the page was opened with, if it could not be used.
-    pub link_notice: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<String>>,
     /// The parsed host.
     pub host: Memo<Result<Host, Error>>,
     /// The settings read from the form.
@@ -152,7 +152,7 @@ impl AppState {
         AppState {
             source,
             form,
-            link_notice: RwSignal::new(notice),
+            notice: RwSignal::new(notice),
             host,
             settings,
             plan,

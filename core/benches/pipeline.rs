@@ -49,6 +49,7 @@ fn benches(c: &mut Criterion) {
         ("parse", 0u8),
         ("plan", 1),
         ("emit", 2),
+        ("share-link", 4),
         ("parse+plan+emit", 3),
     ] {
         let mut group = c.benchmark_group(stage);

@@ -44,10 +44,13 @@ pub fn format_kib(kib: u64) -> String {
     ];
     for (name, size) in UNITS {
         if kib >= size {
+            // Inexact amounts always show a decimal: tenths, rounded half up, in integers (no float
+            // formatting code in the wasm).
+            let tenths = (u128::from(kib) * 10 + u128::from(size) / 2) / u128::from(size);
             return if kib.is_multiple_of(size) {
                 format!("{} {name}", kib / size)
             } else {
-                format!("{:.1} {name}", kib as f64 / size as f64)
+                format!("{}.{} {name}", tenths / 10, tenths % 10)
             };
         }
     }
@@ -132,6 +135,9 @@ mod tests {
         assert_eq!(format_kib(512 * 1024), "512 MiB");
         assert_eq!(format_kib(4), "4 KiB");
         assert_eq!(format_kib(0), "0 KiB");
+        assert_eq!(format_kib(16175540), "15.4 GiB");
+        assert_eq!(format_kib(2047), "2.0 MiB");
+        assert_eq!(format_kib(1024 * 1024 - 1), "1024.0 MiB");
         assert_eq!(kernel_size(GIB_KIB), "1G");
         assert_eq!(kernel_size(2048), "2M");
         assert_eq!(kernel_size(64), "64K");

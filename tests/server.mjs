@@ -1,0 +1,27 @@
+// A static file server for dist/ under a sub-path, on loopback only, shared by the browser tests and
+// the browser benchmark.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
+
+/** Serves `dist` at http://127.0.0.1:<port><subpath>; returns { origin, close }. */
+export async function serve(dist, subpath) {
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (!url.pathname.startsWith(subpath)) { res.writeHead(404).end(); return; }
+    const file = url.pathname.slice(subpath.length) || 'index.html';
+    if (file.includes('..')) { res.writeHead(400).end(); return; }
+    try {
+      const body = await readFile(path.join(dist, file));
+      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch { res.writeHead(404).end(); }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+/** The Chromium flags that work as root on this kind of machine, with no network access. */
+export const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
