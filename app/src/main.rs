@@ -12,6 +12,7 @@ use map::{Layout, Legend, TopologyMap};
 use state::{AppState, Form, HostSource};
 
 fn main() {
+    browser::mark("rtkvm:start");
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
 use rtkvm_core::plan::{GuestPlan, NodePages, NodePartition};
-use rtkvm_core::CpuSet;
 use rtkvm_core::units::format_kib;
+use rtkvm_core::CpuSet;
 
 /// What a CPU is used for in the plan.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,7 +67,12 @@ impl Layout {
             vcpus: guest.map(|g| g.vcpupin.clone()).unwrap_or_default(),
             hugepages: pages
                 .iter()
-                .map(|p| (p.node, format!("{} × {}", p.count, format_kib(p.page_size_kib))))
+                .map(|p| {
+                    (
+                        p.node,
+                        format!("{} × {}", p.count, format_kib(p.page_size_kib)),
+                    )
+                })
                 .collect(),
         }
     }
@@ -186,13 +191,16 @@ pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
                     let title = move || format!("{place}{}", role.get().describe());
                     let x = cx + 3 + t as i32 * (CPU_W + 2);
                     let ty = cy + 3;
-                    socket_shapes.push(view! {
-                        <g class=move || role.get().class() tabindex="0" data-cpu=cpu_id>
-                            <title>{title}</title>
-                            <rect x=x y=ty width=CPU_W height=CPU_H rx="2"></rect>
-                            <text x=x + CPU_W / 2 y=ty + 16 text-anchor="middle">{label}</text>
-                        </g>
-                    }.into_any());
+                    socket_shapes.push(
+                        view! {
+                            <g class=move || role.get().class() tabindex="0" data-cpu=cpu_id>
+                                <title>{title}</title>
+                                <rect x=x y=ty width=CPU_W height=CPU_H rx="2"></rect>
+                                <text x=x + CPU_W / 2 y=ty + 16 text-anchor="middle">{label}</text>
+                            </g>
+                        }
+                        .into_any(),
+                    );
                 }
             }
             y += socket_h + 6;

@@ -1,17 +1,20 @@
 //! Share links: the parsed host topology and the settings in a compact, versioned URL fragment.
 //!
-//! A fragment is `#v1.` followed by base64url (no padding) of the raw-deflated postcard encoding of
-//! [`SharedPlan`]. The raw XML is not carried: only what planning reads (cells, memory, page pools,
-//! online and offline CPUs with their topology, page sizes, arch, vendor and model). Links are untrusted
-//! input: their length and decompressed size are bounded, and the decoded host and settings go through
-//! the same validation as a pasted document.
+//! A fragment is `#v1.` followed by base64url (no padding) of the raw-deflated postcard encoding of a
+//! [`Wire`] record. The raw XML is not carried: only what planning reads (cells, memory, page pools,
+//! online and offline CPUs with their topology, page sizes, arch, vendor and model), and the CPUs of
+//! each cell are stored as columns of differences (ids, sockets, cores, sibling sets), which deflate
+//! shrinks to a few bytes for the regular numbering of real hosts. Links are untrusted input: their
+//! length and decompressed size are bounded, the columns are checked, and the decoded host and settings
+//! go through the same validation as a pasted document.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::cpuset::CpuSet;
 use crate::error::Error;
-use crate::host::Host;
+use crate::host::{Cell, Cpu, Host, PagePool};
 use crate::settings::Settings;
 
 /// The format version written by this build.
@@ -24,7 +27,7 @@ pub const MAX_LINK_CHARS: usize = 256 * 1024;
 pub const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
 
 /// Everything a link carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedPlan {
     /// The host, without the parts planning does not read (features and distances are dropped).
     pub host: Host,
@@ -32,19 +35,150 @@ pub struct SharedPlan {
     pub settings: Settings,
 }
 
+/// The encoded record: the host in columns, and the settings.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    arch: Option<String>,
+    vendor: Option<String>,
+    model: Option<String>,
+    page_sizes_kib: Vec<u64>,
+    cells: Vec<WireCell>,
+    settings: Settings,
+}
+
+/// One cell, its CPUs in columns (one entry per online CPU, ascending ids); the number columns hold
+/// differences from the previous entry.
+#[derive(Serialize, Deserialize)]
+struct WireCell {
+    id: u32,
+    memory_kib: Option<u64>,
+    pages: Vec<PagePool>,
+    ids: Vec<i64>,
+    sockets: Vec<i64>,
+    dies: Vec<Option<u32>>,
+    clusters: Vec<Option<u32>>,
+    cores: Vec<i64>,
+    /// For each CPU, the difference of its sibling set's index in `sibling_sets` from the previous.
+    siblings: Vec<i64>,
+    /// The distinct sibling sets, each as differences.
+    sibling_sets: Vec<Vec<i64>>,
+    offline: Vec<i64>,
+}
+
+fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<i64> {
+    let mut previous = 0i64;
+    values
+        .into_iter()
+        .map(|v| {
+            let d = i64::from(v) - previous;
+            previous = i64::from(v);
+            d
+        })
+        .collect()
+}
+
+fn undeltas(deltas: &[i64]) -> Result<Vec<u32>, Error> {
+    let mut value = 0i64;
+    deltas
+        .iter()
+        .map(|d| {
+            value = value
+                .checked_add(*d)
+                .filter(|v| (0..=i64::from(u32::MAX)).contains(v))
+                .ok_or_else(|| damaged("a number is out of range"))?;
+            Ok(value as u32)
+        })
+        .collect()
+}
+
+impl WireCell {
+    fn new(cell: &Cell) -> WireCell {
+        let mut sets: Vec<&CpuSet> = Vec::new();
+        let mut known: std::collections::HashMap<&CpuSet, u32> = std::collections::HashMap::new();
+        let mut set_index = Vec::with_capacity(cell.cpus.len());
+        for cpu in &cell.cpus {
+            let index = *known.entry(&cpu.siblings).or_insert_with(|| {
+                sets.push(&cpu.siblings);
+                sets.len() as u32 - 1
+            });
+            set_index.push(index);
+        }
+        WireCell {
+            id: cell.id,
+            memory_kib: cell.memory_kib,
+            pages: cell.pages.clone(),
+            ids: deltas(cell.cpus.iter().map(|c| c.id)),
+            sockets: deltas(cell.cpus.iter().map(|c| c.socket)),
+            dies: cell.cpus.iter().map(|c| c.die).collect(),
+            clusters: cell.cpus.iter().map(|c| c.cluster).collect(),
+            cores: deltas(cell.cpus.iter().map(|c| c.core)),
+            siblings: deltas(set_index),
+            sibling_sets: sets.into_iter().map(|s| deltas(s.iter())).collect(),
+            offline: deltas(cell.offline_cpus.iter().copied()),
+        }
+    }
+
+    fn into_cell(self) -> Result<Cell, Error> {
+        let ids = undeltas(&self.ids)?;
+        let n = ids.len();
+        let sockets = undeltas(&self.sockets)?;
+        let cores = undeltas(&self.cores)?;
+        let set_index = undeltas(&self.siblings)?;
+        if [
+            sockets.len(),
+            self.dies.len(),
+            self.clusters.len(),
+            cores.len(),
+            set_index.len(),
+        ]
+        .iter()
+        .any(|&len| len != n)
+        {
+            return Err(damaged("its CPU columns differ in length"));
+        }
+        let sets = self
+            .sibling_sets
+            .iter()
+            .map(|s| undeltas(s).map(|ids| ids.into_iter().collect::<CpuSet>()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut cpus = Vec::with_capacity(n);
+        for i in 0..n {
+            let siblings = sets
+                .get(set_index[i] as usize)
+                .ok_or_else(|| damaged("a CPU names a sibling set that is not there"))?
+                .clone();
+            cpus.push(Cpu {
+                id: ids[i],
+                socket: sockets[i],
+                die: self.dies[i],
+                cluster: self.clusters[i],
+                core: cores[i],
+                siblings,
+            });
+        }
+        Ok(Cell {
+            id: self.id,
+            memory_kib: self.memory_kib,
+            pages: self.pages,
+            distances: Vec::new(),
+            cpus,
+            offline_cpus: undeltas(&self.offline)?,
+        })
+    }
+}
+
 /// Encodes a host and settings as a URL fragment, starting with `#`.
 pub fn encode_link(host: &Host, settings: &Settings) -> String {
-    let mut host = host.clone();
-    host.features.clear();
-    for cell in &mut host.cells {
-        cell.distances.clear();
-    }
-    let shared = SharedPlan {
-        host,
+    let wire = Wire {
+        arch: host.arch.clone(),
+        vendor: host.vendor.clone(),
+        model: host.model.clone(),
+        page_sizes_kib: host.page_sizes_kib.clone(),
+        cells: host.cells.iter().map(WireCell::new).collect(),
         settings: settings.clone(),
     };
-    let bytes = postcard::to_allocvec(&shared).expect("plain data always serializes");
-    let packed = miniz_oxide::deflate::compress_to_vec(&bytes, 10);
+    let bytes = postcard::to_allocvec(&wire).expect("plain data always serializes");
+    let packed = miniz_oxide::deflate::compress_to_vec(&bytes, 6);
     format!("#v{LINK_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
 }
 
@@ -86,13 +220,26 @@ pub fn decode_link(fragment: &str) -> Result<SharedPlan, Error> {
                 damaged("it does not decompress")
             }
         })?;
-    let shared: SharedPlan =
+    let wire: Wire =
         postcard::from_bytes(&bytes).map_err(|_| damaged("its contents do not decode"))?;
-    let host = shared.host.validated()?;
-    shared.settings.validate()?;
+    let cells = wire
+        .cells
+        .into_iter()
+        .map(WireCell::into_cell)
+        .collect::<Result<Vec<_>, _>>()?;
+    let host = Host {
+        arch: wire.arch,
+        vendor: wire.vendor,
+        model: wire.model,
+        features: Vec::new(),
+        page_sizes_kib: wire.page_sizes_kib,
+        cells,
+    }
+    .validated()?;
+    wire.settings.validate()?;
     Ok(SharedPlan {
         host,
-        settings: shared.settings,
+        settings: wire.settings,
     })
 }
 

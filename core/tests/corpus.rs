@@ -80,6 +80,16 @@ fn every_corpus_file_gives_a_plan_or_a_clear_error() {
             "{name}\n  host: {}",
             rtkvm_core::report::host_summary(&host)
         );
+        // A share link carries the host exactly, but for what planning does not read.
+        let link = rtkvm_core::link::encode_link(&host, &Settings::default());
+        let shared = rtkvm_core::link::decode_link(&link).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut expected = host.clone();
+        expected.features.clear();
+        for cell in &mut expected.cells {
+            cell.distances.clear();
+        }
+        assert!(shared.host == expected, "{name}: the link changed the host");
+        let _ = writeln!(report, "  link: {} characters", link.len());
         match plan(&host, &Settings::default()) {
             Ok(p) => {
                 plans += 1;
@@ -103,4 +113,26 @@ fn every_corpus_file_gives_a_plan_or_a_clear_error() {
     }
     assert!(plans >= 40, "only {plans} corpus hosts gave a plan");
     insta::assert_snapshot!("corpus_outcomes", report);
+}
+
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
+
+#[test]
+fn links_stay_short_for_large_hosts() {
+    for (cpus, limit) in [(512, 1200), (1024, 2000), (4096, 8000)] {
+        let mut host = rtkvm_core::parse_capabilities(&synthetic::synthetic_host(cpus)).unwrap();
+        let link = rtkvm_core::link::encode_link(&host, &Settings::default());
+        assert!(
+            link.len() <= limit,
+            "{cpus} CPUs: {} characters",
+            link.len()
+        );
+        host.features.clear();
+        for cell in &mut host.cells {
+            cell.distances.clear();
+        }
+        let decoded = rtkvm_core::link::decode_link(&link).unwrap().host;
+        assert!(decoded == host, "{cpus} CPUs: the link changed the host");
+    }
 }

@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 /// Returns the capabilities of a host with `cpus` logical CPUs (a multiple of 8): 2 sockets, SMT2, and
 /// one NUMA node per 64 CPUs (at least 2).
 pub fn synthetic_host(cpus: usize) -> String {
-    assert!(cpus >= 8 && cpus.is_multiple_of(8), "cpus must be a multiple of 8");
+    assert!(
+        cpus >= 8 && cpus.is_multiple_of(8),
+        "cpus must be a multiple of 8"
+    );
     let cores = cpus / 2;
     let nodes = (cpus / 64).max(2);
     let cores_per_node = cores / nodes;

@@ -1,0 +1,73 @@
+// Reads criterion's estimates, dist/ and the browser benchmark's JSON, prints the figures and checks
+// the budgets of BENCHMARKS.md. Exits 1 if a budget is missed.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import os from 'node:os';
+import path from 'node:path';
+
+const crit = (group, bench) => {
+  const file = path.join('target', 'criterion', group, bench, 'new', 'estimates.json');
+  return JSON.parse(readFileSync(file, 'utf8')).median.point_estimate / 1e6; // ms
+};
+const lines = [];
+const out = (s = '') => lines.push(s);
+let failed = 0;
+const budget = (name, ok, detail) => { if (!ok) failed++; out(`- ${ok ? 'PASS' : 'FAIL'} ${name}: ${detail}`); };
+
+out(`# rtkvm benchmark summary`);
+out();
+out(`Machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}`);
+out();
+out('## Native (criterion medians)');
+out();
+out('| host | bytes | parse | plan | emit | share link | parse+plan+emit | MB/s |');
+out('|---|---|---|---|---|---|---|---|');
+const hosts = readdirSync(path.join('target', 'criterion', 'parse')).filter((h) => h !== 'report');
+const sizes = {};
+for (const h of hosts) {
+  const bench = JSON.parse(readFileSync(path.join('target', 'criterion', 'parse', h, 'new', 'benchmark.json'), 'utf8'));
+  const bytes = bench.throughput?.Bytes ?? 0;
+  sizes[h] = bytes;
+  const total = crit('parse+plan+emit', h);
+  out(`| ${h} | ${bytes} | ${crit('parse', h).toFixed(3)} ms | ${crit('plan', h).toFixed(3)} ms | ${crit('emit', h).toFixed(3)} ms | ${crit('share-link', h).toFixed(3)} ms | ${total.toFixed(3)} ms | ${(bytes / total / 1e3).toFixed(0)} |`);
+}
+const big = 'synthetic-4096';
+const bigMBs = sizes[big] / crit('parse+plan+emit', big) / 1e3;
+const rtkvmProc = crit('process-4096', 'rtkvm plan --format json');
+const xmllint = crit('process-4096', 'xmllint --noout');
+out();
+out(`Whole processes on the 4096-CPU host: \`rtkvm plan --format json\` ${rtkvmProc.toFixed(2)} ms, \`xmllint --noout\` ${xmllint.toFixed(2)} ms.`);
+out();
+out('## Size of dist/');
+out();
+out('| file | bytes | gzip -9 |');
+out('|---|---|---|');
+let raw = 0; let gz = 0;
+for (const f of readdirSync('dist').sort()) {
+  const data = readFileSync(path.join('dist', f));
+  const g = gzipSync(data, { level: 9 }).length;
+  raw += data.length; gz += g;
+  out(`| ${f} | ${data.length} | ${g} |`);
+}
+out(`| total | ${raw} | ${gz} |`);
+out();
+const browser = JSON.parse(readFileSync(path.join('target', 'browser-bench.json'), 'utf8'));
+out('## Browser (headless Chromium, medians)');
+out();
+out('| host | first plan after navigation start | after the HTML response | after the app starts | recompute after input | worst recompute |');
+out('|---|---|---|---|---|---|');
+for (const [name, r] of Object.entries(browser)) {
+  out(`| ${name} | ${r.first_plan_ms} ms | ${r.first_plan_after_html_ms} ms | ${r.first_plan_after_wasm_start_ms} ms | ${r.recompute_ms} ms | ${r.recompute_max_ms} ms |`);
+}
+out();
+out('## Budgets');
+out();
+budget('whole site transferred, gzip -9', gz <= 200_000, `${gz} bytes (budget 200000, aim 150000)`);
+budget('first plan on screen after navigation start (example host)', browser.example.first_plan_ms < 100, `${browser.example.first_plan_ms} ms (budget < 100 ms)`);
+if (browser['1024-cpu']) {
+  budget('recompute after a change, 1024-CPU host', browser['1024-cpu'].recompute_ms < 16, `${browser['1024-cpu'].recompute_ms} ms median, ${browser['1024-cpu'].recompute_max_ms} ms worst (budget < 16 ms)`);
+}
+budget('native parse+plan+emit throughput, 4096-CPU host', bigMBs >= 200, `${bigMBs.toFixed(0)} MB/s (budget >= 200 MB/s)`);
+budget('rtkvm faster than xmllint --noout on the same file', rtkvmProc < xmllint, `${rtkvmProc.toFixed(2)} ms vs ${xmllint.toFixed(2)} ms`);
+console.log(lines.join('\n'));
+process.exit(failed ? 1 : 0);

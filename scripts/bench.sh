@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every benchmark and checks the budgets:
+#   1. native: criterion benches of parse, plan, emit and share links (cargo bench), and the whole
+#      `rtkvm plan` process against `xmllint --noout` on a generated 4096-CPU host;
+#   2. size: every file of dist/, raw and gzip -9;
+#   3. browser: first plan on screen and recompute after an input change, in headless Chromium.
+# Prints a summary with a PASS/FAIL line per budget, also written to target/bench-summary.md.
+#   scripts/bench.sh            # full criterion run (a few minutes)
+#   scripts/bench.sh --quick    # shorter criterion measurement
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+. scripts/env.sh
+quick=()
+[ "${1:-}" = "--quick" ] && quick=(--warm-up-time 1 --measurement-time 2)
+
+echo "== native benchmarks (criterion)"
+cargo bench -p rtkvm-core --bench pipeline -- "${quick[@]}"
+
+echo "== release site"
+trunk build --release >/dev/null
+
+echo "== browser benchmark"
+cargo build -q --release -p rtkvm-core --bin rtkvm --example synthetic_host
+host1024=$(mktemp)
+target/release/examples/synthetic_host 1024 > "$host1024"
+link=$(target/release/rtkvm plan "$host1024" --vcpus 2 --memory 1G --host-memory 1G --host-cpus 1 --format link)
+rm -f "$host1024"
+(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" node bench.mjs) > target/browser-bench.json
+cat target/browser-bench.json
+
+echo "== summary"
+node scripts/bench-report.mjs | tee target/bench-summary.md
