@@ -41,7 +41,7 @@ fn App() -> impl IntoView {
                " to a host kernel command line, huge pages and a libvirt domain XML. Nothing you paste leaves this page."</p>
         </header>
         <main>
-            <LinkNotice/>
+            <Notice/>
             <section class="columns">
                 <div class="column">
                     <Input/>
@@ -57,8 +57,9 @@ fn App() -> impl IntoView {
     }
 }
 
+/// A message about the page itself: a share link that could not be opened, a file that could not be read.
 #[component]
-fn LinkNotice() -> impl IntoView {
+fn Notice() -> impl IntoView {
     let state = expect_context::<AppState>();
     move || {
         state.notice.get().map(|msg| {

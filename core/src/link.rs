@@ -94,7 +94,7 @@ fn undeltas(deltas: &[i64]) -> Result<Vec<u32>, Error> {
 impl WireCell {
     fn new(cell: &Cell) -> WireCell {
         let mut sets: Vec<&CpuSet> = Vec::new();
-        let mut known: std::collections::HashMap<&CpuSet, u32> = std::collections::HashMap::new();
+        let mut known: std::collections::BTreeMap<&CpuSet, u32> = std::collections::BTreeMap::new();
         let mut set_index = Vec::with_capacity(cell.cpus.len());
         for cpu in &cell.cpus {
             let index = *known.entry(&cpu.siblings).or_insert_with(|| {

@@ -243,16 +243,21 @@ proptest! {
     }
 }
 
+/// Draws `n` generated hosts and settings from a runner, outside `proptest!`.
+fn generated(
+    mut runner: proptest::test_runner::TestRunner,
+    n: usize,
+) -> impl Iterator<Item = (GenHost, Settings)> {
+    use proptest::strategy::ValueTree;
+    let strategy = (gen_host(), gen_settings());
+    (0..n).map(move |_| strategy.new_tree(&mut runner).unwrap().current())
+}
+
 /// Guards the property test against vacuity: the generators must produce plannable cases often.
 #[test]
 fn generated_cases_often_give_plans() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::deterministic();
-    let strategy = (gen_host(), gen_settings());
     let mut plans = 0;
-    for _ in 0..300 {
-        let (gen, settings) = strategy.new_tree(&mut runner).unwrap().current();
+    for (gen, settings) in generated(proptest::test_runner::TestRunner::deterministic(), 300) {
         let host = parse_capabilities(&gen.xml()).unwrap();
         if plan(&host, &settings).is_ok() {
             plans += 1;
@@ -267,13 +272,8 @@ fn generated_cases_often_give_plans() {
 /// A sample of generated plans, different on every run of the same seed list, is judged by libvirt.
 #[test]
 fn a_sample_of_generated_domains_is_accepted_by_libvirt() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::default();
-    let strategy = (gen_host(), gen_settings());
     let mut judged = 0;
-    for _ in 0..400 {
-        let (gen, mut settings) = strategy.new_tree(&mut runner).unwrap().current();
+    for (gen, mut settings) in generated(proptest::test_runner::TestRunner::default(), 400) {
         settings.guest.name = format!("gen-{judged} <{:?}> & 'x'", gen.numbering);
         let host = parse_capabilities(&gen.xml()).unwrap();
         if let Ok(plan) = plan(&host, &settings) {

@@ -30,43 +30,57 @@ fn run(program: &str, args: &[&str], package: &str) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// A domain XML written to a temporary file, removed when dropped.
+struct TempXml(PathBuf);
+
+impl TempXml {
+    fn new(xml: &str) -> TempXml {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("rtkvm-test-{}-{n}.xml", std::process::id()));
+        std::fs::write(&path, xml).expect("write temporary domain XML");
+        TempXml(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("temporary path is UTF-8")
+    }
+
+    /// Runs libvirt's own parser and validation on the file.
+    fn virsh_define(&self) -> (bool, String) {
+        run(
+            "virsh",
+            &["-c", "test:///default", "define", self.path()],
+            "libvirt-clients",
+        )
+    }
+}
+
+impl Drop for TempXml {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Asserts that libvirt's own parser (`virsh -c test:///default define`) and its RelaxNG schema
 /// (`virt-xml-validate … domain`) both accept the domain XML.
 pub fn assert_libvirt_accepts(xml: &str, label: &str) {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let path = std::env::temp_dir().join(format!("rtkvm-test-{}-{n}.xml", std::process::id()));
-    std::fs::write(&path, xml).expect("write temporary domain XML");
-    let file = path.to_str().expect("temporary path is UTF-8");
-    let (ok, text) = run(
-        "virsh",
-        &["-c", "test:///default", "define", file],
-        "libvirt-clients",
-    );
+    let file = TempXml::new(xml);
+    let (ok, text) = file.virsh_define();
     assert!(ok, "virsh refused the domain XML of {label}: {text}\n{xml}");
     let (ok, text) = run(
         "virt-xml-validate",
-        &[file, "domain"],
+        &[file.path(), "domain"],
         "libvirt-clients and libxml2-utils",
     );
     assert!(
         ok,
         "virt-xml-validate refused the domain XML of {label}: {text}\n{xml}"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Asserts that libvirt refuses the XML (used to prove the judge catches the seed page's mistakes).
 pub fn assert_virsh_refuses(xml: &str, expected: &str) {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let path = std::env::temp_dir().join(format!("rtkvm-bad-{}-{n}.xml", std::process::id()));
-    std::fs::write(&path, xml).expect("write temporary domain XML");
-    let file = path.to_str().expect("temporary path is UTF-8");
-    let (ok, text) = run(
-        "virsh",
-        &["-c", "test:///default", "define", file],
-        "libvirt-clients",
-    );
-    let _ = std::fs::remove_file(&path);
+    let (ok, text) = TempXml::new(xml).virsh_define();
     assert!(!ok, "virsh accepted XML it should refuse:\n{xml}");
     assert!(
         text.contains(expected),
