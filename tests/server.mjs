@@ -8,13 +8,16 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 
 /** Serves `dist` at http://127.0.0.1:<port><subpath>; returns { origin, close }. */
 export async function serve(dist, subpath) {
+  // Files are read once and kept in memory, as a real static server serves them from its cache.
+  const cache = new Map();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
     if (!url.pathname.startsWith(subpath)) { res.writeHead(404).end(); return; }
     const file = url.pathname.slice(subpath.length) || 'index.html';
     if (file.includes('..')) { res.writeHead(400).end(); return; }
     try {
-      const body = await readFile(path.join(dist, file));
+      if (!cache.has(file)) cache.set(file, await readFile(path.join(dist, file)));
+      const body = cache.get(file);
       res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(body);
     } catch { res.writeHead(404).end(); }
   });
