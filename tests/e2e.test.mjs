@@ -193,6 +193,29 @@ test('a bad paste shows an error with its position and keeps the settings', asyn
   await close(s);
 });
 
+test('a 20 MiB paste is refused at once and the page stays responsive', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=vcpus]', '3');
+  const elapsed = await page.evaluate(async () => {
+    const area = document.querySelector('[data-testid=caps-input]');
+    const data = new DataTransfer();
+    data.setData('text/plain', '<capabilities>' + ' '.repeat(20 * 1024 * 1024) + '</capabilities>');
+    const t0 = performance.now();
+    area.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    while (!document.querySelector('[data-testid=error]')) await new Promise((r) => setTimeout(r, 5));
+    return performance.now() - t0;
+  });
+  assert.match(await page.innerText('[data-testid=error]'), /more than the 16 MiB limit/);
+  assert.ok(elapsed < 1000, `the error took ${elapsed} ms`);
+  // The text area was spared the 20 MiB.
+  assert.ok((await page.inputValue('[data-testid=caps-input]')).length < 10000);
+  assert.equal(await page.inputValue('[data-testid=vcpus]'), '3');
+  await page.click('[data-testid=load-example]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=placement]')?.innerText.includes('host CPUs 12, 13, 14;'));
+  await close(s);
+});
+
 test('a damaged or future link shows a message and falls back to the example', async () => {
   for (const [fragment, expected] of [['#v1.AAAA', /damaged/], ['#v9.AAAA', /newer rtkvm/], ['#<script>alert(1)</script>', /damaged/]]) {
     const s = await open(fragment);

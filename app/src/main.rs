@@ -6,6 +6,7 @@ mod map;
 mod state;
 
 use leptos::prelude::*;
+use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::report::{host_summary, output_files};
 
 use map::{Layout, Legend, TopologyMap};
@@ -72,15 +73,31 @@ fn Notice() -> impl IntoView {
 #[component]
 fn Input() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let text = move || match state.source.get() {
-        HostSource::Text(t) => t,
+    // The text area is not bound to the state: what the user types stays as typed (writing a
+    // pasted 20 MiB back into it would take seconds). Loading a file or the example writes it.
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    let initial = state.source.with_untracked(|s| match s {
+        HostSource::Text(t) => t.clone(),
         HostSource::Shared(_) => String::new(),
+    });
+    let load_text = move |text: String| {
+        if let Some(area) = area.get_untracked() {
+            area.set_value(&text);
+        }
+        state.source.set(HostSource::Text(text));
     };
-    let from_link = move || matches!(state.source.get(), HostSource::Shared(_));
+    let from_link = move || state.source.with(|s| matches!(s, HostSource::Shared(_)));
     let load_file = move |file: web_sys::File| {
+        let size = file.size() as usize;
+        if size > MAX_INPUT_BYTES {
+            state.notice.set(Some(
+                rtkvm_core::Error::InputTooLarge { bytes: size }.to_string(),
+            ));
+            return;
+        }
         leptos::task::spawn_local(async move {
             match browser::read_text(&file).await {
-                Ok(text) => state.source.set(HostSource::Text(text)),
+                Ok(text) => load_text(text),
                 Err(e) => state
                     .notice
                     .set(Some(format!("The file could not be read: {e}"))),
@@ -103,7 +120,17 @@ fn Input() -> impl IntoView {
             </Show>
             <textarea id="caps" data-testid="caps-input" spellcheck="false" rows="12"
                 placeholder="<capabilities>…</capabilities>"
-                prop:value=text
+                node_ref=area
+                prop:value=initial
+                on:paste=move |ev: web_sys::ClipboardEvent| {
+                    // A paste too large to use is refused before the browser lays it out in the
+                    // text area, which would freeze the page for seconds.
+                    let text = ev.clipboard_data().and_then(|d| d.get_data("text/plain").ok());
+                    if let Some(text) = text.filter(|t| t.len() > MAX_INPUT_BYTES) {
+                        ev.prevent_default();
+                        state.source.set(HostSource::Text(text));
+                    }
+                }
                 on:input=move |ev| state.source.set(HostSource::Text(event_target_value(&ev)))></textarea>
             <div class="row">
                 <label class="button" for="caps-file">"Open file…"</label>
@@ -115,7 +142,7 @@ fn Input() -> impl IntoView {
                         }
                     }/>
                 <button data-testid="load-example" on:click=move |_| {
-                    state.source.set(HostSource::Text(rtkvm_core::EXAMPLE_CAPABILITIES.to_string()));
+                    load_text(rtkvm_core::EXAMPLE_CAPABILITIES.to_string());
                 }>"Load the example host"</button>
             </div>
         </section>

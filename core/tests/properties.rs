@@ -24,69 +24,98 @@ enum Numbering {
 
 #[derive(Debug, Clone)]
 struct GenHost {
+    /// Sparse NUMA node ids of the nodes with CPUs.
     node_ids: Vec<u32>,
     sockets_per_node: u32,
+    dies_per_socket: u32,
     cores_per_socket: u32,
     threads: u32,
     numbering: Numbering,
+    /// Two neighbouring nodes share each socket id (AMD NPS, Bulldozer).
+    sockets_span_nodes: bool,
+    /// Every k-th core is offline (listed as bare `<cpu id/>`); 0 for none.
+    offline_every: u32,
+    /// Extra nodes with memory and no CPUs (HMAT, CXL).
+    memory_only: u32,
     memory_gib: Vec<u64>,
     sizes: Vec<u64>,
+    /// Page pools already reserved on every node: (size KiB, count).
+    pools: Vec<(u64, u64)>,
     gap: u32,
 }
 
 fn gen_host() -> impl Strategy<Value = GenHost> {
     (
-        proptest::collection::btree_set(0u32..40, 1..5),
-        1u32..3,
-        1u32..7,
-        1u32..4,
-        prop_oneof![
-            Just(Numbering::Sequential),
-            Just(Numbering::ThreadMajor),
-            Just(Numbering::Strided)
-        ],
-        proptest::collection::vec(0u64..80, 4),
-        prop_oneof![
-            Just(vec![4, 2048, 1048576]),
-            Just(vec![4, 2048]),
-            Just(vec![]),
-            Just(vec![64, 524288])
-        ],
-        0u32..3,
+        (
+            proptest::collection::btree_set(0u32..64, 1..17),
+            1u32..5,
+            1u32..3,
+            1u32..5,
+            1u32..9,
+            prop_oneof![
+                Just(Numbering::Sequential),
+                Just(Numbering::ThreadMajor),
+                Just(Numbering::Strided)
+            ],
+        ),
+        (
+            any::<bool>(),
+            prop_oneof![Just(0u32), 2u32..6],
+            0u32..3,
+            proptest::collection::vec(0u64..80, 16),
+            prop_oneof![
+                Just(vec![4, 2048, 1048576]),
+                Just(vec![4, 2048]),
+                Just(vec![]),
+                Just(vec![64, 524288]),
+                Just(vec![4, 2048, 1048576, 16777216])
+            ],
+            proptest::collection::vec(
+                (prop_oneof![Just(4u64), Just(2048), Just(1048576)], 0u64..64),
+                0..3,
+            ),
+            0u32..3,
+        ),
     )
         .prop_map(
             |(
-                nodes,
+                (nodes, sockets_per_node, dies_per_socket, cores_per_socket, threads, numbering),
+                (sockets_span_nodes, offline_every, memory_only, memory_gib, sizes, pools, gap),
+            )| GenHost {
+                node_ids: nodes.into_iter().collect(),
                 sockets_per_node,
+                dies_per_socket,
                 cores_per_socket,
                 threads,
                 numbering,
+                sockets_span_nodes,
+                offline_every,
+                memory_only,
                 memory_gib,
                 sizes,
+                pools,
                 gap,
-            )| {
-                GenHost {
-                    node_ids: nodes.into_iter().collect(),
-                    sockets_per_node,
-                    cores_per_socket,
-                    threads,
-                    numbering,
-                    memory_gib,
-                    sizes,
-                    gap,
-                }
             },
         )
 }
 
+/// One generated core: socket, die, core id, its CPU ids, whether it is offline.
+struct GenCore {
+    socket: u32,
+    die: u32,
+    core: u32,
+    ids: Vec<u32>,
+    offline: bool,
+}
+
 impl GenHost {
-    /// Returns, per node index, its cores, each a list of CPU ids.
-    fn layout(&self) -> Vec<Vec<(u32, u32, Vec<u32>)>> {
+    /// Returns, per node index, its cores.
+    fn layout(&self) -> Vec<Vec<GenCore>> {
         let nodes = self.node_ids.len() as u32;
         let cores_per_node = self.sockets_per_node * self.cores_per_socket;
         let total_cores = nodes * cores_per_node;
         let stride = 1 + self.gap;
-        let mut out = vec![Vec::new(); nodes as usize];
+        let mut out: Vec<Vec<GenCore>> = (0..nodes).map(|_| Vec::new()).collect();
         for n in 0..nodes {
             for s in 0..self.sockets_per_node {
                 for c in 0..self.cores_per_socket {
@@ -101,7 +130,18 @@ impl GenHost {
                             }
                         })
                         .collect();
-                    out[n as usize].push((n * self.sockets_per_node + s, c, ids));
+                    let socket = n * self.sockets_per_node + s;
+                    out[n as usize].push(GenCore {
+                        socket: if self.sockets_span_nodes {
+                            socket / 2
+                        } else {
+                            socket
+                        },
+                        die: c % self.dies_per_socket,
+                        core: c,
+                        ids,
+                        offline: self.offline_every > 0 && core_index % self.offline_every == 1,
+                    });
                 }
             }
         }
@@ -114,28 +154,55 @@ impl GenHost {
             let _ = write!(x, "<pages unit='KiB' size='{s}'/>");
         }
         x.push_str("</cpu><topology><cells>");
+        let pools = |x: &mut String| {
+            for (size, count) in &self.pools {
+                let _ = write!(x, "<pages unit='KiB' size='{size}'>{count}</pages>");
+            }
+        };
         for (i, cores) in self.layout().iter().enumerate() {
             let id = self.node_ids[i];
             let _ = write!(
                 x,
-                "<cell id='{id}'><memory unit='KiB'>{}</memory><cpus>",
-                self.memory_gib[i % 4] * 1024 * 1024
+                "<cell id='{id}'><memory unit='KiB'>{}</memory>",
+                self.memory_gib[i % 16] * 1024 * 1024
             );
-            let mut cpus: Vec<(u32, u32, u32, String)> = Vec::new();
-            for (socket, core, ids) in cores {
-                let siblings: CpuSet = ids.iter().copied().collect();
-                for &cpu in ids {
-                    cpus.push((cpu, *socket, *core, siblings.to_string()));
+            pools(&mut x);
+            x.push_str("<cpus>");
+            let mut cpus: Vec<(u32, Option<(u32, u32, u32, String)>)> = Vec::new();
+            for core in cores {
+                let siblings: CpuSet = core.ids.iter().copied().collect();
+                for &cpu in &core.ids {
+                    let topology = (!core.offline)
+                        .then(|| (core.socket, core.die, core.core, siblings.to_string()));
+                    cpus.push((cpu, topology));
                 }
             }
             cpus.sort();
-            for (cpu, socket, core, siblings) in cpus {
-                let _ = write!(
-                    x,
-                    "<cpu id='{cpu}' socket_id='{socket}' core_id='{core}' siblings='{siblings}'/>"
-                );
+            for (cpu, topology) in cpus {
+                match topology {
+                    Some((socket, die, core, siblings)) => {
+                        let _ = write!(
+                            x,
+                            "<cpu id='{cpu}' socket_id='{socket}' die_id='{die}' core_id='{core}' siblings='{siblings}'/>"
+                        );
+                    }
+                    None => {
+                        let _ = write!(x, "<cpu id='{cpu}'/>");
+                    }
+                }
             }
             x.push_str("</cpus></cell>");
+        }
+        let last = self.node_ids.last().copied().unwrap_or(0);
+        for m in 0..self.memory_only {
+            let _ = write!(
+                x,
+                "<cell id='{}'><memory unit='KiB'>{}</memory>",
+                last + 1 + m,
+                (m as u64 + 1) * 16 * 1024 * 1024
+            );
+            pools(&mut x);
+            x.push_str("<cpus num='0'/></cell>");
         }
         x.push_str("</cells></topology></host></capabilities>");
         x
@@ -148,7 +215,7 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
         0u64..8,
         1u32..9,
         1u64..20,
-        proptest::option::of(0u32..40),
+        prop_oneof![3 => Just(None), 1 => (0u32..64).prop_map(Some)],
         any::<bool>(),
         any::<bool>(),
     )
@@ -170,7 +237,7 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn plans_keep_their_invariants(gen in gen_host(), settings in gen_settings()) {
