@@ -168,27 +168,22 @@ impl GenHost {
             );
             pools(&mut x);
             x.push_str("<cpus>");
-            let mut cpus: Vec<(u32, Option<(u32, u32, u32, String)>)> = Vec::new();
-            for core in cores {
-                let siblings: CpuSet = core.ids.iter().copied().collect();
-                for &cpu in &core.ids {
-                    let topology = (!core.offline)
-                        .then(|| (core.socket, core.die, core.core, siblings.to_string()));
-                    cpus.push((cpu, topology));
-                }
-            }
-            cpus.sort();
-            for (cpu, topology) in cpus {
-                match topology {
-                    Some((socket, die, core, siblings)) => {
-                        let _ = write!(
-                            x,
-                            "<cpu id='{cpu}' socket_id='{socket}' die_id='{die}' core_id='{core}' siblings='{siblings}'/>"
-                        );
-                    }
-                    None => {
-                        let _ = write!(x, "<cpu id='{cpu}'/>");
-                    }
+            // Each CPU with its core, listed in id order as libvirt does.
+            let mut cpus: Vec<(u32, &GenCore)> = cores
+                .iter()
+                .flat_map(|core| core.ids.iter().map(move |&cpu| (cpu, core)))
+                .collect();
+            cpus.sort_by_key(|(cpu, _)| *cpu);
+            for (cpu, core) in cpus {
+                if core.offline {
+                    let _ = write!(x, "<cpu id='{cpu}'/>");
+                } else {
+                    let siblings: CpuSet = core.ids.iter().copied().collect();
+                    let _ = write!(
+                        x,
+                        "<cpu id='{cpu}' socket_id='{}' die_id='{}' core_id='{}' siblings='{siblings}'/>",
+                        core.socket, core.die, core.core
+                    );
                 }
             }
             x.push_str("</cpus></cell>");
