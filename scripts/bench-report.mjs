@@ -38,6 +38,10 @@ const xmllint = crit('process-4096', 'xmllint --noout');
 out();
 out(`Whole processes on the 4096-CPU host: \`rtkvm plan --format json\` ${rtkvmProc.toFixed(2)} ms, \`xmllint --noout\` ${xmllint.toFixed(2)} ms.`);
 out();
+const refusals = readdirSync(path.join('target', 'criterion', 'refusal')).filter((h) => h !== 'report');
+const refusalTimes = refusals.map((r) => [r.replace(/_/g, ' '), crit('refusal', r)]);
+out('Refusals (worst cases of docs/bad-input.md): ' + refusalTimes.map(([r, t]) => `${r} ${t.toFixed(2)} ms`).join('; ') + '.');
+out();
 out('## Size of dist/');
 out();
 out('| file | bytes | gzip -9 |');
@@ -68,6 +72,8 @@ if (browser['1024-cpu']) {
   budget('recompute after a change, 1024-CPU host', browser['1024-cpu'].recompute_ms < 16, `${browser['1024-cpu'].recompute_ms} ms median, ${browser['1024-cpu'].recompute_max_ms} ms worst (budget < 16 ms)`);
 }
 budget('native parse+plan+emit throughput, 4096-CPU host', bigMBs >= 200, `${bigMBs.toFixed(0)} MB/s (budget >= 200 MB/s)`);
+const worstRefusal = Math.max(...refusalTimes.map(([, t]) => t));
+budget('every bad input answered within 100 ms natively', worstRefusal < 100, `worst ${worstRefusal.toFixed(1)} ms`);
 budget('rtkvm faster than xmllint --noout on the same file', rtkvmProc < xmllint, `${rtkvmProc.toFixed(2)} ms vs ${xmllint.toFixed(2)} ms`);
 console.log(lines.join('\n'));
 process.exit(failed ? 1 : 0);

@@ -81,6 +81,30 @@ fn benches(c: &mut Criterion) {
         group.finish();
     }
 
+    // Refusals: the worst cases of docs/bad-input.md, each must answer within 100 ms.
+    let mut group = c.benchmark_group("refusal");
+    group.sample_size(20);
+    let big_guest = format!(
+        "<capabilities><host/><guest>{}</guest>",
+        "<machine maxCpus='255'>pc-i440fx-9.0</machine>".repeat(16 * 1024 * 1024 / 48)
+    );
+    let nested = format!("<capabilities>{}", "<a>".repeat(5_000_000));
+    let oversized = "x".repeat(20 * 1024 * 1024);
+    let nul_at_end = format!("{}\0", " ".repeat(16 * 1024 * 1024 - 2));
+    for (name, input) in [
+        ("16 MiB well-formed until it is cut off", big_guest.as_str()),
+        ("5 M nested elements", nested.as_str()),
+        ("20 MiB paste", oversized.as_str()),
+        ("16 MiB with a NUL byte at the end", nul_at_end.as_str()),
+    ] {
+        assert!(parse_capabilities(input).is_err(), "{name} must be refused");
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), input, |b, input| {
+            b.iter(|| parse_capabilities(black_box(input)).unwrap_err())
+        });
+    }
+    group.finish();
+
     let path = std::env::temp_dir().join("rtkvm-bench-4096.xml");
     let xml = synthetic::synthetic_host(4096);
     std::fs::write(&path, &xml).expect("write the 4096-CPU host");

@@ -48,9 +48,9 @@ fn gen_host() -> impl Strategy<Value = GenHost> {
     (
         (
             proptest::collection::btree_set(0u32..64, 1..17),
-            1u32..5,
+            1u32..9,
             1u32..3,
-            1u32..5,
+            1u32..4,
             1u32..9,
             prop_oneof![
                 Just(Numbering::Sequential),
