@@ -1,9 +1,10 @@
 //! Reading `virsh capabilities` XML into a [`Host`]. One of the two modules that know XML.
 //!
-//! Two passes: a streaming check with quick-xml's reader that finds broken XML (with line and column),
-//! refuses DTDs, unknown entities and absurd nesting, and recognises documents that are not capabilities;
-//! then serde deserialization into raw structs that mirror the elements we use (everything else is
-//! ignored), converted into the validated host model.
+//! One streaming pass with quick-xml's pull reader finds broken XML (with line and column), refuses
+//! DTDs, unknown entities and absurd nesting, recognises documents that are not capabilities, and
+//! collects the elements we use into raw structs that borrow from the input (everything else is
+//! skipped); the raw structs are then converted into the validated host model. serde deserialization
+//! was the first design and cost three quarters of the parse time (see BENCHMARKS.md).
 
 use quick_xml::events::attributes::Attributes;
 use quick_xml::events::Event;

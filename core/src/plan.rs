@@ -8,7 +8,7 @@ use crate::cpuset::CpuSet;
 use crate::domain::domain_xml;
 use crate::error::Error;
 use crate::host::{Cell, Core, Host};
-use crate::hugepages::{hugepage_settings, HugepageSettings};
+use crate::hugepages::{hugepage_settings, needs_runtime, HugepageSettings};
 use crate::settings::{auto_page_size, PageSize, Scheduler, Settings};
 use crate::units::{format_kib, GIB_KIB};
 
@@ -514,16 +514,15 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
             ),
         );
     }
-    if page == GIB_KIB {
-        let counts: std::collections::BTreeSet<u64> =
-            part.hugepages.iter().map(|p| p.count).collect();
-        if counts.len() > 1 {
-            warn(
-                &mut warnings,
-                WarningCode::RuntimeGigantic,
-                "the nodes need different numbers of 1 GiB pages, but the kernel spreads boot-time pages evenly: the rest are reserved at runtime by hugepages.sh, which can fall short once memory is fragmented; run it early in boot and check its output".into(),
-            );
-        }
+    if page >= GIB_KIB && needs_runtime(&part) {
+        warn(
+            &mut warnings,
+            WarningCode::RuntimeGigantic,
+            format!(
+                "the nodes need different numbers of {} pages, but the kernel spreads boot-time pages evenly: the rest are reserved at runtime by hugepages.sh, which can fall short once memory is fragmented; run it early in boot and check its output",
+                format_kib(page)
+            ),
+        );
     }
     warnings.sort_by_key(|w| w.code);
 
