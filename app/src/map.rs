@@ -148,17 +148,13 @@ pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
     for cell in &host.cells {
         let top = y;
         y += 26;
-        let mut sockets: Vec<u32> = cell.cores().iter().map(|c| c.socket).collect();
-        sockets.dedup();
+        let cell_cores = cell.cores();
+        let mut sockets: Vec<u32> = cell_cores.iter().map(|c| c.socket).collect();
         sockets.sort_unstable();
         sockets.dedup();
         let mut socket_shapes = Vec::new();
         for socket in sockets {
-            let cores: Vec<_> = cell
-                .cores()
-                .into_iter()
-                .filter(|c| c.socket == socket)
-                .collect();
+            let cores: Vec<_> = cell_cores.iter().filter(|c| c.socket == socket).collect();
             let rows = cores.len().div_ceil(CORES_PER_ROW) as i32;
             let socket_top = y;
             let socket_h = 20 + rows * (CPU_H + 10) + 4;

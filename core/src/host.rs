@@ -232,21 +232,28 @@ impl Host {
         }
     }
 
+    /// Returns every page size in KiB the host mentions (supported sizes and per-node pools),
+    /// ascending, without repeats.
+    pub fn listed_page_sizes(&self) -> Vec<u64> {
+        let mut sizes: Vec<u64> = self
+            .page_sizes_kib
+            .iter()
+            .copied()
+            .chain(
+                self.cells
+                    .iter()
+                    .flat_map(|c| c.pages.iter().map(|p| p.size_kib)),
+            )
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
+
     /// Returns whether the host lists this page size, or lists no sizes at all (older libvirt).
     pub fn supports_page_size(&self, size_kib: u64) -> bool {
-        let listed = self.page_sizes_kib.iter().chain(
-            self.cells
-                .iter()
-                .flat_map(|c| c.pages.iter().map(|p| &p.size_kib)),
-        );
-        let mut any = false;
-        for &size in listed {
-            any = true;
-            if size == size_kib {
-                return true;
-            }
-        }
-        !any
+        let listed = self.listed_page_sizes();
+        listed.is_empty() || listed.contains(&size_kib)
     }
 }
 
@@ -274,6 +281,14 @@ impl Cell {
             });
         }
         cores
+    }
+
+    /// Returns the cores whose CPUs are all in `isolated`, ordered by their lowest CPU id.
+    pub fn isolated_cores(&self, isolated: &CpuSet) -> Vec<Core> {
+        self.cores()
+            .into_iter()
+            .filter(|c| c.cpus.is_subset(isolated))
+            .collect()
     }
 
     /// Returns the number of pages of this size the node currently holds.

@@ -296,18 +296,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
 }
 
 fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Error> {
-    let mut listed: Vec<u64> = host
-        .page_sizes_kib
-        .iter()
-        .copied()
-        .chain(
-            host.cells
-                .iter()
-                .flat_map(|c| c.pages.iter().map(|p| p.size_kib)),
-        )
-        .collect();
-    listed.sort_unstable();
-    listed.dedup();
+    let listed = host.listed_page_sizes();
     let listed_text = || {
         listed
             .iter()
@@ -322,7 +311,7 @@ fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Error> {
                 listed_text()
             ))
         }),
-        PageSize::Kib(size) if host.supports_page_size(size) => Ok(size),
+        PageSize::Kib(size) if listed.is_empty() || listed.contains(&size) => Ok(size),
         PageSize::Kib(size) => Err(Error::Impossible(format!(
             "the host does not support {} pages; it lists {}",
             format_kib(size),
@@ -340,11 +329,7 @@ fn misfit(
     host_memory: u64,
 ) -> Option<String> {
     let isolated = &part.nodes.iter().find(|n| n.node == cell.id)?.isolated;
-    let cores = cell
-        .cores()
-        .into_iter()
-        .filter(|c| c.cpus.is_subset(isolated))
-        .count();
+    let cores = cell.isolated_cores(isolated).len();
     if cores < vcpus as usize {
         return Some(format!(
             "node {} has {cores} isolated cores, the guest needs {vcpus} (one core per vCPU)",
@@ -454,11 +439,7 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
         .find(|n| n.node == cell.id)
         .expect("misfit() found the node's partition");
     let mut warnings = part.warnings.clone();
-    let cores: Vec<Core> = cell
-        .cores()
-        .into_iter()
-        .filter(|c| c.cpus.is_subset(&node.isolated))
-        .collect();
+    let cores = cell.isolated_cores(&node.isolated);
     let chosen = choose_cores(&cores, gs.vcpus as usize);
     let vcpupin: Vec<u32> = chosen
         .iter()
