@@ -18,7 +18,7 @@ echo "== native benchmarks (criterion)"
 cargo bench -p rtkvm-core --bench pipeline -- "${quick[@]}"
 
 echo "== release site"
-trunk build --release >/dev/null
+scripts/trunk.sh build --release >/dev/null
 
 echo "== browser benchmark"
 cargo build -q --release -p rtkvm-core --bin rtkvm --example synthetic_host

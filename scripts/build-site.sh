@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
-trunk build --release
+scripts/trunk.sh build --release
 echo "dist/ is ready:"
 ls -l dist

@@ -13,7 +13,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "[fuzz] installing cargo-fuzz (about 2 minutes)"
   cargo install cargo-fuzz --locked
 fi
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+. scripts/env.sh
+rustup run "$RTKVM_NIGHTLY" rustc --version >/dev/null 2>&1 || rustup toolchain install "$RTKVM_NIGHTLY" --profile minimal
 
 seeds=target/fuzz-seeds
 rm -rf "$seeds"
@@ -40,7 +41,7 @@ for target in parse pipeline link; do
   echo "[fuzz] $target for ${seconds}s"
   mkdir -p "target/fuzz-corpus/$target"
   log="target/fuzz-$target.log"
-  if ! cargo +nightly fuzz run --fuzz-dir fuzz "$target" "target/fuzz-corpus/$target" "$seeds/$target" -- \
+  if ! cargo "+$RTKVM_NIGHTLY" fuzz run --fuzz-dir fuzz "$target" "target/fuzz-corpus/$target" "$seeds/$target" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "[fuzz] $target FAILED: the input is in fuzz/artifacts/$target/; full log in $log" >&2

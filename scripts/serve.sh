@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
-exec trunk serve --release "$@"
+exec scripts/trunk.sh serve --release "$@"

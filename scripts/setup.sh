@@ -4,6 +4,7 @@
 # Run as root (or with sudo available) for the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc >= 1.96
 BINARYEN_VERSION=132.0.0       # Debian's binaryen 108 silently breaks the wasm; the npm build works
@@ -41,6 +42,12 @@ fi
 # The browser app: wasm target, trunk, the wasm-bindgen CLI matching Cargo.lock, a working wasm-opt,
 # and Chromium with its driver for the end-to-end tests.
 apt_install chromium chromium-driver
+# The site is built by a pinned nightly with the standard library's source (scripts/trunk.sh), which
+# also runs cargo-fuzz.
+if ! rustup run "$RTKVM_NIGHTLY" rustc --version >/dev/null 2>&1 || ! rustup component list --installed --toolchain "$RTKVM_NIGHTLY" | grep -qx rust-src; then
+  log "installing the $RTKVM_NIGHTLY toolchain with rust-src (about 20 s)"
+  rustup toolchain install "$RTKVM_NIGHTLY" --profile minimal --component rust-src
+fi
 
 if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
   log "installing trunk $TRUNK_VERSION (about 9 minutes on 2 cores)"
@@ -65,3 +72,5 @@ fi
 
 log "fetching crates for trunk's offline build"
 cargo fetch --quiet
+# The standard library's own dependencies, for the nightly build of the site.
+RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY" CARGO_UNSTABLE_BUILD_STD=std,panic_abort cargo fetch --quiet --target wasm32-unknown-unknown

@@ -28,8 +28,8 @@ step "fuzz targets: regression inputs, then about a minute of fuzzing each"
 cargo test --manifest-path fuzz/Cargo.toml --quiet
 scripts/fuzz.sh "${RTKVM_FUZZ_SECONDS:-60}"
 
-step "release site (trunk build --release)"
-trunk build --release
+step "release site (scripts/trunk.sh build --release)"
+scripts/trunk.sh build --release
 
 step "end-to-end tests in headless Chromium"
 cargo build -p rtkvm-core --bin rtkvm --quiet

@@ -14,7 +14,6 @@ use state::{AppState, Form, HostSource};
 
 fn main() {
     browser::mark("rtkvm:start");
-    console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs trunk (build, serve, …) the way the site is shipped: the pinned nightly compiles the app together
+# with its own copy of the standard library, sized for space (`optimize_for_size`), and a panic becomes
+# an immediate trap instead of formatting a message nobody sees. That leaves out the panic machinery and
+# the file paths behind it: about a fifth of the gzipped wasm (BENCHMARKS.md, "Size").
+#   scripts/trunk.sh build --release
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+export RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY"
+export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+exec trunk "$@"
