@@ -3,7 +3,8 @@
 #   1. native: criterion benches of parse, plan, emit and share links (cargo bench), and the whole
 #      `rtkvm plan` process against `xmllint --noout` on a generated 4096-CPU host;
 #   2. size: every file of dist/, raw and gzip -9;
-#   3. browser: first plan on screen and recompute after an input change, in headless Chromium.
+#   3. browser: first plan on screen and recompute after an input change, in headless Chromium, next to
+#      two floors (a static page of the same shape, and the smallest Leptos app built the same way).
 # Prints a summary with a PASS/FAIL line per budget, also written to target/bench-summary.md.
 #   scripts/bench.sh            # full criterion run (a few minutes)
 #   scripts/bench.sh --quick    # shorter criterion measurement
@@ -19,6 +20,7 @@ cargo bench -p rtkvm-core --bench pipeline -- "${quick[@]}"
 
 echo "== release site"
 scripts/trunk.sh build --release >/dev/null
+(cd tests/leptos-floor && ../../scripts/trunk.sh build --release >/dev/null)
 
 echo "== browser benchmark"
 cargo build -q --release -p rtkvm-core --bin rtkvm --example synthetic_host
@@ -26,7 +28,8 @@ host1024=$(mktemp)
 target/release/examples/synthetic_host 1024 > "$host1024"
 link=$(target/release/rtkvm plan "$host1024" --vcpus 2 --memory 1G --host-memory 1G --host-cpus 1 --format link)
 rm -f "$host1024"
-(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" node bench.mjs) > target/browser-bench.json
+(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" RTKVM_LEPTOS_FLOOR_DIST="$PWD/leptos-floor/dist" \
+  node bench.mjs) > target/browser-bench.json
 cat target/browser-bench.json
 
 echo "== summary"

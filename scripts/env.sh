@@ -1,4 +1,5 @@
 # Sourced by the scripts: puts the project's own wasm-opt (npm binaryen) and cargo's bin on PATH, and
 # names the pinned nightly toolchain that builds the release site (scripts/trunk.sh) and runs cargo-fuzz.
-export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+RTKVM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$RTKVM_ROOT/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export RTKVM_NIGHTLY=nightly-2026-05-20

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs trunk (build, serve, …) the way the site is shipped: the pinned nightly compiles the app together
-# with its own copy of the standard library, sized for space (`optimize_for_size`), and a panic becomes
-# an immediate trap instead of formatting a message nobody sees. That leaves out the panic machinery and
-# the file paths behind it: about a fifth of the gzipped wasm (BENCHMARKS.md, "Size").
+# Runs trunk (build, serve, …) in the current directory the way the site is shipped: the pinned nightly
+# compiles the app together with its own copy of the standard library, built for size
+# (`optimize_for_size`), and a panic becomes an immediate trap instead of formatting a message nobody
+# reads. That leaves out the panic machinery and the source paths behind it: 38 KB of the gzipped wasm
+# (BENCHMARKS.md, "Size"). scripts/setup.sh installs the toolchain.
 #   scripts/trunk.sh build --release
 set -euo pipefail
-cd "$(dirname "$0")/.."
-. scripts/env.sh
+. "$(dirname "$0")/env.sh"
 export RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY"
 export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
 export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size

@@ -1,10 +1,19 @@
 // Browser benchmark: loads the release build in headless Chromium and reports medians over repeated
-// runs of (1) navigation start to the first plan on screen (the app's `rtkvm:plan-rendered` mark; also
-// from the end of the HTML response, and from the start of the app's `main`, `rtkvm:start`) and
-// (2) an input change to the updated plan, for the example host and for a 1024-CPU host opened from a
-// share link. Prints one JSON object; `scripts/bench.sh` runs it and checks the budgets.
+// runs of
+//   1. navigation start to the first plan on screen (the app's `rtkvm:plan-rendered` mark; also from
+//      the end of the HTML response and from the start of the app's `main`, `rtkvm:start`), for the
+//      example host and for a 1024-CPU host opened from a share link, in two ways: a new tab of a
+//      browser that is already running (what a user does) and a fresh browser profile per load;
+//   2. the same for two floors served the same way, which set the same marks: a static page of the
+//      same shape (tests/floor: a style sheet and a module script, nothing to compute) and the smallest
+//      Leptos app built like rtkvm (tests/leptos-floor). They show what the browser and the framework
+//      take on this machine before rtkvm does anything;
+//   3. an input change to the updated plan, for both hosts.
+// Loads of the different pages are interleaved, so that a slow spell of the machine hits them alike.
+// Prints one JSON object; `scripts/bench.sh` runs it and checks the budgets.
 //
-// Environment: RTKVM_DIST (dist/), RTKVM_LINK_1024 (a share-link fragment of a 1024-CPU host).
+// Environment: RTKVM_DIST (dist/), RTKVM_LINK_1024 (a share-link fragment of a 1024-CPU host),
+// RTKVM_LEPTOS_FLOOR_DIST (the floor app's dist/, optional), RTKVM_BENCH_RUNS (loads per page, 15).
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +26,10 @@ const runs = Number(process.env.RTKVM_BENCH_RUNS ?? 15);
 const SUBPATH = '/rtkvm/';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const round = (x, digits = 1) => Number(x.toFixed(digits));
 
-async function firstPlan(browser, url) {
-  const context = await browser.newContext();
+/** Loads `url` in a new page of `context` and reads the marks once a plan is on screen. */
+async function load(context, url) {
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForFunction(() => performance.getEntriesByName('rtkvm:plan-rendered').length > 0, null, { timeout: 30000 });
@@ -29,7 +39,7 @@ async function firstPlan(browser, url) {
     const plan = performance.getEntriesByName('rtkvm:plan-rendered')[0].startTime;
     return { plan, afterHtml: plan - nav.responseEnd, afterStart: plan - start };
   });
-  return { t, page, context };
+  return { t, page };
 }
 
 async function recompute(page, rounds) {
@@ -54,36 +64,59 @@ async function recompute(page, rounds) {
   return times;
 }
 
-const server = await serve(dist, SUBPATH);
+const site = await serve(dist, SUBPATH);
+const servers = [site];
+const pages = [
+  { name: 'example', url: site.origin + SUBPATH, app: true },
+];
+if (process.env.RTKVM_LINK_1024) pages.push({ name: '1024-cpu', url: site.origin + SUBPATH + process.env.RTKVM_LINK_1024, app: true });
+const floor = await serve(path.join(here, 'floor'), SUBPATH);
+servers.push(floor);
+pages.push({ name: 'floor: static page', url: floor.origin + SUBPATH });
+if (process.env.RTKVM_LEPTOS_FLOOR_DIST) {
+  const leptos = await serve(process.env.RTKVM_LEPTOS_FLOOR_DIST, SUBPATH);
+  servers.push(leptos);
+  pages.push({ name: 'floor: minimal Leptos app', url: leptos.origin + SUBPATH });
+}
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: chromiumArgs });
-const results = {};
-const cases = [['example', '']];
-if (process.env.RTKVM_LINK_1024) cases.push(['1024-cpu', process.env.RTKVM_LINK_1024]);
-for (const [name, fragment] of cases) {
-  const loads = [];
-  const afterHtml = [];
-  const afterStart = [];
-  let recomputes = [];
-  for (let i = 0; i < runs; i++) {
-    const { t, page, context } = await firstPlan(browser, server.origin + SUBPATH + fragment);
-    loads.push(t.plan);
-    afterHtml.push(t.afterHtml);
-    afterStart.push(t.afterStart);
-    if (i === 0) {
-      await recompute(page, 3); // warm up
-      recomputes = await recompute(page, runs * 2);
+const running = await browser.newContext();
+// One load of each page first, so that the running browser has set up its network service and caches.
+for (const p of pages) await (await load(running, p.url)).page.close();
+
+const samples = new Map(pages.map((p) => [p.name, { new_tab: [], fresh_profile: [] }]));
+const recomputes = new Map();
+for (let i = 0; i < runs; i++) {
+  for (const p of pages) {
+    const s = samples.get(p.name);
+    const tab = await load(running, p.url);
+    s.new_tab.push(tab.t);
+    if (p.app && i === 0) {
+      await recompute(tab.page, 3); // warm up
+      recomputes.set(p.name, await recompute(tab.page, runs * 2));
     }
-    await context.close();
+    await tab.page.close();
+    const fresh = await browser.newContext();
+    s.fresh_profile.push((await load(fresh, p.url)).t);
+    await fresh.close();
   }
-  results[name] = {
-    first_plan_ms: Number(median(loads).toFixed(1)),
-    first_plan_after_html_ms: Number(median(afterHtml).toFixed(1)),
-    first_plan_after_wasm_start_ms: Number(median(afterStart).toFixed(1)),
-    recompute_ms: Number(median(recomputes).toFixed(2)),
-    recompute_max_ms: Number(Math.max(...recomputes).toFixed(2)),
-    runs,
-  };
 }
 await browser.close();
-server.close();
+for (const s of servers) s.close();
+
+const summary = (ts) => ({
+  first_plan_ms: round(median(ts.map((t) => t.plan))),
+  after_html_ms: round(median(ts.map((t) => t.afterHtml))),
+  after_start_ms: round(median(ts.map((t) => t.afterStart))),
+});
+const results = { runs, pages: {} };
+for (const p of pages) {
+  const s = samples.get(p.name);
+  results.pages[p.name] = { new_tab: summary(s.new_tab), fresh_profile: summary(s.fresh_profile) };
+  if (recomputes.has(p.name)) {
+    const r = recomputes.get(p.name);
+    results.pages[p.name].recompute_ms = round(median(r), 2);
+    results.pages[p.name].recompute_max_ms = round(Math.max(...r), 2);
+  }
+}
 console.log(JSON.stringify(results, null, 2));
