@@ -22,16 +22,17 @@ fn main() {
 fn App() -> impl IntoView {
     let state = AppState::new(browser::current_hash());
     provide_context(state);
+    // Tell the benchmarks a plan is on screen (effects run after the DOM is updated, in the order they
+    // are created: this one first, so that the mark does not include updating the address bar).
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = state.plan.get() {
+            browser::mark("rtkvm:plan-rendered");
+        }
+    });
     // Sync the share link into the address bar.
     Effect::new(move |_| {
         if let Some(link) = state.link.get() {
             browser::replace_hash(&link);
-        }
-    });
-    // Tell the benchmarks a plan is on screen (effects run after the DOM is updated).
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = state.plan.get() {
-            browser::mark("rtkvm:plan-rendered");
         }
     });
     view! {
