@@ -6,8 +6,12 @@ import path from 'node:path';
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
 
-/** Serves `dist` at http://127.0.0.1:<port><subpath>; returns { origin, close }. */
-export async function serve(dist, subpath) {
+/**
+ * Serves `dist` at http://127.0.0.1:<port><subpath>; returns { origin, close }. `contentTypes` overrides
+ * the content type of some extensions (a server that does not know `.wasm`, say).
+ */
+export async function serve(dist, subpath, contentTypes = {}) {
+  const typeOf = { ...types, ...contentTypes };
   // Files are read once and kept in memory, as a real static server serves them from its cache.
   const cache = new Map();
   const server = createServer(async (req, res) => {
@@ -18,7 +22,7 @@ export async function serve(dist, subpath) {
     try {
       if (!cache.has(file)) cache.set(file, await readFile(path.join(dist, file)));
       const body = cache.get(file);
-      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, { 'content-type': typeOf[path.extname(file)] ?? 'application/octet-stream' }).end(body);
     } catch { res.writeHead(404).end(); }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
