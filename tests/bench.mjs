@@ -13,7 +13,7 @@
 // Prints one JSON object; `scripts/bench.sh` runs it and checks the budgets.
 //
 // Environment: RTKVM_DIST (dist/), RTKVM_LINK_1024 (a share-link fragment of a 1024-CPU host),
-// RTKVM_LEPTOS_FLOOR_DIST (the floor app's dist/, optional), RTKVM_BENCH_RUNS (loads per page, 15).
+// RTKVM_LEPTOS_FLOOR_DIST (the floor app's dist/, optional), RTKVM_BENCH_RUNS (loads per page, 21).
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ import { serve, chromiumArgs } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = process.env.RTKVM_DIST ?? path.join(here, '..', 'dist');
-const runs = Number(process.env.RTKVM_BENCH_RUNS ?? 15);
+const runs = Number(process.env.RTKVM_BENCH_RUNS ?? 21);
 const SUBPATH = '/rtkvm/';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
