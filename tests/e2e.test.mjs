@@ -164,8 +164,13 @@ test('a link made by --format link opens the same plan', async () => {
 test('editing updates the share link, and the link restores the edit', async () => {
   const s = await open();
   const { page } = s;
+  // The link follows a change in a task of its own, after the plan: wait until it leaves the example's.
+  const exampleLink = cli(['plan', '--format', 'link'], cli(['example'])).trim();
+  await page.waitForFunction((l) => location.hash === l, exampleLink);
   await page.fill('[data-testid=name]', 'trading-1');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
+  await page.waitForFunction((l) => location.hash.startsWith('#v1.') && location.hash !== l, exampleLink);
+  assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
   const hash = new URL(page.url()).hash;
   assert.ok(hash.startsWith('#v1.'));
   assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);

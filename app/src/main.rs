@@ -29,9 +29,19 @@ fn App() -> impl IntoView {
             browser::mark("rtkvm:plan-rendered");
         }
     });
+    // The share link follows each change in a task of its own, after the new plan is painted; it
+    // is not needed to read the plan, and compressing it would delay every keystroke's update.
+    Effect::new(move |_| {
+        state.host.track();
+        state.settings.track();
+        set_timeout(
+            move || state.share.set(state.link.get_untracked()),
+            std::time::Duration::ZERO,
+        );
+    });
     // Sync the share link into the address bar.
     Effect::new(move |_| {
-        if let Some(link) = state.link.get() {
+        if let Some(link) = state.share.get() {
             browser::replace_hash(&link);
         }
     });
@@ -385,9 +395,9 @@ fn Outputs() -> impl IntoView {
             g.priority
         );
         let args = plan.host.kernel_cmdline.clone();
-        let link = state.link.get().unwrap_or_default();
-        let address = browser::address_with(&link);
-        let address_for_copy = address.clone();
+        // The share parts follow `state.share` on their own, without rebuilding the outputs.
+        let link = move || state.share.get().unwrap_or_default();
+        let address = move || browser::address_with(&link());
         let hs = &plan.host.hugepage_settings;
         let expected = hs
             .expected_pages
@@ -400,8 +410,8 @@ fn Outputs() -> impl IntoView {
                 <h2>"4. Outputs"</h2>
                 <p data-testid="placement">{placement}</p>
                 <div class="share">
-                    <button data-testid="copy-link" on:click=move |_| browser::copy(&address_for_copy)>"Copy link"</button>
-                    <a data-testid="share-link" href=link.clone()>"Link to this exact configuration"</a>
+                    <button data-testid="copy-link" on:click=move |_| browser::copy(&address())>"Copy link"</button>
+                    <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>
                 <details>

@@ -111,6 +111,9 @@ pub struct AppState {
     pub plan: Memo<Option<Result<Plan, Error>>>,
     /// The share-link fragment for the current host and settings.
     pub link: Memo<Option<String>>,
+    /// The share link as shown and put in the address bar: `link`, copied in a task of its own after
+    /// each change (see `App`), so that a new plan is painted before its link is compressed.
+    pub share: RwSignal<Option<String>>,
 }
 
 impl AppState {
@@ -157,6 +160,7 @@ impl AppState {
             settings,
             plan,
             link,
+            share: RwSignal::new(None),
         }
     }
 }
