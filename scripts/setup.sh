@@ -45,7 +45,7 @@ apt_install chromium chromium-driver
 # The site is built by a pinned nightly with the standard library's source (scripts/trunk.sh), which
 # also runs cargo-fuzz.
 if ! rustup run "$RTKVM_NIGHTLY" rustc --version >/dev/null 2>&1 || ! rustup component list --installed --toolchain "$RTKVM_NIGHTLY" | grep -qx rust-src; then
-  log "installing the $RTKVM_NIGHTLY toolchain with rust-src (about 20 s)"
+  log "installing the $RTKVM_NIGHTLY toolchain with rust-src (about 10 s)"
   rustup toolchain install "$RTKVM_NIGHTLY" --profile minimal --component rust-src
 fi
 
@@ -73,4 +73,4 @@ fi
 log "fetching crates for trunk's offline build"
 cargo fetch --quiet
 # The standard library's own dependencies, for the nightly build of the site.
-RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY" CARGO_UNSTABLE_BUILD_STD=std,panic_abort cargo fetch --quiet --target wasm32-unknown-unknown
+RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY" CARGO_UNSTABLE_BUILD_STD="$RTKVM_BUILD_STD" cargo fetch --quiet --target wasm32-unknown-unknown

@@ -8,7 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 export RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY"
-export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+export CARGO_UNSTABLE_BUILD_STD="$RTKVM_BUILD_STD"
 export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
 exec trunk "$@"
