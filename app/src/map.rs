@@ -101,7 +101,7 @@ impl Layout {
 }
 
 // Integer coordinates: no float formatting code in the wasm.
-// A CPU's box: the style sheet sizes it (`g.cpu rect`) and its label sits at x = 17 = CPU_W / 2.
+// A CPU's box: the style sheet sizes it (`g.cpu rect`, which repeats these two numbers).
 const CPU_W: i32 = 34;
 const CPU_H: i32 = 24;
 const GAP: i32 = 4;
@@ -196,7 +196,7 @@ pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
                                 transform=format!("translate({x} {y})")>
                                 <title>{title}</title>
                                 <rect></rect>
-                                <text x="17" y="16">{label}</text>
+                                <text x=CPU_W / 2 y="16">{label}</text>
                             </g>
                         }
                         .into_any(),
