@@ -1,0 +1,72 @@
+//! Golden share links: links made by earlier versions of rtkvm, committed with the plan each opened
+//! to (`core/tests/links/*.json`, written once by `add-golden.py` and never regenerated). A link that
+//! someone bookmarked or pasted into a ticket must open to exactly that plan, for good: these files
+//! are never edited to make this test pass.
+
+use std::path::Path;
+
+use rtkvm_core::link::decode_link;
+use rtkvm_core::report::output_files;
+
+#[derive(serde::Deserialize)]
+struct Golden {
+    made_by: String,
+    link: String,
+    kernel_cmdline: String,
+    hugepages_sh: String,
+    domain_xml: String,
+    warnings: Vec<GoldenWarning>,
+}
+
+#[derive(serde::Deserialize)]
+struct GoldenWarning {
+    code: String,
+    message: String,
+}
+
+fn goldens() -> Vec<(String, Golden)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/links");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("core/tests/links exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let golden: Golden = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (name, golden)
+        })
+        .collect()
+}
+
+#[test]
+fn every_golden_link_opens_to_its_recorded_plan() {
+    let goldens = goldens();
+    assert!(goldens.len() >= 20, "the golden links are missing");
+    for (name, golden) in goldens {
+        let context = format!("golden link {name} (made by {})", golden.made_by);
+        let shared = decode_link(&golden.link).unwrap_or_else(|e| panic!("{context}: {e}"));
+        let plan = rtkvm_core::plan(&shared.host, &shared.settings)
+            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        let [cmdline, hugepages, xml] = output_files(&plan);
+        assert_eq!(cmdline.content, golden.kernel_cmdline, "{context}: kernel command line");
+        assert_eq!(hugepages.content, golden.hugepages_sh, "{context}: hugepages.sh");
+        assert_eq!(xml.content, golden.domain_xml, "{context}: domain XML");
+        let warnings: Vec<(&str, &str)> = plan
+            .warnings
+            .iter()
+            .map(|w| (w.code.as_str(), w.message.as_str()))
+            .collect();
+        let expected: Vec<(&str, &str)> = golden
+            .warnings
+            .iter()
+            .map(|w| (w.code.as_str(), w.message.as_str()))
+            .collect();
+        assert_eq!(warnings, expected, "{context}: warnings");
+    }
+}

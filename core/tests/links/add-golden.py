@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Adds golden share links: for each case below whose file does not exist yet, runs the `rtkvm` CLI of
+this checkout to make the link and the plan it stands for, and writes `core/tests/links/<case>.json`.
+
+Golden links are never regenerated: a file that exists is left alone, and `core/tests/golden_links.rs`
+asserts, for good, that each link still opens to exactly the plan recorded beside it. When the link
+format changes (a new link version), add cases under new names here and run this script again: the new
+files record the new version, the old ones keep proving that older links still open to their plans.
+
+Usage: core/tests/links/add-golden.py [path/to/rtkvm]   (default: target/debug/rtkvm)
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+RTKVM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target", "debug", "rtkvm")
+SYNTHETIC = os.path.join(ROOT, "target", "debug", "examples", "synthetic_host")
+
+SEED = "core/fixtures/seed-example.xml"
+AARCH64 = "core/tests/corpus/virt-manager/kvm-aarch64.xml"
+
+# (case name, host file or "synthetic:N", CLI arguments). Every setting appears at least once at a
+# value other than its default.
+CASES = [
+    ("v1-example", SEED, []),
+    ("v1-interleaved", "core/fixtures/seed-interleaved.xml", []),
+    ("v1-smt2", "core/fixtures/smt2.xml", []),
+    ("v1-two-mib-only", "core/fixtures/two-mib-only.xml", []),
+    ("v1-host-1024", "synthetic:1024", ["--vcpus", "2", "--memory", "1G", "--host-memory", "1G", "--host-cpus", "1"]),
+    ("v1-aarch64-32m", AARCH64, ["--page-size", "32M", "--vcpus", "2", "--memory", "4G"]),
+    ("v1-vcpus", SEED, ["--vcpus", "6"]),
+    ("v1-memory", SEED, ["--memory", "8G"]),
+    ("v1-node", SEED, ["--node", "0"]),
+    ("v1-host-cpus", SEED, ["--host-cpus", "1"]),
+    ("v1-housekeeping", SEED, ["--housekeeping", "0-3,8-11"]),
+    ("v1-host-memory", SEED, ["--host-memory", "4G"]),
+    ("v1-page-size-2m", SEED, ["--page-size", "2M"]),
+    ("v1-name", SEED, ["--name", "plc <1> & co"]),
+    ("v1-rt-vcpus-mask", SEED, ["--vcpus", "5", "--rt-vcpus", "^0"]),
+    ("v1-rt-vcpus-list", SEED, ["--rt-vcpus", "1-2"]),
+    ("v1-rt-vcpus-none", SEED, ["--rt-vcpus", "none"]),
+    ("v1-scheduler", SEED, ["--scheduler", "rr"]),
+    ("v1-priority", SEED, ["--priority", "50"]),
+    ("v1-preset", SEED, ["--preset", "minimal"]),
+]
+
+
+def run(args, stdin):
+    return subprocess.run([RTKVM, *args], input=stdin, capture_output=True, check=True).stdout.decode()
+
+
+def main():
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    version = run(["--version"], b"").strip()
+    for name, source, args in CASES:
+        path = os.path.join(HERE, f"{name}.json")
+        if os.path.exists(path):
+            continue
+        if source.startswith("synthetic:"):
+            caps = subprocess.run([SYNTHETIC, source.split(":")[1]], capture_output=True, check=True).stdout
+        else:
+            with open(os.path.join(ROOT, source), "rb") as f:
+                caps = f.read()
+        plan = json.loads(run(["plan", "-", *args, "--format", "json"], caps))
+        record = {
+            "made_by": f"{version} at commit {commit}",
+            "host": source,
+            "args": args,
+            "link": run(["plan", "-", *args, "--format", "link"], caps).strip(),
+            "kernel_cmdline": run(["plan", "-", *args, "--format", "cmdline"], caps),
+            "hugepages_sh": run(["plan", "-", *args, "--format", "hugepages"], caps),
+            "domain_xml": run(["plan", "-", *args, "--format", "xml"], caps),
+            "warnings": [{"code": w["code"], "message": w["message"]} for w in plan["warnings"]],
+        }
+        with open(path, "w") as f:
+            json.dump(record, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        print(f"wrote {os.path.relpath(path, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
