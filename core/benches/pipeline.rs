@@ -64,16 +64,17 @@ fn benches(c: &mut Criterion) {
                     0 => b.iter(|| parse_capabilities(black_box(xml)).unwrap()),
                     1 => b.iter(|| plan(black_box(&host), black_box(&settings)).unwrap()),
                     2 => b.iter(|| {
+                        let outputs = rtkvm_core::outputs(&host, black_box(&planned));
                         (
-                            rtkvm_core::report::output_files(black_box(&planned)),
-                            rtkvm_core::report::text_report(&host, &planned),
+                            outputs.files(),
+                            rtkvm_core::report::text_report(&host, &planned, &outputs),
                             rtkvm_core::link::encode_link(&host, &settings),
                         )
                     }),
                     _ => b.iter(|| {
                         let host = parse_capabilities(black_box(xml)).unwrap();
                         let p = plan(&host, &settings).unwrap();
-                        rtkvm_core::report::output_files(&p)
+                        rtkvm_core::outputs(&host, &p).files()
                     }),
                 },
             );

@@ -1,15 +1,13 @@
 //! The host kernel command line, one explained parameter at a time.
 
-use serde::Serialize;
-
 use crate::host::Host;
 use crate::hugepages::boot_pages;
-use crate::plan::Partition;
+use crate::plan::HostPlan;
 use crate::settings::Preset;
 use crate::units::kernel_size;
 
 /// One kernel parameter with the reason it is there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelParam {
     /// The parameter as written on the command line (`nohz_full=2-7`).
     pub param: String,
@@ -24,13 +22,13 @@ fn param(param: String, explanation: &str) -> KernelParam {
     }
 }
 
-/// Builds the kernel command line for a partition. Every value is a cpulist or a number, so nothing a
-/// user typed can reach it.
-pub fn kernel_cmdline(host: &Host, part: &Partition, preset: Preset) -> Vec<KernelParam> {
-    let iso = part.isolated.to_string();
+/// Builds the kernel command line for a partition, with the partition's preset. Every value is a
+/// cpulist or a number, so nothing a user typed can reach it.
+pub fn kernel_params(host: &Host, part: &HostPlan) -> Vec<KernelParam> {
+    let iso = part.isolcpus.to_string();
     let hk = part.housekeeping.to_string();
     let mut params = Vec::new();
-    match preset {
+    match part.preset {
         Preset::Minimal => params.push(param(
             format!("isolcpus={iso}"),
             "Removes the isolated CPUs from the scheduler, so that no process or kernel thread is placed on them unless pinned there.",
@@ -99,4 +97,13 @@ pub fn kernel_cmdline(host: &Host, part: &Partition, preset: Preset) -> Vec<Kern
         "Reserves this many huge pages at boot, before memory fragments; the kernel spreads them evenly over the NUMA nodes.",
     ));
     params
+}
+
+/// Joins kernel parameters into the command line addition.
+pub fn join(params: &[KernelParam]) -> String {
+    params
+        .iter()
+        .map(|p| p.param.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -249,12 +249,6 @@ impl Host {
         sizes.dedup();
         sizes
     }
-
-    /// Returns whether the host lists this page size, or lists no sizes at all (older libvirt).
-    pub fn supports_page_size(&self, size_kib: u64) -> bool {
-        let listed = self.listed_page_sizes();
-        listed.is_empty() || listed.contains(&size_kib)
-    }
 }
 
 impl Cell {
@@ -289,13 +283,5 @@ impl Cell {
             .into_iter()
             .filter(|c| c.cpus.is_subset(isolated))
             .collect()
-    }
-
-    /// Returns the number of pages of this size the node currently holds.
-    pub fn pages_of(&self, size_kib: u64) -> Option<u64> {
-        self.pages
-            .iter()
-            .find(|p| p.size_kib == size_kib)
-            .map(|p| p.count)
     }
 }

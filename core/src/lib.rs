@@ -1,15 +1,18 @@
 //! rtkvm-core plans a real-time KVM guest from the output of `virsh capabilities`.
 //!
 //! The pipeline is [`parse_capabilities`] (XML to a validated [`Host`]), then [`plan`] (a [`Host`] and
-//! [`Settings`] to a [`Plan`]: host partition, kernel command line, huge page settings, guest placement,
-//! domain XML and warnings). The library does no I/O and has no web dependency, so the same code runs in
-//! the `rtkvm` command-line tool and, compiled to WebAssembly, in the browser app.
+//! [`Settings`] to a [`Plan`]: host partition, guest placement and warnings), then [`outputs`] (the
+//! kernel command line, the huge page settings and the domain XML, written from the plan). The library
+//! does no I/O and has no web dependency, so the same code runs in the `rtkvm` command-line tool and,
+//! compiled to WebAssembly, in the browser app.
 //!
 //! ```
 //! let host = rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
 //! let plan = rtkvm_core::plan(&host, &rtkvm_core::Settings::default()).unwrap();
 //! assert_eq!(plan.host.isolcpus.to_string(), "2-7,10-15");
 //! assert_eq!(plan.guest.vcpupin, vec![12, 13, 14, 15]);
+//! let outputs = rtkvm_core::outputs(&host, &plan);
+//! assert!(outputs.kernel_cmdline.starts_with("isolcpus=managed_irq,domain,2-7,10-15 "));
 //! ```
 
 #![warn(missing_docs)]
@@ -19,9 +22,12 @@ pub mod cmdline;
 pub mod cpuset;
 pub mod domain;
 pub mod error;
+pub mod form;
 pub mod host;
 pub mod hugepages;
+pub mod json;
 pub mod link;
+pub mod outputs;
 pub mod plan;
 pub mod report;
 pub mod settings;
@@ -30,7 +36,9 @@ pub mod units;
 pub use caps::{parse_capabilities, parse_capabilities_bytes};
 pub use cpuset::CpuSet;
 pub use error::Error;
+pub use form::Form;
 pub use host::Host;
+pub use outputs::{outputs, Outputs};
 pub use plan::{plan, Plan};
 pub use settings::Settings;
 

@@ -1,53 +1,64 @@
 //! Planning: from a [`Host`] and [`Settings`] to the host partition, the huge page reservation and the
 //! guest's placement, with warnings for everything that works but deserves a second look.
 
-use serde::Serialize;
+//!
+//! The plan is data. The outputs made from it (the kernel command line, `hugepages.sh`, the domain
+//! XML) are written by the emitter modules, which depend on this one and not the other way round.
 
-use crate::cmdline::{kernel_cmdline, KernelParam};
 use crate::cpuset::CpuSet;
-use crate::domain::domain_xml;
 use crate::error::Error;
 use crate::host::{Cell, Core, Host};
-use crate::hugepages::{hugepage_settings, needs_runtime, HugepageSettings};
-use crate::settings::{auto_page_size, PageSize, Scheduler, Settings};
+use crate::settings::{auto_page_size, GuestSettings, PageSize, Preset, Scheduler, Settings};
 use crate::units::{format_kib, GIB_KIB};
 
-/// A complete plan: what to change on the host and the guest to define.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A complete plan: how the host is partitioned and where the guest runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The host partition and its settings.
+    /// The host partition.
     pub host: HostPlan,
     /// The guest placement.
     pub guest: GuestPlan,
-    /// The libvirt domain XML for the guest.
-    pub domain_xml: String,
-    /// Things that work but deserve a second look.
+    /// Things that work but deserve a second look, ordered by code.
     pub warnings: Vec<Warning>,
 }
 
-/// How the host is partitioned and what its kernel and huge pages must be set to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How the host is partitioned between its own work and real-time guests, and its huge pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPlan {
     /// The CPUs removed from the scheduler for real-time guests.
     pub isolcpus: CpuSet,
     /// The CPUs kept for the host OS, interrupts and QEMU's emulator threads.
     pub housekeeping: CpuSet,
-    /// Per NUMA node, the split of its online CPUs.
+    /// Per NUMA node with CPUs, the split of its online CPUs.
     pub nodes: Vec<NodePartition>,
-    /// The whole kernel command line addition.
-    pub kernel_cmdline: String,
-    /// The same, one parameter at a time with its explanation.
-    pub kernel_params: Vec<KernelParam>,
     /// The huge page size reserved, in KiB.
     pub page_size_kib: u64,
-    /// The huge pages to reserve on every node.
+    /// The huge pages to reserve on every node with known memory.
     pub hugepages: Vec<NodePages>,
-    /// How to reserve and check them.
-    pub hugepage_settings: HugepageSettings,
+    /// Which kernel parameters the command line gets.
+    pub preset: Preset,
+}
+
+impl HostPlan {
+    /// Returns whether the nodes need different huge page counts (the kernel's boot-time reservation
+    /// spreads pages evenly, so the rest must be reserved at runtime).
+    pub fn uneven_pages(&self) -> bool {
+        let mut counts = self.hugepages.iter().map(|p| p.count);
+        let first = counts.next();
+        counts.any(|c| Some(c) != first)
+    }
+
+    /// Returns the huge pages planned on a node (0 for a node without known memory).
+    pub fn pages_on(&self, node: u32) -> u64 {
+        self.hugepages
+            .iter()
+            .find(|p| p.node == node)
+            .map_or(0, |p| p.count)
+    }
 }
 
 /// The split of one node's CPUs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodePartition {
     /// The node id.
     pub node: u32,
@@ -58,7 +69,7 @@ pub struct NodePartition {
 }
 
 /// The huge pages reserved on one node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodePages {
     /// The node id.
     pub node: u32,
@@ -69,7 +80,7 @@ pub struct NodePages {
 }
 
 /// Where the guest runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestPlan {
     /// The domain name.
     pub name: String,
@@ -96,7 +107,7 @@ pub struct GuestPlan {
 }
 
 /// A warning: something that works but deserves a second look.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// A stable identifier that scripts can match.
     pub code: WarningCode,
@@ -104,9 +115,8 @@ pub struct Warning {
     pub message: String,
 }
 
-/// The stable identifiers of warnings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The stable identifiers of warnings. [`WarningCode::as_str`] is the one place each is spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WarningCode {
     /// The host has SMT (hyper-threading) enabled.
     SmtEnabled,
@@ -121,7 +131,7 @@ pub enum WarningCode {
     /// CPU 0 is isolated.
     Cpu0Isolated,
     /// 1 GiB pages have to be reserved at runtime, which may fall short.
-    RuntimeGigantic,
+    RuntimeGiganticPages,
     /// A node has less memory than the host should keep.
     HostMemoryLow,
     /// A node does not report its memory.
@@ -131,7 +141,22 @@ pub enum WarningCode {
 }
 
 impl WarningCode {
-    /// Returns the code as printed (`smt-enabled`, …).
+    /// Every code, in the order warnings are listed.
+    pub const ALL: [WarningCode; 10] = [
+        WarningCode::SmtEnabled,
+        WarningCode::GuestSpansSockets,
+        WarningCode::GuestSpansDies,
+        WarningCode::SingleVcpu,
+        WarningCode::RtOnEveryVcpu,
+        WarningCode::Cpu0Isolated,
+        WarningCode::RuntimeGiganticPages,
+        WarningCode::HostMemoryLow,
+        WarningCode::NodeMemoryUnknown,
+        WarningCode::OfflineCpus,
+    ];
+
+    /// Returns the code as the JSON output, the text report, the app and the README print it
+    /// (`smt-enabled`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             WarningCode::SmtEnabled => "smt-enabled",
@@ -140,7 +165,7 @@ impl WarningCode {
             WarningCode::SingleVcpu => "single-vcpu",
             WarningCode::RtOnEveryVcpu => "rt-on-every-vcpu",
             WarningCode::Cpu0Isolated => "cpu0-isolated",
-            WarningCode::RuntimeGigantic => "runtime-gigantic-pages",
+            WarningCode::RuntimeGiganticPages => "runtime-gigantic-pages",
             WarningCode::HostMemoryLow => "host-memory-low",
             WarningCode::NodeMemoryUnknown => "node-memory-unknown",
             WarningCode::OfflineCpus => "offline-cpus",
@@ -148,20 +173,12 @@ impl WarningCode {
     }
 }
 
-/// The host partition before any guest is placed: usable on its own (the app draws it even when the
-/// guest does not fit).
+/// The host partition before any guest is placed, with the warnings about the host: usable on its own
+/// (the app draws it even when the guest does not fit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partition {
-    /// Per node, its housekeeping and isolated CPUs.
-    pub nodes: Vec<NodePartition>,
-    /// All housekeeping CPUs.
-    pub housekeeping: CpuSet,
-    /// All isolated CPUs.
-    pub isolated: CpuSet,
-    /// The huge page size in KiB.
-    pub page_size_kib: u64,
-    /// Pages per node with known memory.
-    pub hugepages: Vec<NodePages>,
+    /// The partition.
+    pub host: HostPlan,
     /// Warnings about the host side.
     pub warnings: Vec<Warning>,
 }
@@ -170,14 +187,65 @@ fn warn(warnings: &mut Vec<Warning>, code: WarningCode, message: String) {
     warnings.push(Warning { code, message });
 }
 
+/// Makes the whole plan, in the order the README's "How the plan is made" tells it: split the host,
+/// choose the node, place the vCPUs, then collect the warnings.
+pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
+    let Partition {
+        host: host_plan,
+        mut warnings,
+    } = partition(host, settings)?;
+    let gs = &settings.guest;
+    check_memory_fits_pages(gs, host_plan.page_size_kib)?;
+    let host_memory = settings.host.host_memory.0;
+    let cell = choose_node(host, &host_plan, gs, host_memory)?;
+    let (guest, cores) = place_guest(cell, &host_plan, gs);
+    warnings.extend(guest_warnings(cell.id, &cores, &host_plan, &guest));
+    warnings.sort_by_key(|w| w.code);
+    Ok(Plan {
+        host: host_plan,
+        guest,
+        warnings,
+    })
+}
+
 /// Splits the host's CPUs and memory between the host OS and real-time guests.
 pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
     settings.validate()?;
     let hs = &settings.host;
-    let mut warnings = Vec::new();
+    let (nodes, housekeeping) = split_cpus(host, settings)?;
     let online = host.online_cpus();
+    let isolated = online.difference(&housekeeping);
+    if isolated.is_empty() {
+        let per_node = match &hs.housekeeping {
+            Some(list) => format!("the housekeeping list {list}"),
+            None => format!("{} host CPUs per node", hs.host_cpus),
+        };
+        return Err(Error::Impossible(format!(
+            "with {per_node} every online CPU ({online}) stays with the host and nothing is left to isolate; keep fewer CPUs for the host"
+        )));
+    }
+    let page_size_kib = choose_page_size(host, hs.page_size)?;
+    let mut warnings = cpu_warnings(host, &isolated);
+    let hugepages = reserve_pages(host, page_size_kib, hs.host_memory.0, &mut warnings);
+    Ok(Partition {
+        host: HostPlan {
+            isolcpus: isolated,
+            housekeeping,
+            nodes,
+            page_size_kib,
+            hugepages,
+            preset: hs.preset,
+        },
+        warnings,
+    })
+}
+
+/// Chooses every node's housekeeping CPUs (the list given, or the lowest `host_cpus` ids), grown to
+/// whole cores; the rest of each node is isolated.
+fn split_cpus(host: &Host, settings: &Settings) -> Result<(Vec<NodePartition>, CpuSet), Error> {
+    let hs = &settings.host;
     if let Some(list) = &hs.housekeeping {
-        let unknown = list.difference(&online);
+        let unknown = list.difference(&host.online_cpus());
         if !unknown.is_empty() {
             return Err(Error::Setting(format!(
                 "the housekeeping list names CPUs {unknown}, which are not online CPUs of this host"
@@ -211,16 +279,12 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             housekeeping: node_hk,
         });
     }
-    let isolated = online.difference(&housekeeping);
-    if isolated.is_empty() {
-        let per_node = match &hs.housekeeping {
-            Some(list) => format!("the housekeeping list {list}"),
-            None => format!("{} host CPUs per node", hs.host_cpus),
-        };
-        return Err(Error::Impossible(format!(
-            "with {per_node} every online CPU ({online}) stays with the host and nothing is left to isolate; keep fewer CPUs for the host"
-        )));
-    }
+    Ok((nodes, housekeeping))
+}
+
+/// The warnings about the host's CPUs: CPU 0 isolated, SMT, offline CPUs.
+fn cpu_warnings(host: &Host, isolated: &CpuSet) -> Vec<Warning> {
+    let mut warnings = Vec::new();
     if isolated.contains(0) {
         warn(
             &mut warnings,
@@ -235,28 +299,37 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             "SMT (hyper-threading) is enabled: each vCPU gets a whole core and its sibling threads stay idle; disabling SMT in the firmware gives the same isolation without wasting threads".into(),
         );
     }
-    let offline: usize = host.cells.iter().map(|c| c.offline_cpus.len()).sum();
-    if offline > 0 {
-        let list: CpuSet = host
-            .cells
-            .iter()
-            .flat_map(|c| c.offline_cpus.iter().copied())
-            .collect();
+    let offline: CpuSet = host
+        .cells
+        .iter()
+        .flat_map(|c| c.offline_cpus.iter().copied())
+        .collect();
+    if !offline.is_empty() {
         warn(
             &mut warnings,
             WarningCode::OfflineCpus,
-            format!("{offline} CPUs ({list}) are listed without topology (offline); they are neither isolated nor used for the guest"),
+            format!(
+                "{} CPUs ({offline}) are listed without topology (offline); they are neither isolated nor used for the guest",
+                offline.len()
+            ),
         );
     }
+    warnings
+}
 
-    let page_size_kib = choose_page_size(host, hs.page_size)?;
-    let host_memory = hs.host_memory.0;
+/// Plans `floor((node memory − host memory) / page size)` pages on every node that reports its memory.
+fn reserve_pages(
+    host: &Host,
+    page_size_kib: u64,
+    host_memory: u64,
+    warnings: &mut Vec<Warning>,
+) -> Vec<NodePages> {
     let mut hugepages = Vec::new();
     for cell in &host.cells {
         let Some(memory) = cell.memory_kib else {
             if !cell.cpus.is_empty() {
                 warn(
-                    &mut warnings,
+                    warnings,
                     WarningCode::NodeMemoryUnknown,
                     format!(
                         "NUMA node {} does not report its memory (libvirt older than 1.2.7?), so no huge pages are planned there",
@@ -268,7 +341,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
         };
         if memory < host_memory.saturating_add(page_size_kib) {
             warn(
-                &mut warnings,
+                warnings,
                 WarningCode::HostMemoryLow,
                 format!(
                     "NUMA node {} has {}, not more than the {} kept for the host plus one {} page, so no huge pages are reserved there",
@@ -285,14 +358,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             count: memory.saturating_sub(host_memory) / page_size_kib,
         });
     }
-    Ok(Partition {
-        nodes,
-        housekeeping,
-        isolated,
-        page_size_kib,
-        hugepages,
-        warnings,
-    })
+    hugepages
 }
 
 fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Error> {
@@ -320,9 +386,28 @@ fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Error> {
     }
 }
 
+/// Refuses guest memory that is not a whole number of huge pages, naming the nearest sizes that are.
+fn check_memory_fits_pages(gs: &GuestSettings, page: u64) -> Result<(), Error> {
+    if gs.memory.0.is_multiple_of(page) {
+        return Ok(());
+    }
+    let below = gs.memory.0 / page * page;
+    let above = format_kib(below + page);
+    let choices = if below == 0 {
+        above
+    } else {
+        format!("{} or {above}", format_kib(below))
+    };
+    Err(Error::Impossible(format!(
+        "the guest memory {} is not a multiple of the {} page size; choose {choices}",
+        gs.memory,
+        format_kib(page),
+    )))
+}
+
 /// Why a guest does not fit on a node, or `None` when it does.
 fn misfit(
-    part: &Partition,
+    part: &HostPlan,
     cell: &Cell,
     vcpus: u32,
     memory_kib: u64,
@@ -336,11 +421,7 @@ fn misfit(
             cell.id
         ));
     }
-    let pages = part
-        .hugepages
-        .iter()
-        .find(|p| p.node == cell.id)
-        .map_or(0, |p| p.count);
+    let pages = part.pages_on(cell.id);
     let available = pages * part.page_size_kib;
     if available < memory_kib {
         let memory = cell.memory_kib.map_or("unknown memory".into(), format_kib);
@@ -356,111 +437,110 @@ fn misfit(
     None
 }
 
-/// Makes the whole plan: partition, guest placement, kernel command line, huge page settings and domain
-/// XML.
-pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
-    let part = partition(host, settings)?;
-    let gs = &settings.guest;
-    let hm = settings.host.host_memory.0;
-    let page = part.page_size_kib;
-    if !gs.memory.0.is_multiple_of(page) {
-        let below = gs.memory.0 / page * page;
-        let above = format_kib(below + page);
-        let choices = if below == 0 {
-            above
-        } else {
-            format!("{} or {above}", format_kib(below))
+/// Chooses the guest's node: the one asked for, if the guest fits there, else the highest-numbered node
+/// with CPUs and memory that it fits on.
+fn choose_node<'h>(
+    host: &'h Host,
+    part: &HostPlan,
+    gs: &GuestSettings,
+    host_memory: u64,
+) -> Result<&'h Cell, Error> {
+    let misfit = |cell: &Cell| misfit(part, cell, gs.vcpus, gs.memory.0, host_memory);
+    if let Some(id) = gs.node {
+        let cell = host.cell(id).ok_or_else(|| {
+            let ids: Vec<String> = host.cells.iter().map(|c| c.id.to_string()).collect();
+            Error::Impossible(format!(
+                "the host has no NUMA node {id}; its nodes are {}",
+                ids.join(", ")
+            ))
+        })?;
+        if cell.cpus.is_empty() {
+            return Err(Error::Impossible(format!(
+                "NUMA node {id} has no CPUs (it is a memory-only node), so no vCPU can run there"
+            )));
+        }
+        if cell.memory_kib.is_none() {
+            return Err(Error::Impossible(format!(
+                "NUMA node {id} does not report its memory, so its huge pages cannot be planned; this needs the output of libvirt 1.2.7 or later"
+            )));
+        }
+        return match misfit(cell) {
+            Some(why) => Err(Error::Impossible(why)),
+            None => Ok(cell),
         };
-        return Err(Error::Impossible(format!(
-            "the guest memory {} is not a multiple of the {} page size; choose {choices}",
-            gs.memory,
-            format_kib(page),
-        )));
     }
-    let cell = match gs.node {
-        Some(id) => {
-            let cell = host.cell(id).ok_or_else(|| {
-                let ids: Vec<String> = host.cells.iter().map(|c| c.id.to_string()).collect();
-                Error::Impossible(format!(
-                    "the host has no NUMA node {id}; its nodes are {}",
-                    ids.join(", ")
-                ))
-            })?;
-            if cell.cpus.is_empty() {
-                return Err(Error::Impossible(format!(
-                    "NUMA node {id} has no CPUs (it is a memory-only node), so no vCPU can run there"
-                )));
-            }
-            if cell.memory_kib.is_none() {
-                return Err(Error::Impossible(format!(
-                    "NUMA node {id} does not report its memory, so its huge pages cannot be planned; this needs the output of libvirt 1.2.7 or later"
-                )));
-            }
-            if let Some(why) = misfit(&part, cell, gs.vcpus, gs.memory.0, hm) {
-                return Err(Error::Impossible(why));
-            }
-            cell
-        }
-        None => {
-            let candidates: Vec<&Cell> = host
-                .cells
-                .iter()
-                .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
-                .collect();
-            if candidates.is_empty() {
-                return Err(Error::Impossible(
-                    "no NUMA node reports both CPUs and memory, so the guest's memory cannot be planned; this needs the output of libvirt 1.2.7 or later".into(),
-                ));
-            }
-            let fits = candidates
-                .iter()
-                .rev()
-                .find(|c| misfit(&part, c, gs.vcpus, gs.memory.0, hm).is_none());
-            match fits {
-                Some(&cell) => cell,
-                None => {
-                    let reasons: Vec<String> = candidates
-                        .iter()
-                        .filter_map(|c| misfit(&part, c, gs.vcpus, gs.memory.0, hm))
-                        .collect();
-                    return Err(Error::Impossible(format!(
-                        "the guest ({} vCPUs, {}) fits on no NUMA node: {}",
-                        gs.vcpus,
-                        gs.memory,
-                        reasons.join("; ")
-                    )));
-                }
-            }
-        }
-    };
+    let candidates: Vec<&Cell> = host
+        .cells
+        .iter()
+        .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
+        .collect();
+    if candidates.is_empty() {
+        return Err(Error::Impossible(
+            "no NUMA node reports both CPUs and memory, so the guest's memory cannot be planned; this needs the output of libvirt 1.2.7 or later".into(),
+        ));
+    }
+    if let Some(cell) = candidates.iter().rev().find(|c| misfit(c).is_none()) {
+        return Ok(cell);
+    }
+    let reasons: Vec<String> = candidates.iter().filter_map(|c| misfit(c)).collect();
+    Err(Error::Impossible(format!(
+        "the guest ({} vCPUs, {}) fits on no NUMA node: {}",
+        gs.vcpus,
+        gs.memory,
+        reasons.join("; ")
+    )))
+}
+
+/// Places the vCPUs on isolated cores of the node, one core each (idle SMT siblings), and the emulator
+/// threads on the node's housekeeping CPUs. Returns the guest and the cores its vCPUs run on.
+fn place_guest(cell: &Cell, part: &HostPlan, gs: &GuestSettings) -> (GuestPlan, Vec<Core>) {
     let node = part
         .nodes
         .iter()
         .find(|n| n.node == cell.id)
-        .expect("misfit() found the node's partition");
-    let mut warnings = part.warnings.clone();
+        .expect("the chosen node has CPUs, so it has a partition");
     let cores = cell.isolated_cores(&node.isolated);
     let chosen = choose_cores(&cores, gs.vcpus as usize);
     let vcpupin: Vec<u32> = chosen
         .iter()
         .map(|c| c.cpus.first().expect("a core has a CPU"))
         .collect();
-    let mut idle_siblings = CpuSet::new();
+    let mut used = CpuSet::new();
     for core in &chosen {
-        idle_siblings.extend_from(&core.cpus);
+        used.extend_from(&core.cpus);
     }
-    let idle_siblings = idle_siblings.difference(&vcpupin.iter().copied().collect());
-    let sockets: std::collections::BTreeSet<u32> = chosen.iter().map(|c| c.socket).collect();
+    let idle_siblings = used.difference(&vcpupin.iter().copied().collect());
+    let guest = GuestPlan {
+        name: gs.name.clone(),
+        node: cell.id,
+        vcpus: gs.vcpus,
+        memory_kib: gs.memory.0,
+        vcpupin,
+        emulatorpin: node.housekeeping.clone(),
+        rt_vcpus: gs.rt_vcpus.resolve(gs.vcpus),
+        scheduler: gs.scheduler,
+        priority: gs.priority,
+        idle_siblings,
+        page_size_kib: part.page_size_kib,
+    };
+    (guest, chosen)
+}
+
+/// The warnings about the guest: spanning sockets or dies, a single vCPU, the real-time scheduler on
+/// every vCPU, and gigantic pages reserved at runtime.
+fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let sockets: std::collections::BTreeSet<u32> = cores.iter().map(|c| c.socket).collect();
     let dies: std::collections::BTreeSet<(u32, Option<u32>)> =
-        chosen.iter().map(|c| (c.socket, c.die)).collect();
+        cores.iter().map(|c| (c.socket, c.die)).collect();
     if sockets.len() > 1 {
         warn(
             &mut warnings,
             WarningCode::GuestSpansSockets,
             format!(
                 "no socket of node {} has {} free isolated cores, so the vCPUs span sockets {}; traffic between them crosses the socket interconnect",
-                cell.id,
-                gs.vcpus,
+                node,
+                guest.vcpus,
                 sockets.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
             ),
         );
@@ -470,79 +550,38 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
             WarningCode::GuestSpansDies,
             format!(
                 "no die of node {} has {} free isolated cores, so the vCPUs span several dies of one socket, which do not share their last-level cache",
-                cell.id, gs.vcpus
+                node, guest.vcpus
             ),
         );
     }
-    if gs.vcpus < 2 {
+    if guest.vcpus < 2 {
         warn(
             &mut warnings,
             WarningCode::SingleVcpu,
             "the guest has 1 vCPU: a real-time Linux guest needs at least 2, one for non-real-time work and I/O and the others for real-time tasks (some RTOSes need only 1)".into(),
         );
     }
-    let rt_vcpus = gs
-        .rt_vcpus
-        .clone()
-        .unwrap_or_else(|| (0..gs.vcpus).collect());
-    if gs.vcpus > 1 && rt_vcpus.len() == gs.vcpus as usize {
+    if guest.vcpus > 1 && guest.rt_vcpus.len() == guest.vcpus as usize {
         warn(
             &mut warnings,
             WarningCode::RtOnEveryVcpu,
             format!(
                 "every vCPU has the real-time scheduler, vCPU 0 included: the guest's housekeeping work on vCPU 0 then competes at real-time priority; consider real-time vCPUs 1-{} (OpenStack Nova's hw:cpu_realtime_mask=^0)",
-                gs.vcpus - 1
+                guest.vcpus - 1
             ),
         );
     }
-    if page >= GIB_KIB && needs_runtime(&part) {
+    if part.page_size_kib >= GIB_KIB && part.uneven_pages() {
         warn(
             &mut warnings,
-            WarningCode::RuntimeGigantic,
+            WarningCode::RuntimeGiganticPages,
             format!(
                 "the nodes need different numbers of {} pages, but the kernel spreads boot-time pages evenly: the rest are reserved at runtime by hugepages.sh, which can fall short once memory is fragmented; run it early in boot and check its output",
-                format_kib(page)
+                format_kib(part.page_size_kib)
             ),
         );
     }
-    warnings.sort_by_key(|w| w.code);
-
-    let guest = GuestPlan {
-        name: gs.name.clone(),
-        node: cell.id,
-        vcpus: gs.vcpus,
-        memory_kib: gs.memory.0,
-        vcpupin,
-        emulatorpin: node.housekeeping.clone(),
-        rt_vcpus,
-        scheduler: gs.scheduler,
-        priority: gs.priority,
-        idle_siblings,
-        page_size_kib: page,
-    };
-    let kernel_params = kernel_cmdline(host, &part, settings.host.preset);
-    let kernel_cmdline = kernel_params
-        .iter()
-        .map(|p| p.param.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let hugepage_settings = hugepage_settings(&part);
-    let domain_xml = domain_xml(host, &guest);
-    Ok(Plan {
-        host: HostPlan {
-            isolcpus: part.isolated,
-            housekeeping: part.housekeeping,
-            nodes: part.nodes,
-            kernel_cmdline,
-            kernel_params,
-            page_size_kib: page,
-            hugepages: part.hugepages,
-            hugepage_settings,
-        },
-        guest,
-        domain_xml,
-        warnings,
-    })
+    warnings
 }
 
 /// Picks `n` cores: within one socket and die if one has enough (lowest socket, then die, first), else

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::host::Host;
+use crate::outputs::Outputs;
 use crate::plan::Plan;
 use crate::units::format_kib;
 
@@ -42,7 +43,7 @@ pub fn host_summary(host: &Host) -> String {
 }
 
 /// Writes the whole plan as text: host partition, kernel parameters, huge pages, guest and warnings.
-pub fn text_report(host: &Host, plan: &Plan) -> String {
+pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     let mut out = String::new();
     let h = &plan.host;
     let g = &plan.guest;
@@ -53,11 +54,7 @@ pub fn text_report(host: &Host, plan: &Plan) -> String {
         let memory = cell
             .and_then(|c| c.memory_kib)
             .map_or("memory unknown".to_string(), format_kib);
-        let pages = h
-            .hugepages
-            .iter()
-            .find(|p| p.node == node.node)
-            .map_or(0, |p| p.count);
+        let pages = h.pages_on(node.node);
         let isolated = if node.isolated.is_empty() {
             "none".to_string()
         } else {
@@ -80,8 +77,8 @@ pub fn text_report(host: &Host, plan: &Plan) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Kernel command line (add to the host's boot entry):");
-    let _ = writeln!(out, "  {}", h.kernel_cmdline);
-    for p in &h.kernel_params {
+    let _ = writeln!(out, "  {}", outputs.kernel_cmdline);
+    for p in &outputs.kernel_params {
         let _ = writeln!(out, "    {:<40} {}", p.param, p.explanation);
     }
     let _ = writeln!(out);
@@ -89,16 +86,16 @@ pub fn text_report(host: &Host, plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "  boot-time hugepages={} of {page}{}",
-        h.hugepage_settings.boot_pages,
-        if h.hugepage_settings.runtime {
+        outputs.hugepages.boot_pages,
+        if outputs.hugepages.runtime {
             "; hugepages.sh sets the per-node counts at runtime"
         } else {
             ""
         }
     );
-    let _ = writeln!(out, "  check: {}", h.hugepage_settings.verify_command);
+    let _ = writeln!(out, "  check: {}", outputs.hugepages.verify_command);
     let _ = writeln!(out, "  `virsh capabilities` should then print:");
-    for e in &h.hugepage_settings.expected_pages {
+    for e in &outputs.hugepages.expected_pages {
         let _ = writeln!(out, "    node {}: {}", e.node, e.line);
     }
     let _ = writeln!(out);
@@ -136,63 +133,4 @@ pub fn text_report(host: &Host, plan: &Plan) -> String {
         "Outputs: --format cmdline (kernel-cmdline.txt), hugepages (hugepages.sh), xml (<name>.xml), json"
     );
     out
-}
-
-/// One downloadable output.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OutputFile {
-    /// The suggested file name.
-    pub name: String,
-    /// The exact bytes, the same that `rtkvm plan --format …` prints.
-    pub content: String,
-}
-
-/// Returns a file name for the guest's XML: the guest name with every character outside
-/// `A-Z a-z 0-9 . _ -` replaced by `_`, never starting with a dot, plus `.xml`.
-pub fn xml_file_name(guest_name: &str) -> String {
-    let mut stem: String = guest_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if stem.starts_with('.') {
-        stem.replace_range(0..1, "_");
-    }
-    format!("{stem}.xml")
-}
-
-/// Returns the three outputs of a plan: `kernel-cmdline.txt`, `hugepages.sh` and `<guest>.xml`.
-pub fn output_files(plan: &Plan) -> [OutputFile; 3] {
-    [
-        OutputFile {
-            name: "kernel-cmdline.txt".into(),
-            content: format!("{}\n", plan.host.kernel_cmdline),
-        },
-        OutputFile {
-            name: "hugepages.sh".into(),
-            content: plan.host.hugepage_settings.script.clone(),
-        },
-        OutputFile {
-            name: xml_file_name(&plan.guest.name),
-            content: plan.domain_xml.clone(),
-        },
-    ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_are_safe() {
-        assert_eq!(xml_file_name("rt-guest"), "rt-guest.xml");
-        assert_eq!(xml_file_name("../etc/passwd"), "_._etc_passwd.xml");
-        assert_eq!(xml_file_name("$(reboot) `x`"), "__reboot___x_.xml");
-        assert_eq!(xml_file_name("plc ü"), "plc__.xml");
-    }
 }

@@ -1,13 +1,16 @@
 //! What the user chooses: how much of each node the host keeps, and the guest's size and placement.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
 
 use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::units::{Kib, GIB_KIB, MIB2_KIB};
 
 /// All choices that shape a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// This is the model, free to change: the share links (`link`), the JSON output (`json`) and the
+/// settings form (`form`) are the public contracts, each converted from and to it explicitly.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Settings {
     /// How the host is partitioned.
     pub host: HostSettings,
@@ -16,7 +19,7 @@ pub struct Settings {
 }
 
 /// How the host is partitioned between its own work and real-time guests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostSettings {
     /// Logical CPUs kept for the host OS on every NUMA node, lowest ids first, grown to whole cores.
     pub host_cpus: u32,
@@ -43,7 +46,7 @@ impl Default for HostSettings {
 }
 
 /// The huge page size choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PageSize {
     /// 1 GiB where the host supports it, else 2 MiB.
     #[default]
@@ -72,43 +75,73 @@ impl std::str::FromStr for PageSize {
     }
 }
 
-/// The kernel command line preset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+impl fmt::Display for PageSize {
+    /// Writes `auto` or the size as the kernel spells it (`1G`, `2M`, `64K`), which `FromStr` reads back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PageSize::Auto => f.write_str("auto"),
+            PageSize::Kib(kib) => f.write_str(&crate::units::kernel_size(*kib)),
+        }
+    }
+}
+
+/// The kernel command line preset. The CLI's `--preset` takes the names of [`Preset::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Preset {
-    /// What libvirt's page asks for: `isolcpus` and the huge page arguments.
+    /// isolcpus and huge pages only, as libvirt's guide asks.
     Minimal,
-    /// A full real-time host, like tuned's `realtime-virtual-host` profile.
+    /// A full real-time host, like tuned's realtime-virtual-host profile.
     #[default]
     Full,
+}
+
+impl Preset {
+    /// Every preset, in the order the form offers them.
+    pub const ALL: [Preset; 2] = [Preset::Full, Preset::Minimal];
+
+    /// Returns the preset's name (`full`, `minimal`), as the CLI, the form and the JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Minimal => "minimal",
+            Preset::Full => "full",
+        }
+    }
 }
 
 impl std::str::FromStr for Preset {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        match text.trim() {
-            "minimal" => Ok(Preset::Minimal),
-            "full" => Ok(Preset::Full),
-            other => Err(Error::Setting(format!(
-                "preset: '{other}' is not a preset; choose full or minimal"
-            ))),
-        }
+        let text = text.trim();
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.as_str() == text)
+            .ok_or_else(|| {
+                Error::Setting(format!(
+                    "preset: '{text}' is not a preset; choose full or minimal"
+                ))
+            })
     }
 }
 
-/// The real-time scheduler policy given to vCPU threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// The real-time scheduler policy given to vCPU threads. The CLI's `--scheduler` takes the names of
+/// [`Scheduler::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Scheduler {
-    /// `SCHED_FIFO`: runs until it blocks or a higher priority wakes.
+    /// SCHED_FIFO: runs until it blocks or a higher priority wakes.
     #[default]
     Fifo,
-    /// `SCHED_RR`: like FIFO, with round-robin among equal priorities.
+    /// SCHED_RR: like FIFO, with round-robin among equal priorities.
     Rr,
 }
 
 impl Scheduler {
-    /// Returns libvirt's name for the policy.
+    /// Every policy, in the order the form offers them.
+    pub const ALL: [Scheduler; 2] = [Scheduler::Fifo, Scheduler::Rr];
+
+    /// Returns libvirt's name for the policy (`fifo`, `rr`).
     pub fn as_str(self) -> &'static str {
         match self {
             Scheduler::Fifo => "fifo",
@@ -121,18 +154,84 @@ impl std::str::FromStr for Scheduler {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        match text.trim() {
-            "fifo" => Ok(Scheduler::Fifo),
-            "rr" => Ok(Scheduler::Rr),
-            other => Err(Error::Setting(format!(
-                "scheduler: '{other}' is not a real-time policy; choose fifo or rr"
-            ))),
+        let text = text.trim();
+        Scheduler::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                Error::Setting(format!(
+                    "scheduler: '{text}' is not a real-time policy; choose fifo or rr"
+                ))
+            })
+    }
+}
+
+/// Which vCPUs get the real-time scheduler, as the user wrote it. A mask is kept as a mask, so that
+/// `^0` stays "every vCPU but 0" when the vCPU count changes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RtVcpus {
+    /// Every vCPU (`all`), as libvirt's guide does.
+    #[default]
+    All,
+    /// No vCPU (`none`): the guest runs without a real-time scheduler.
+    None,
+    /// These vCPUs (`1-3`); each must exist.
+    List(CpuSet),
+    /// Every vCPU but these (`^0`, OpenStack Nova's `hw:cpu_realtime_mask`); naming a vCPU the guest
+    /// does not have is allowed.
+    AllBut(CpuSet),
+}
+
+impl RtVcpus {
+    /// Returns the real-time vCPUs of a guest with `vcpus` vCPUs.
+    pub fn resolve(&self, vcpus: u32) -> CpuSet {
+        let vcpus = vcpus.min(MAX_VCPUS);
+        match self {
+            RtVcpus::All => (0..vcpus).collect(),
+            RtVcpus::None => CpuSet::new(),
+            RtVcpus::List(set) => set.iter().filter(|&v| v < vcpus).collect(),
+            RtVcpus::AllBut(excluded) => (0..vcpus).filter(|&v| !excluded.contains(v)).collect(),
+        }
+    }
+}
+
+impl std::str::FromStr for RtVcpus {
+    type Err = Error;
+
+    /// Reads `all`, `none`, a list such as `1-3`, or an exclusion mask such as `^0`.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let list = |t: &str| {
+            t.parse::<CpuSet>().map_err(|source| Error::CpuList {
+                what: "real-time vCPUs".into(),
+                source,
+            })
+        };
+        let text = text.trim();
+        match text {
+            "" | "all" => Ok(RtVcpus::All),
+            "none" => Ok(RtVcpus::None),
+            _ => match text.strip_prefix('^') {
+                Some(excluded) => list(excluded).map(RtVcpus::AllBut),
+                None => list(text).map(RtVcpus::List),
+            },
+        }
+    }
+}
+
+impl fmt::Display for RtVcpus {
+    /// Writes the form `FromStr` reads: `all`, `none`, `1-3` or `^0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RtVcpus::All => f.write_str("all"),
+            RtVcpus::None => f.write_str("none"),
+            RtVcpus::List(set) => write!(f, "{set}"),
+            RtVcpus::AllBut(set) => write!(f, "^{set}"),
         }
     }
 }
 
 /// The guest to place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestSettings {
     /// The libvirt domain name.
     pub name: String,
@@ -142,8 +241,8 @@ pub struct GuestSettings {
     pub memory: Kib,
     /// The host NUMA node; `None` picks the highest-numbered node the guest fits on.
     pub node: Option<u32>,
-    /// The vCPUs given the real-time scheduler; `None` means all of them.
-    pub rt_vcpus: Option<CpuSet>,
+    /// The vCPUs given the real-time scheduler.
+    pub rt_vcpus: RtVcpus,
     /// The real-time policy.
     pub scheduler: Scheduler,
     /// The real-time priority, 1 to 99.
@@ -157,7 +256,7 @@ impl Default for GuestSettings {
             vcpus: 4,
             memory: Kib::gib(16),
             node: None,
-            rt_vcpus: None,
+            rt_vcpus: RtVcpus::All,
             scheduler: Scheduler::Fifo,
             priority: 1,
         }
@@ -223,7 +322,7 @@ impl Settings {
                 g.priority
             )));
         }
-        if let Some(rt) = &g.rt_vcpus {
+        if let RtVcpus::List(rt) = &g.rt_vcpus {
             if let Some(bad) = rt.iter().find(|&v| v >= g.vcpus) {
                 return Err(Error::Setting(format!(
                     "real-time vCPUs name vCPU {bad}, but the guest has vCPUs 0-{} only",
@@ -279,31 +378,4 @@ pub fn auto_page_size(sizes: &[u64]) -> Option<u64> {
     }
     let base = sizes.iter().copied().min()?;
     sizes.iter().copied().filter(|&s| s > base).min()
-}
-
-/// Reads which vCPUs get the real-time scheduler: `all` (returns `None`, meaning every vCPU), `none`,
-/// a list such as `1-3`, or Nova's exclusion mask such as `^0` (every vCPU but 0).
-pub fn rt_vcpus_from_mask(text: &str, vcpus: u32) -> Result<Option<CpuSet>, Error> {
-    let text = text.trim();
-    let list = |t: &str| {
-        t.parse::<CpuSet>().map_err(|source| Error::CpuList {
-            what: "real-time vCPUs".into(),
-            source,
-        })
-    };
-    match text {
-        "" | "all" => Ok(None),
-        "none" => Ok(Some(CpuSet::new())),
-        _ => match text.strip_prefix('^') {
-            Some(excluded) => {
-                let excluded = list(excluded)?;
-                Ok(Some(
-                    (0..vcpus.min(MAX_VCPUS))
-                        .filter(|v| !excluded.contains(*v))
-                        .collect(),
-                ))
-            }
-            None => list(text).map(Some),
-        },
-    }
 }

@@ -54,6 +54,7 @@ fn json_carries_the_documented_contract() {
         .as_str()
         .unwrap()
         .starts_with("<domain type=\"kvm\">"));
+    assert_eq!(v["version"], 1);
     assert_eq!(v["warnings"][0]["code"], "rt-on-every-vcpu");
     assert!(v["warnings"][0]["message"]
         .as_str()
@@ -179,4 +180,90 @@ fn example_round_trips_through_plan() {
     assert!(String::from_utf8(text.stdout)
         .unwrap()
         .contains("vCPU 0 -> host CPU 12"));
+}
+
+#[test]
+fn json_matches_the_schema_for_every_fixture_and_flag() {
+    let mut fixtures_seen = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        common::cli_json(&path, &[]);
+        fixtures_seen += 1;
+    }
+    assert!(fixtures_seen >= 4);
+    let seed = fixtures().join("seed-example.xml");
+    for args in [
+        &["--rt-vcpus", "none"][..],
+        &["--rt-vcpus", "^0", "--vcpus", "5", "--scheduler", "rr"],
+        &["--housekeeping", "0-3,8-11", "--preset", "minimal"],
+        &[
+            "--page-size",
+            "2M",
+            "--host-memory",
+            "4G",
+            "--host-cpus",
+            "1",
+        ],
+        &["--name", "plc <1> & co", "--node", "0", "--priority", "99"],
+    ] {
+        let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+        common::cli_json(&seed, &args);
+    }
+}
+
+#[test]
+fn runtime_gigantic_pages_is_printed_as_documented() {
+    // The seed example with node 0's memory cut to 5 GiB: node 0 gets no 1 GiB pages, node 1 gets 26.
+    let xml = std::fs::read_to_string(fixtures().join("seed-example.xml")).unwrap();
+    let xml = xml.replacen(
+        "<memory unit='KiB'>33554432</memory>",
+        "<memory unit='KiB'>5242880</memory>",
+        1,
+    );
+    let out = rtkvm(&["plan", "--format", "json"], Some(xml.as_bytes()));
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_matches_schema(&v, "the uneven seed example");
+    let codes: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "rt-on-every-vcpu",
+            "runtime-gigantic-pages",
+            "host-memory-low"
+        ]
+    );
+    let text = rtkvm(&["plan"], Some(xml.as_bytes()));
+    assert!(String::from_utf8(text.stdout)
+        .unwrap()
+        .contains("[runtime-gigantic-pages]"));
+}
+
+#[test]
+fn readme_and_schema_list_the_warning_codes_as_the_json_prints_them() {
+    use rtkvm_core::plan::WarningCode;
+    let codes: Vec<&str> = WarningCode::ALL.iter().map(|c| c.as_str()).collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let line = readme
+        .split("Warning codes: ")
+        .nth(1)
+        .expect("the README has a 'Warning codes: ' paragraph");
+    let paragraph = line.split("\n\n").next().unwrap();
+    let listed: Vec<&str> = paragraph.split('`').skip(1).step_by(2).collect();
+    assert_eq!(listed, codes, "README.md's warning codes");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("docs/plan.schema.json")).unwrap())
+            .unwrap();
+    let in_schema = &schema["properties"]["warnings"]["items"]["properties"]["code"]["enum"];
+    assert_eq!(
+        in_schema,
+        &serde_json::json!(codes),
+        "the schema's warning codes"
+    );
 }

@@ -1,12 +1,14 @@
 //! Every real `virsh capabilities` output in the corpus gives a plan or a clear error, never a panic.
-//! The outcome of each is kept as a snapshot, and every domain XML produced is judged by libvirt.
+//! The outcome of each is kept as a snapshot, every domain XML produced is judged by libvirt, and the
+//! CLI's JSON of every plan is checked against `docs/plan.schema.json`.
 
 mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{assert_libvirt_accepts, corpus};
+use common::{assert_libvirt_accepts, cli_args, cli_json, corpus};
+use rtkvm_core::json::JsonPlan;
 use rtkvm_core::settings::PageSize;
 use rtkvm_core::units::Kib;
 use rtkvm_core::{parse_capabilities_bytes, plan, Host, Plan, Settings};
@@ -32,15 +34,29 @@ fn corpus_files() -> Vec<PathBuf> {
 }
 
 /// The smallest sensible guest: one vCPU, one page of memory, one host CPU and 1 GiB kept per node.
-fn smallest(host: &Host) -> Option<Plan> {
+fn smallest(host: &Host) -> Option<(Settings, Plan)> {
     let mut settings = Settings::default();
     settings.host.host_cpus = 1;
     settings.host.host_memory = Kib::gib(1);
     settings.guest.vcpus = 1;
     let probe = rtkvm_core::plan::partition(host, &settings).ok()?;
-    settings.host.page_size = PageSize::Kib(probe.page_size_kib);
-    settings.guest.memory = Kib(probe.page_size_kib);
-    plan(host, &settings).ok()
+    settings.host.page_size = PageSize::Kib(probe.host.page_size_kib);
+    settings.guest.memory = Kib(probe.host.page_size_kib);
+    let plan = plan(host, &settings).ok()?;
+    Some((settings, plan))
+}
+
+/// Judges a corpus plan: libvirt accepts its domain XML, and the CLI, given the same settings through
+/// its flags, prints the same plan as JSON that matches `docs/plan.schema.json`.
+fn judge(path: &Path, name: &str, host: &Host, settings: &Settings, plan: &Plan) {
+    let outputs = rtkvm_core::outputs(host, plan);
+    assert_libvirt_accepts(&outputs.domain_xml, name);
+    let json = cli_json(path, &cli_args(settings));
+    let expected = serde_json::to_value(JsonPlan::new(plan, &outputs)).unwrap();
+    assert!(
+        json == expected,
+        "{name}: the CLI's JSON differs from the plan"
+    );
 }
 
 fn describe(plan: &Plan) -> String {
@@ -94,15 +110,15 @@ fn every_corpus_file_gives_a_plan_or_a_clear_error() {
             Ok(p) => {
                 plans += 1;
                 let _ = writeln!(report, "  default: {}", describe(&p));
-                assert_libvirt_accepts(&p.domain_xml, &name);
+                judge(path, &name, &host, &Settings::default(), &p);
             }
             Err(e) => {
                 let _ = writeln!(report, "  default: {e}");
                 match smallest(&host) {
-                    Some(p) => {
+                    Some((settings, p)) => {
                         plans += 1;
                         let _ = writeln!(report, "  smallest: {}", describe(&p));
-                        assert_libvirt_accepts(&p.domain_xml, &name);
+                        judge(path, &name, &host, &settings, &p);
                     }
                     None => {
                         let _ = writeln!(report, "  smallest: no plan");

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use rtkvm_core::link::decode_link;
-use rtkvm_core::report::output_files;
+use rtkvm_core::outputs;
 
 #[derive(serde::Deserialize)]
 struct Golden {
@@ -37,8 +37,8 @@ fn goldens() -> Vec<(String, Golden)> {
         .map(|path| {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
             let text = std::fs::read_to_string(&path).unwrap();
-            let golden: Golden = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let golden: Golden =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             (name, golden)
         })
         .collect()
@@ -53,9 +53,15 @@ fn every_golden_link_opens_to_its_recorded_plan() {
         let shared = decode_link(&golden.link).unwrap_or_else(|e| panic!("{context}: {e}"));
         let plan = rtkvm_core::plan(&shared.host, &shared.settings)
             .unwrap_or_else(|e| panic!("{context}: {e}"));
-        let [cmdline, hugepages, xml] = output_files(&plan);
-        assert_eq!(cmdline.content, golden.kernel_cmdline, "{context}: kernel command line");
-        assert_eq!(hugepages.content, golden.hugepages_sh, "{context}: hugepages.sh");
+        let [cmdline, hugepages, xml] = outputs(&shared.host, &plan).files();
+        assert_eq!(
+            cmdline.content, golden.kernel_cmdline,
+            "{context}: kernel command line"
+        );
+        assert_eq!(
+            hugepages.content, golden.hugepages_sh,
+            "{context}: hugepages.sh"
+        );
         assert_eq!(xml.content, golden.domain_xml, "{context}: domain XML");
         let warnings: Vec<(&str, &str)> = plan
             .warnings

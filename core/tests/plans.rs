@@ -4,10 +4,31 @@
 mod common;
 
 use common::{assert_libvirt_accepts, assert_virsh_refuses, fixtures};
+use rtkvm_core::json::JsonPlan;
 use rtkvm_core::plan::WarningCode;
-use rtkvm_core::settings::{rt_vcpus_from_mask, PageSize, Preset};
+use rtkvm_core::settings::{PageSize, Preset, RtVcpus};
 use rtkvm_core::units::Kib;
-use rtkvm_core::{parse_capabilities, plan, Host, Plan, Settings};
+use rtkvm_core::{outputs, parse_capabilities, Error, Host, Outputs, Plan, Settings};
+
+/// A plan with its outputs.
+#[derive(Debug)]
+struct Planned {
+    plan: Plan,
+    out: Outputs,
+}
+
+impl std::ops::Deref for Planned {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+fn planned(host: &Host, settings: &Settings) -> Result<Planned, Error> {
+    let plan = rtkvm_core::plan(host, settings)?;
+    let out = outputs(host, &plan);
+    Ok(Planned { plan, out })
+}
 
 fn host(name: &str) -> Host {
     let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture exists");
@@ -21,7 +42,7 @@ fn codes(plan: &Plan) -> Vec<WarningCode> {
 #[test]
 fn seed_example_matches_the_libvirt_page() {
     let host = host("seed-example.xml");
-    let plan = plan(&host, &Settings::default()).unwrap();
+    let plan = planned(&host, &Settings::default()).unwrap();
     assert_eq!(plan.host.isolcpus.to_string(), "2-7,10-15");
     assert_eq!(plan.host.housekeeping.to_string(), "0-1,8-9");
     let pages: Vec<(u32, u64, u64)> = plan
@@ -36,15 +57,18 @@ fn seed_example_matches_the_libvirt_page() {
     assert_eq!(plan.guest.emulatorpin.to_string(), "8-9");
     assert_eq!(plan.guest.rt_vcpus.to_string(), "0-3");
     assert_eq!(codes(&plan), vec![WarningCode::RtOnEveryVcpu]);
-    insta::assert_json_snapshot!("seed_plan", plan);
-    insta::assert_snapshot!("seed_text", rtkvm_core::report::text_report(&host, &plan));
-    assert_libvirt_accepts(&plan.domain_xml, "the seed example");
+    insta::assert_json_snapshot!("seed_plan", JsonPlan::new(&plan, &plan.out));
+    insta::assert_snapshot!(
+        "seed_text",
+        rtkvm_core::report::text_report(&host, &plan, &plan.out)
+    );
+    assert_libvirt_accepts(&plan.out.domain_xml, "the seed example");
 }
 
 #[test]
 fn seed_example_corrects_the_pages_two_mistakes() {
-    let plan = plan(&host("seed-example.xml"), &Settings::default()).unwrap();
-    let xml = &plan.domain_xml;
+    let plan = planned(&host("seed-example.xml"), &Settings::default()).unwrap();
+    let xml = &plan.out.domain_xml;
     // The page's vcpusched names vCPU 4 of a 4-vCPU guest; ours names only existing vCPUs.
     assert!(xml.contains(r#"<vcpusched vcpus="0-3" scheduler="fifo" priority="1"/>"#));
     // The page binds the host node with <page nodeset>, which names a guest node; ours uses numatune.
@@ -66,14 +90,14 @@ fn seed_example_corrects_the_pages_two_mistakes() {
 
 #[test]
 fn interleaved_numbering_follows_ids_not_positions() {
-    let plan = plan(&host("seed-interleaved.xml"), &Settings::default()).unwrap();
+    let plan = planned(&host("seed-interleaved.xml"), &Settings::default()).unwrap();
     assert_eq!(plan.host.isolcpus.to_string(), "2-3,6-15");
     assert_eq!(plan.host.housekeeping.to_string(), "0-1,4-5");
     assert_eq!(plan.guest.node, 1);
     // Node 1's socket 1 holds 12-15: the only socket with four free isolated cores.
     assert_eq!(plan.guest.vcpupin, vec![12, 13, 14, 15]);
     assert_eq!(plan.guest.emulatorpin.to_string(), "4-5");
-    assert_libvirt_accepts(&plan.domain_xml, "the interleaved seed host");
+    assert_libvirt_accepts(&plan.out.domain_xml, "the interleaved seed host");
 }
 
 #[test]
@@ -82,17 +106,17 @@ fn smt_gives_each_vcpu_a_whole_core() {
     let mut settings = Settings::default();
     settings.guest.vcpus = 3;
     settings.guest.memory = Kib::gib(8);
-    settings.guest.rt_vcpus = rt_vcpus_from_mask("^0", 3).unwrap();
-    let plan = plan(&host, &settings).unwrap();
+    settings.guest.rt_vcpus = "^0".parse().unwrap();
+    let plan = planned(&host, &settings).unwrap();
     assert_eq!(plan.host.housekeeping.to_string(), "0-1,8-9");
     assert_eq!(plan.host.isolcpus.to_string(), "2-7,10-15");
     assert_eq!(plan.guest.vcpupin, vec![2, 3, 4]);
     assert_eq!(plan.guest.idle_siblings.to_string(), "10-12");
     assert_eq!(plan.guest.rt_vcpus.to_string(), "1-2");
     assert_eq!(codes(&plan), vec![WarningCode::SmtEnabled]);
-    assert!(plan.host.kernel_cmdline.contains("amd_pstate=disable"));
-    insta::assert_snapshot!("smt2_domain", plan.domain_xml);
-    assert_libvirt_accepts(&plan.domain_xml, "the SMT host");
+    assert!(plan.out.kernel_cmdline.contains("amd_pstate=disable"));
+    insta::assert_snapshot!("smt2_domain", plan.out.domain_xml);
+    assert_libvirt_accepts(&plan.out.domain_xml, "the SMT host");
 }
 
 #[test]
@@ -100,7 +124,7 @@ fn host_cpus_grow_to_whole_cores() {
     let mut settings = Settings::default();
     settings.host.host_cpus = 1;
     settings.guest.memory = Kib::gib(4);
-    let plan = plan(&host("smt2.xml"), &settings).unwrap();
+    let plan = planned(&host("smt2.xml"), &settings).unwrap();
     assert_eq!(plan.host.housekeeping.to_string(), "0,8");
 }
 
@@ -109,29 +133,25 @@ fn two_mib_pages_when_the_host_lacks_one_gib() {
     let host = host("two-mib-only.xml");
     let mut settings = Settings::default();
     settings.guest.memory = Kib::gib(12);
-    let plan = plan(&host, &settings).unwrap();
+    let plan = planned(&host, &settings).unwrap();
     assert_eq!(plan.host.page_size_kib, 2048);
     let counts: Vec<u64> = plan.host.hugepages.iter().map(|p| p.count).collect();
     assert_eq!(counts, vec![9216, 5120]);
     // Different counts: boot-time pages are the even share, the rest is set per node at runtime.
-    assert_eq!(plan.host.hugepage_settings.boot_pages, 10240);
-    assert!(plan.host.hugepage_settings.runtime);
+    assert_eq!(plan.out.hugepages.boot_pages, 10240);
+    assert!(plan.out.hugepages.runtime);
+    assert!(plan.out.hugepages.script.contains("reserve 0 9216"));
     assert!(plan
-        .host
-        .hugepage_settings
-        .script
-        .contains("reserve 0 9216"));
-    assert!(plan
-        .host
+        .out
         .kernel_cmdline
         .ends_with("default_hugepagesz=2M hugepagesz=2M hugepages=10240"));
     // Node 1 has only 10 GiB of pages, so the 12 GiB guest goes to node 0.
     assert_eq!(plan.guest.node, 0);
-    insta::assert_snapshot!("two_mib_hugepages_sh", plan.host.hugepage_settings.script);
-    assert_libvirt_accepts(&plan.domain_xml, "the 2 MiB host");
+    insta::assert_snapshot!("two_mib_hugepages_sh", plan.out.hugepages.script);
+    assert_libvirt_accepts(&plan.out.domain_xml, "the 2 MiB host");
 
     settings.host.page_size = PageSize::Kib(1048576);
-    let err = rtkvm_core::plan(&host, &settings).unwrap_err().to_string();
+    let err = planned(&host, &settings).unwrap_err().to_string();
     assert_eq!(
         err,
         "the host does not support 1 GiB pages; it lists 4 KiB, 2 MiB"
@@ -145,30 +165,30 @@ fn refusals_name_the_numbers() {
     settings.guest.vcpus = 7;
     settings.guest.node = Some(1);
     assert_eq!(
-        plan(&host, &settings).unwrap_err().to_string(),
+        planned(&host, &settings).unwrap_err().to_string(),
         "node 1 has 6 isolated cores, the guest needs 7 (one core per vCPU)"
     );
     settings.guest.vcpus = 4;
     settings.guest.memory = Kib::gib(27);
     assert_eq!(
-        plan(&host, &settings).unwrap_err().to_string(),
+        planned(&host, &settings).unwrap_err().to_string(),
         "the guest needs 27 GiB, node 1 can back only 26 GiB with 1 GiB pages (26 pages: 32 GiB minus 6 GiB kept for the host)"
     );
     settings.guest.memory = Kib(16 * 1024 * 1024 + 512 * 1024);
     assert_eq!(
-        plan(&host, &settings).unwrap_err().to_string(),
+        planned(&host, &settings).unwrap_err().to_string(),
         "the guest memory 16.5 GiB is not a multiple of the 1 GiB page size; choose 16 GiB or 17 GiB"
     );
     settings.guest.memory = Kib::gib(16);
     settings.guest.node = Some(5);
     assert_eq!(
-        plan(&host, &settings).unwrap_err().to_string(),
+        planned(&host, &settings).unwrap_err().to_string(),
         "the host has no NUMA node 5; its nodes are 0, 1"
     );
     settings.guest.node = None;
     settings.host.host_cpus = 8;
     assert_eq!(
-        plan(&host, &settings).unwrap_err().to_string(),
+        planned(&host, &settings).unwrap_err().to_string(),
         "with 8 host CPUs per node every online CPU (0-15) stays with the host and nothing is left to isolate; keep fewer CPUs for the host"
     );
 }
@@ -178,17 +198,17 @@ fn guest_spanning_sockets_and_small_guests_are_warned_about() {
     let host = host("seed-example.xml");
     let mut settings = Settings::default();
     settings.guest.vcpus = 6;
-    settings.guest.rt_vcpus = rt_vcpus_from_mask("1-5", 6).unwrap();
-    let plan = plan(&host, &settings).unwrap();
+    settings.guest.rt_vcpus = "1-5".parse().unwrap();
+    let plan = planned(&host, &settings).unwrap();
     assert_eq!(plan.guest.vcpupin, vec![10, 11, 12, 13, 14, 15]);
     assert_eq!(codes(&plan), vec![WarningCode::GuestSpansSockets]);
-    assert_libvirt_accepts(&plan.domain_xml, "a 6-vCPU guest");
+    assert_libvirt_accepts(&plan.out.domain_xml, "a 6-vCPU guest");
 
     settings.guest.vcpus = 1;
-    settings.guest.rt_vcpus = None;
-    let plan = rtkvm_core::plan(&host, &settings).unwrap();
+    settings.guest.rt_vcpus = RtVcpus::All;
+    let plan = planned(&host, &settings).unwrap();
     assert_eq!(codes(&plan), vec![WarningCode::SingleVcpu]);
-    assert_libvirt_accepts(&plan.domain_xml, "a 1-vCPU guest");
+    assert_libvirt_accepts(&plan.out.domain_xml, "a 1-vCPU guest");
 }
 
 #[test]
@@ -197,16 +217,16 @@ fn explicit_housekeeping_can_isolate_cpu0_with_a_warning() {
     let mut settings = Settings::default();
     settings.host.housekeeping = Some("6-7,8-9".parse().unwrap());
     settings.host.preset = Preset::Minimal;
-    let plan = plan(&host, &settings).unwrap();
+    let plan = planned(&host, &settings).unwrap();
     assert_eq!(plan.host.isolcpus.to_string(), "0-5,10-15");
     assert!(codes(&plan).contains(&WarningCode::Cpu0Isolated));
     assert_eq!(
-        plan.host.kernel_cmdline,
+        plan.out.kernel_cmdline,
         "isolcpus=0-5,10-15 default_hugepagesz=1G hugepagesz=1G hugepages=52"
     );
     settings.host.housekeeping = Some("8-9".parse().unwrap());
     assert_eq!(
-        rtkvm_core::plan(&host, &settings).unwrap_err().to_string(),
+        planned(&host, &settings).unwrap_err().to_string(),
         "the housekeeping list keeps no CPU of NUMA node 0 (CPUs 0-7); every node needs at least one core for the host"
     );
 }
@@ -215,31 +235,32 @@ fn explicit_housekeeping_can_isolate_cpu0_with_a_warning() {
 fn user_strings_are_escaped_in_the_domain() {
     let mut settings = Settings::default();
     settings.guest.name = "a&b <c> \"d\" 'e' $(reboot)".into();
-    let plan = plan(&host("seed-example.xml"), &settings).unwrap();
+    let plan = planned(&host("seed-example.xml"), &settings).unwrap();
     assert!(plan
+        .out
         .domain_xml
         .contains("<name>a&amp;b &lt;c&gt; \"d\" 'e' $(reboot)</name>"));
-    assert!(!plan.host.hugepage_settings.script.contains("reboot"));
-    assert_libvirt_accepts(&plan.domain_xml, "a hostile guest name");
+    assert!(!plan.out.hugepages.script.contains("reboot"));
+    assert_libvirt_accepts(&plan.out.domain_xml, "a hostile guest name");
 }
 
 #[test]
 fn uneven_nodes_reserve_one_gib_pages_at_runtime_with_a_warning() {
     let mut host = host("seed-example.xml");
     host.cells[0].memory_kib = Some(20 * 1024 * 1024);
-    let plan = plan(&host, &Settings::default()).unwrap();
+    let plan = planned(&host, &Settings::default()).unwrap();
     let counts: Vec<u64> = plan.host.hugepages.iter().map(|p| p.count).collect();
     assert_eq!(counts, vec![14, 26]);
-    assert_eq!(plan.host.hugepage_settings.boot_pages, 28);
-    assert!(plan.host.kernel_cmdline.ends_with(" hugepages=28"));
-    assert!(codes(&plan).contains(&WarningCode::RuntimeGigantic));
-    let script = &plan.host.hugepage_settings.script;
+    assert_eq!(plan.out.hugepages.boot_pages, 28);
+    assert!(plan.out.kernel_cmdline.ends_with(" hugepages=28"));
+    assert!(codes(&plan).contains(&WarningCode::RuntimeGiganticPages));
+    let script = &plan.out.hugepages.script;
     assert!(script.contains("reserve 0 14\nreserve 1 26\ncheck 0 14\ncheck 1 26\n"));
     assert!(script.contains("may fall short"));
 
     // A node with less memory than the host keeps gets no pages and a warning.
     host.cells[0].memory_kib = Some(4 * 1024 * 1024);
-    let plan = rtkvm_core::plan(&host, &Settings::default()).unwrap();
+    let plan = planned(&host, &Settings::default()).unwrap();
     assert_eq!(plan.host.hugepages[0].count, 0);
     assert!(codes(&plan).contains(&WarningCode::HostMemoryLow));
 }
@@ -259,7 +280,7 @@ fn names_that_could_inject_are_refused_or_kept_out_of_shell_and_cmdline() {
     ] {
         let mut settings = Settings::default();
         settings.guest.name = bad.to_string();
-        let err = plan(&host, &settings).unwrap_err().to_string();
+        let err = planned(&host, &settings).unwrap_err().to_string();
         assert!(err.starts_with("the guest name"), "{bad:?}: {err}");
     }
     for name in [
@@ -272,20 +293,20 @@ fn names_that_could_inject_are_refused_or_kept_out_of_shell_and_cmdline() {
     ] {
         let mut settings = Settings::default();
         settings.guest.name = name.to_string();
-        let plan = plan(&host, &settings).unwrap();
-        let script = &plan.host.hugepage_settings.script;
-        let baseline = rtkvm_core::plan(&host, &Settings::default()).unwrap();
-        assert_eq!(script, &baseline.host.hugepage_settings.script, "{name}");
+        let plan = planned(&host, &settings).unwrap();
+        let script = &plan.out.hugepages.script;
+        let baseline = planned(&host, &Settings::default()).unwrap();
+        assert_eq!(script, &baseline.out.hugepages.script, "{name}");
         assert_eq!(
-            plan.host.kernel_cmdline, baseline.host.kernel_cmdline,
+            plan.out.kernel_cmdline, baseline.out.kernel_cmdline,
             "{name}"
         );
-        let file = rtkvm_core::report::xml_file_name(name);
+        let file = rtkvm_core::outputs::xml_file_name(name);
         assert!(
             file.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
             "{file}"
         );
-        assert_libvirt_accepts(&plan.domain_xml, name);
+        assert_libvirt_accepts(&plan.out.domain_xml, name);
     }
 }

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use rtkvm_core::settings::PageSize;
+use rtkvm_core::settings::{PageSize, Preset, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
-use rtkvm_core::{parse_capabilities, plan, CpuSet, Settings};
+use rtkvm_core::{outputs, parse_capabilities, plan, CpuSet, Form, Settings};
 
 /// How CPU ids are handed out.
 #[derive(Debug, Clone, Copy)]
@@ -225,7 +225,7 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
             s.guest.memory = Kib::gib(gib);
             s.guest.node = node;
             if no_rt0 {
-                s.guest.rt_vcpus = Some((1..vcpus).collect());
+                s.guest.rt_vcpus = RtVcpus::AllBut(CpuSet::from_iter([0]));
             }
             s
         })
@@ -239,6 +239,7 @@ proptest! {
         let xml = gen.xml();
         let host = parse_capabilities(&xml).expect("generated hosts are valid");
         let Ok(plan) = plan(&host, &settings) else { return Ok(()); };
+        let out = outputs(&host, &plan);
         let online = host.online_cpus();
         let h = &plan.host;
         let g = &plan.guest;
@@ -289,7 +290,7 @@ proptest! {
         }
 
         // The kernel command line's cpulists read back as the same sets.
-        for param in h.kernel_cmdline.split(' ') {
+        for param in out.kernel_cmdline.split(' ') {
             let (key, value) = param.split_once('=').unwrap_or((param, ""));
             let value = value.trim_start_matches("managed_irq,domain,");
             match key {
@@ -300,7 +301,7 @@ proptest! {
         }
         // The domain XML names only existing vCPUs.
         let vcpusched = format!("vcpus=\"{}\"", g.rt_vcpus);
-        prop_assert!(g.rt_vcpus.is_empty() || plan.domain_xml.contains(&vcpusched));
+        prop_assert!(g.rt_vcpus.is_empty() || out.domain_xml.contains(&vcpusched));
         prop_assert!(g.rt_vcpus.iter().all(|v| v < g.vcpus));
     }
 }
@@ -339,7 +340,10 @@ fn a_sample_of_generated_domains_is_accepted_by_libvirt() {
         settings.guest.name = format!("gen-{judged} <{:?}> & 'x'", gen.numbering);
         let host = parse_capabilities(&gen.xml()).unwrap();
         if let Ok(plan) = plan(&host, &settings) {
-            common::assert_libvirt_accepts(&plan.domain_xml, &format!("{gen:?} {settings:?}"));
+            common::assert_libvirt_accepts(
+                &outputs(&host, &plan).domain_xml,
+                &format!("{gen:?} {settings:?}"),
+            );
             judged += 1;
             if judged == 25 {
                 break;
@@ -347,4 +351,81 @@ fn a_sample_of_generated_domains_is_accepted_by_libvirt() {
         }
     }
     assert_eq!(judged, 25, "too few generated cases gave a plan");
+}
+
+/// Any valid settings, every field drawn over its whole range: for the contracts that must carry every
+/// setting (the form, share links).
+fn any_settings() -> impl Strategy<Value = Settings> {
+    let cpus = proptest::collection::btree_set(0u32..300, 1..6)
+        .prop_map(|set| set.into_iter().collect::<CpuSet>());
+    let size = prop_oneof![
+        (1u64..64).prop_map(Kib::gib),
+        (1u64..4096).prop_map(|m| Kib(m * 1024)),
+        (1u64..100_000).prop_map(Kib),
+    ];
+    let host = (
+        1u32..65,
+        proptest::option::of(cpus.clone()),
+        size.clone(),
+        prop_oneof![
+            Just(PageSize::Auto),
+            (2u32..21).prop_map(|shift| PageSize::Kib(1 << shift)),
+        ],
+        prop_oneof![Just(Preset::Full), Just(Preset::Minimal)],
+    );
+    let guest = (
+        "[a-zA-Z0-9 <>&'\"._-]{0,20}",
+        1u32..64,
+        size,
+        proptest::option::of(0u32..9),
+        prop_oneof![
+            Just(RtVcpus::All),
+            Just(RtVcpus::None),
+            cpus.clone().prop_map(RtVcpus::List),
+            cpus.prop_map(RtVcpus::AllBut),
+        ],
+        prop_oneof![Just(Scheduler::Fifo), Just(Scheduler::Rr)],
+        1u32..100,
+    );
+    (host, guest).prop_filter_map("valid settings only", |(h, g)| {
+        let mut s = Settings::default();
+        (
+            s.host.host_cpus,
+            s.host.housekeeping,
+            s.host.host_memory,
+            s.host.page_size,
+            s.host.preset,
+        ) = h;
+        let (name, vcpus, memory, node, rt_vcpus, scheduler, priority) = g;
+        s.guest.name = format!("g{}", name.trim());
+        s.guest.vcpus = vcpus;
+        s.guest.memory = memory;
+        s.guest.node = node;
+        s.guest.rt_vcpus = match rt_vcpus {
+            RtVcpus::List(set) => RtVcpus::List(set.iter().map(|v| v % vcpus).collect()),
+            other => other,
+        };
+        s.guest.scheduler = scheduler;
+        s.guest.priority = priority;
+        s.validate().ok().map(|()| s)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The form expresses every setting: writing settings into it and reading them back gives them again.
+    #[test]
+    fn the_form_round_trips_every_setting(settings in any_settings()) {
+        prop_assert_eq!(Form::from_settings(&settings).to_settings(), Ok(settings));
+    }
+
+    /// A share link carries every setting exactly.
+    #[test]
+    fn links_round_trip_every_setting(settings in any_settings()) {
+        let host = parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
+        let link = rtkvm_core::link::encode_link(&host, &settings);
+        let shared = rtkvm_core::link::decode_link(&link).unwrap();
+        prop_assert_eq!(shared.settings, settings);
+    }
 }

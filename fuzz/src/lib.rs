@@ -1,6 +1,6 @@
 //! The checks the fuzz targets run, shared with the regression tests in `tests/`.
 
-use rtkvm_core::settings::{PageSize, Preset, Scheduler};
+use rtkvm_core::settings::{PageSize, Preset, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Settings};
 
@@ -50,16 +50,20 @@ pub fn pipeline(data: &[u8]) -> bool {
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);
     s.guest.node = (b[8] != 0xff).then_some(u32::from(b[8]));
-    s.guest.rt_vcpus = (b[9] != 0).then(|| {
-        (0..8u32)
-            .filter(|i| b[9] & (1 << i) != 0)
-            .collect::<CpuSet>()
-    });
+    // Bits 0-6 name vCPUs; bit 7 makes them a mask (every vCPU but those).
+    let named: CpuSet = (0..7u32).filter(|i| b[9] & (1 << i) != 0).collect();
+    s.guest.rt_vcpus = match (b[9], b[9] & 0x80 != 0) {
+        (0, _) => RtVcpus::All,
+        (0x80, _) => RtVcpus::None,
+        (_, true) => RtVcpus::AllBut(named),
+        (_, false) => RtVcpus::List(named),
+    };
     s.guest.priority = u32::from(b[10]);
     s.guest.name = NAMES[usize::from(b[11]) % NAMES.len()].to_string();
     let Ok(plan) = rtkvm_core::plan(&host, &s) else {
         return false;
     };
+    let out = rtkvm_core::outputs(&host, &plan);
 
     let h = &plan.host;
     let g = &plan.guest;
@@ -77,11 +81,9 @@ pub fn pipeline(data: &[u8]) -> bool {
     let mut renamed = s.clone();
     renamed.guest.name = "x".into();
     let other = rtkvm_core::plan(&host, &renamed).expect("the name does not change feasibility");
-    assert_eq!(other.host.kernel_cmdline, h.kernel_cmdline);
-    assert_eq!(
-        other.host.hugepage_settings.script,
-        h.hugepage_settings.script
-    );
+    let other = rtkvm_core::outputs(&host, &other);
+    assert_eq!(other.kernel_cmdline, out.kernel_cmdline);
+    assert_eq!(other.hugepages.script, out.hugepages.script);
 
     let link = rtkvm_core::link::encode_link(&host, &s);
     let shared = rtkvm_core::link::decode_link(&link).expect("our own link decodes");

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rtkvm_core::caps::MAX_INPUT_BYTES;
-use rtkvm_core::settings::{
-    rt_vcpus_from_mask, GuestSettings, HostSettings, PageSize, Preset, Scheduler,
-};
+use rtkvm_core::json::JsonPlan;
+use rtkvm_core::settings::{GuestSettings, HostSettings, PageSize, Preset, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Error, Settings};
 
@@ -61,34 +60,20 @@ struct PlanArgs {
     #[arg(long, default_value = "rt-guest")]
     name: String,
     /// The vCPUs given the real-time scheduler: all, none, a list (1-3) or Nova's mask (^0 = all but 0).
-    #[arg(long, value_name = "LIST", default_value = "all")]
-    rt_vcpus: String,
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_rt_vcpus)]
+    rt_vcpus: RtVcpus,
     /// The real-time scheduler policy.
-    #[arg(long, value_enum, default_value_t = SchedulerArg::Fifo)]
-    scheduler: SchedulerArg,
+    #[arg(long, value_enum, default_value = "fifo")]
+    scheduler: Scheduler,
     /// The real-time priority, 1 to 99.
     #[arg(long, default_value_t = 1)]
     priority: u32,
     /// The kernel parameters to emit.
-    #[arg(long, value_enum, default_value_t = PresetArg::Full)]
-    preset: PresetArg,
+    #[arg(long, value_enum, default_value = "full")]
+    preset: Preset,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum SchedulerArg {
-    Fifo,
-    Rr,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum PresetArg {
-    /// isolcpus and huge pages only, as libvirt's guide asks.
-    Minimal,
-    /// A full real-time host, like tuned's realtime-virtual-host.
-    Full,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -118,6 +103,10 @@ fn parse_cpulist(text: &str) -> Result<CpuSet, String> {
 }
 
 fn parse_page_size(text: &str) -> Result<PageSize, String> {
+    text.parse().map_err(|e: Error| e.to_string())
+}
+
+fn parse_rt_vcpus(text: &str) -> Result<RtVcpus, String> {
     text.parse().map_err(|e: Error| e.to_string())
 }
 
@@ -156,34 +145,30 @@ fn run(args: PlanArgs) -> Result<String, String> {
             housekeeping: args.housekeeping,
             host_memory: args.host_memory,
             page_size: args.page_size,
-            preset: match args.preset {
-                PresetArg::Minimal => Preset::Minimal,
-                PresetArg::Full => Preset::Full,
-            },
+            preset: args.preset,
         },
         guest: GuestSettings {
             name: args.name,
             vcpus: args.vcpus,
             memory: args.memory,
             node: args.node,
-            rt_vcpus: rt_vcpus_from_mask(&args.rt_vcpus, args.vcpus).map_err(|e| e.to_string())?,
-            scheduler: match args.scheduler {
-                SchedulerArg::Fifo => Scheduler::Fifo,
-                SchedulerArg::Rr => Scheduler::Rr,
-            },
+            rt_vcpus: args.rt_vcpus,
+            scheduler: args.scheduler,
             priority: args.priority,
         },
     };
     let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
+    let outputs = rtkvm_core::outputs(&host, &plan);
     Ok(match args.format {
-        Format::Text => rtkvm_core::report::text_report(&host, &plan),
+        Format::Text => rtkvm_core::report::text_report(&host, &plan, &outputs),
         Format::Json => {
-            let mut json = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
+            let json = JsonPlan::new(&plan, &outputs);
+            let mut json = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
             json.push('\n');
             json
         }
         Format::Cmdline | Format::Hugepages | Format::Xml => {
-            let [cmdline, hugepages, xml] = rtkvm_core::report::output_files(&plan);
+            let [cmdline, hugepages, xml] = outputs.files();
             match args.format {
                 Format::Cmdline => cmdline.content,
                 Format::Hugepages => hugepages.content,

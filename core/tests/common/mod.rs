@@ -87,3 +87,74 @@ pub fn assert_virsh_refuses(xml: &str, expected: &str) {
         "virsh refused for another reason: {text}"
     );
 }
+
+/// Returns the `rtkvm plan` flags that give these settings, written through the settings form (whose
+/// fields are named like the flags).
+pub fn cli_args(settings: &rtkvm_core::Settings) -> Vec<String> {
+    let f = rtkvm_core::Form::from_settings(settings);
+    let mut args = vec![];
+    let mut flag = |name: &str, value: &str| {
+        args.push(format!("--{name}"));
+        args.push(value.to_string());
+    };
+    flag("host-cpus", &f.host_cpus);
+    if !f.housekeeping.is_empty() {
+        flag("housekeeping", &f.housekeeping);
+    }
+    flag("host-memory", &f.host_memory);
+    flag("page-size", &f.page_size);
+    flag("preset", &f.preset);
+    flag("name", &f.name);
+    flag("vcpus", &f.vcpus);
+    flag("memory", &f.memory);
+    if f.node != "auto" {
+        flag("node", &f.node);
+    }
+    flag("rt-vcpus", &f.rt_vcpus);
+    flag("scheduler", &f.scheduler);
+    flag("priority", &f.priority);
+    args
+}
+
+/// Runs `rtkvm plan FILE ARGS --format json`, asserts that it succeeds and that its output matches
+/// `docs/plan.schema.json`, and returns the document.
+pub fn cli_json(file: &Path, args: &[String]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_rtkvm"))
+        .arg("plan")
+        .arg(file)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("run rtkvm");
+    assert!(
+        output.status.success(),
+        "rtkvm plan {} {args:?}: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the output is JSON");
+    assert_matches_schema(&json, &format!("rtkvm plan {} {args:?}", file.display()));
+    json
+}
+
+/// Asserts that a document matches the JSON output's schema, `docs/plan.schema.json`.
+pub fn assert_matches_schema(json: &serde_json::Value, label: &str) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/plan.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("docs/plan.schema.json"))
+                .expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(json)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{label}: the JSON output does not match docs/plan.schema.json:\n{}",
+        errors.join("\n")
+    );
+}

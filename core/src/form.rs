@@ -1,0 +1,181 @@
+//! The settings form: every setting as the text a person types, in the browser app's form and in the
+//! CLI's flags alike. It is a public contract: it expresses every plan that a link or the CLI can make,
+//! and what the user wrote is kept as written (`^0` stays `^0`), so that a half-typed value is reported
+//! rather than lost. `Form::from_settings(s).to_settings() == Ok(s)` for every valid `s`.
+
+use crate::error::Error;
+use crate::host::Host;
+use crate::settings::{GuestSettings, HostSettings, PageSize, Settings};
+use crate::units::{format_kib, kernel_size, Kib};
+
+/// The settings as text fields, named like the CLI's flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    /// `--host-cpus`: logical CPUs kept for the host on each node.
+    pub host_cpus: String,
+    /// `--housekeeping`: an explicit cpulist of housekeeping CPUs; empty to use `host_cpus`.
+    pub housekeeping: String,
+    /// `--host-memory`: memory kept for the host on each node (`6G`).
+    pub host_memory: String,
+    /// `--page-size`: `auto` or a size (`1G`, `2M`, `32M`, `64K`).
+    pub page_size: String,
+    /// `--preset`: `full` or `minimal`.
+    pub preset: String,
+    /// `--name`: the libvirt domain name.
+    pub name: String,
+    /// `--vcpus`: the vCPU count.
+    pub vcpus: String,
+    /// `--memory`: the guest's memory (`16G`).
+    pub memory: String,
+    /// `--node`: `auto` or a host NUMA node id.
+    pub node: String,
+    /// `--rt-vcpus`: `all`, `none`, a list (`1-3`) or a mask (`^0`).
+    pub rt_vcpus: String,
+    /// `--scheduler`: `fifo` or `rr`.
+    pub scheduler: String,
+    /// `--priority`: 1 to 99.
+    pub priority: String,
+}
+
+impl Default for Form {
+    fn default() -> Self {
+        Form::from_settings(&Settings::default())
+    }
+}
+
+/// Writes a memory size the way people type it: the largest unit that divides it (`16G`, `1536M`).
+fn size_text(kib: Kib) -> String {
+    kernel_size(kib.0)
+}
+
+impl Form {
+    /// Writes settings into form fields.
+    pub fn from_settings(s: &Settings) -> Form {
+        let (h, g) = (&s.host, &s.guest);
+        Form {
+            host_cpus: h.host_cpus.to_string(),
+            housekeeping: h
+                .housekeeping
+                .as_ref()
+                .map_or(String::new(), ToString::to_string),
+            host_memory: size_text(h.host_memory),
+            page_size: h.page_size.to_string(),
+            preset: h.preset.as_str().into(),
+            name: g.name.clone(),
+            vcpus: g.vcpus.to_string(),
+            memory: size_text(g.memory),
+            node: g.node.map_or("auto".into(), |n| n.to_string()),
+            rt_vcpus: g.rt_vcpus.to_string(),
+            scheduler: g.scheduler.as_str().into(),
+            priority: g.priority.to_string(),
+        }
+    }
+
+    /// Reads the form into settings, or says which field is wrong and why.
+    pub fn to_settings(&self) -> Result<Settings, Error> {
+        let number = |text: &str, what: &str| {
+            text.trim().parse::<u32>().map_err(|_| {
+                Error::Setting(format!("{what}: '{}' is not a whole number", text.trim()))
+            })
+        };
+        let size = |text: &str, what: &str| {
+            text.parse::<Kib>()
+                .map_err(|e| Error::Setting(format!("{what}: {e}")))
+        };
+        let housekeeping = match self.housekeeping.trim() {
+            "" => None,
+            list => Some(list.parse().map_err(|source| Error::CpuList {
+                what: "housekeeping CPUs".into(),
+                source,
+            })?),
+        };
+        let settings = Settings {
+            host: HostSettings {
+                host_cpus: number(&self.host_cpus, "host CPUs per node")?,
+                housekeeping,
+                host_memory: size(&self.host_memory, "host memory per node")?,
+                page_size: self.page_size.parse()?,
+                preset: self.preset.parse()?,
+            },
+            guest: GuestSettings {
+                name: self.name.clone(),
+                vcpus: number(&self.vcpus, "vCPUs")?,
+                memory: size(&self.memory, "guest memory")?,
+                node: match self.node.trim() {
+                    "" | "auto" => None,
+                    n => Some(number(n, "NUMA node")?),
+                },
+                rt_vcpus: self.rt_vcpus.parse()?,
+                scheduler: self.scheduler.parse()?,
+                priority: number(&self.priority, "priority")?,
+            },
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+/// The huge page sizes to offer for a host: `auto`, then every size the host lists above its base page
+/// (`1G`, `2M`, `32M`, `64K`, …), each as `(value, label)`. A value the form holds that the host does
+/// not list is offered too, marked, so that the menu always shows what the plan uses.
+pub fn page_size_choices(host: Option<&Host>, current: &str) -> Vec<(String, String)> {
+    let mut choices = vec![("auto".to_string(), "automatic".to_string())];
+    if let Some(host) = host {
+        let listed = host.listed_page_sizes();
+        let base = listed.first().copied();
+        for size in listed.into_iter().filter(|&s| Some(s) != base) {
+            choices.push((kernel_size(size), format_kib(size)));
+        }
+    }
+    let current = current.trim();
+    if !choices.iter().any(|(value, _)| value == current) {
+        let label = match current.parse::<PageSize>() {
+            Ok(PageSize::Kib(kib)) => format!("{} (not listed by this host)", format_kib(kib)),
+            _ => format!("{current} (not a page size)"),
+        };
+        choices.push((current.to_string(), label));
+    }
+    choices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::RtVcpus;
+
+    #[test]
+    fn keeps_what_the_user_wrote() {
+        let mut form = Form {
+            rt_vcpus: "^0".into(),
+            vcpus: "5".into(),
+            ..Form::default()
+        };
+        let s = form.to_settings().unwrap();
+        assert_eq!(s.guest.rt_vcpus, RtVcpus::AllBut("0".parse().unwrap()));
+        assert_eq!(Form::from_settings(&s).rt_vcpus, "^0");
+        form.vcpus = "3".into();
+        assert!(form.to_settings().is_ok(), "^0 still fits 3 vCPUs");
+        form.housekeeping = "0-3,8-11".into();
+        let s = form.to_settings().unwrap();
+        assert_eq!(
+            s.host.housekeeping.as_ref().map(ToString::to_string),
+            Some("0-3,8-11".into())
+        );
+        assert_eq!(Form::from_settings(&s).housekeeping, "0-3,8-11");
+    }
+
+    #[test]
+    fn page_sizes_follow_the_host() {
+        let host = crate::parse_capabilities(crate::EXAMPLE_CAPABILITIES).unwrap();
+        let values = |c: Vec<(String, String)>| c.into_iter().map(|(v, _)| v).collect::<Vec<_>>();
+        assert_eq!(
+            values(page_size_choices(Some(&host), "auto")),
+            ["auto", "2M", "1G"]
+        );
+        assert_eq!(
+            values(page_size_choices(Some(&host), "32M")),
+            ["auto", "2M", "1G", "32M"]
+        );
+        assert_eq!(values(page_size_choices(None, "auto")), ["auto"]);
+    }
+}

@@ -1,0 +1,218 @@
+//! The JSON output (`rtkvm plan --format json`), a public contract that scripts depend on. These wire
+//! types are converted explicitly from the plan, so the model can change without changing them; the
+//! document they make is described by `docs/plan.schema.json`, and a test validates the CLI's output
+//! against it for every fixture and every plan of the corpus. A change that removes or renames a field
+//! or changes its meaning needs a new `version`.
+
+use serde::Serialize;
+
+use crate::outputs::Outputs;
+use crate::plan::Plan;
+
+/// The version of the JSON document written by this build.
+pub const JSON_VERSION: u32 = 1;
+
+/// The whole plan as one JSON object.
+#[derive(Debug, Serialize)]
+pub struct JsonPlan {
+    /// The document's version, [`JSON_VERSION`].
+    pub version: u32,
+    /// The host partition and its settings.
+    pub host: JsonHost,
+    /// The guest placement.
+    pub guest: JsonGuest,
+    /// The libvirt domain XML.
+    pub domain_xml: String,
+    /// Things that work but deserve a second look.
+    pub warnings: Vec<JsonWarning>,
+}
+
+/// How the host is partitioned and what its kernel and huge pages must be set to.
+#[derive(Debug, Serialize)]
+pub struct JsonHost {
+    /// The isolated CPUs, as a cpulist.
+    pub isolcpus: String,
+    /// The housekeeping CPUs, as a cpulist.
+    pub housekeeping: String,
+    /// Per NUMA node with CPUs, its split.
+    pub nodes: Vec<JsonNode>,
+    /// The kernel command line addition.
+    pub kernel_cmdline: String,
+    /// The same, one parameter at a time.
+    pub kernel_params: Vec<JsonParam>,
+    /// The huge page size in KiB.
+    pub page_size_kib: u64,
+    /// The huge pages per node.
+    pub hugepages: Vec<JsonPages>,
+    /// How to reserve and check them.
+    pub hugepage_settings: JsonHugepageSettings,
+}
+
+/// One node's split, as cpulists.
+#[derive(Debug, Serialize)]
+pub struct JsonNode {
+    /// The node id.
+    pub node: u32,
+    /// Its housekeeping CPUs.
+    pub housekeeping: String,
+    /// Its isolated CPUs (empty when none).
+    pub isolated: String,
+}
+
+/// One kernel parameter.
+#[derive(Debug, Serialize)]
+pub struct JsonParam {
+    /// The parameter as written on the command line.
+    pub param: String,
+    /// What it does.
+    pub explanation: String,
+}
+
+/// The huge pages of one node.
+#[derive(Debug, Serialize)]
+pub struct JsonPages {
+    /// The node id.
+    pub node: u32,
+    /// The page size in KiB.
+    pub page_size_kib: u64,
+    /// The number of pages.
+    pub count: u64,
+}
+
+/// How to reserve the huge pages and check them.
+#[derive(Debug, Serialize)]
+pub struct JsonHugepageSettings {
+    /// The `hugepages=` count of the command line.
+    pub boot_pages: u64,
+    /// Whether `hugepages.sh` sets per-node counts at runtime.
+    pub runtime: bool,
+    /// The `hugepages.sh` script.
+    pub script: String,
+    /// A command printing the pages reserved on every node.
+    pub verify_command: String,
+    /// The `<pages>` line `virsh capabilities` prints afterwards, per node.
+    pub expected_pages: Vec<JsonExpectedPages>,
+}
+
+/// What `virsh capabilities` prints for one node once the pages are reserved.
+#[derive(Debug, Serialize)]
+pub struct JsonExpectedPages {
+    /// The node id.
+    pub node: u32,
+    /// The `<pages>` line.
+    pub line: String,
+}
+
+/// Where the guest runs.
+#[derive(Debug, Serialize)]
+pub struct JsonGuest {
+    /// The domain name.
+    pub name: String,
+    /// The host NUMA node.
+    pub node: u32,
+    /// The number of vCPUs.
+    pub vcpus: u32,
+    /// The guest RAM in KiB.
+    pub memory_kib: u64,
+    /// The host CPU of every vCPU: index = vCPU.
+    pub vcpupin: Vec<u32>,
+    /// The emulator threads' CPUs, as a cpulist.
+    pub emulatorpin: String,
+    /// The real-time vCPUs, as a cpulist (empty when none).
+    pub rt_vcpus: String,
+    /// The real-time policy: `fifo` or `rr`.
+    pub scheduler: &'static str,
+    /// The real-time priority.
+    pub priority: u32,
+    /// The isolated SMT siblings left idle, as a cpulist (empty when none).
+    pub idle_siblings: String,
+    /// The huge page size backing the guest RAM, in KiB.
+    pub page_size_kib: u64,
+}
+
+/// One warning.
+#[derive(Debug, Serialize)]
+pub struct JsonWarning {
+    /// The stable code (`smt-enabled`, …).
+    pub code: &'static str,
+    /// The sentence the user reads.
+    pub message: String,
+}
+
+impl JsonPlan {
+    /// Converts a plan and its outputs into the JSON document.
+    pub fn new(plan: &Plan, outputs: &Outputs) -> JsonPlan {
+        let (h, g, hp) = (&plan.host, &plan.guest, &outputs.hugepages);
+        JsonPlan {
+            version: JSON_VERSION,
+            host: JsonHost {
+                isolcpus: h.isolcpus.to_string(),
+                housekeeping: h.housekeeping.to_string(),
+                nodes: h
+                    .nodes
+                    .iter()
+                    .map(|n| JsonNode {
+                        node: n.node,
+                        housekeeping: n.housekeeping.to_string(),
+                        isolated: n.isolated.to_string(),
+                    })
+                    .collect(),
+                kernel_cmdline: outputs.kernel_cmdline.clone(),
+                kernel_params: outputs
+                    .kernel_params
+                    .iter()
+                    .map(|p| JsonParam {
+                        param: p.param.clone(),
+                        explanation: p.explanation.clone(),
+                    })
+                    .collect(),
+                page_size_kib: h.page_size_kib,
+                hugepages: h
+                    .hugepages
+                    .iter()
+                    .map(|p| JsonPages {
+                        node: p.node,
+                        page_size_kib: p.page_size_kib,
+                        count: p.count,
+                    })
+                    .collect(),
+                hugepage_settings: JsonHugepageSettings {
+                    boot_pages: hp.boot_pages,
+                    runtime: hp.runtime,
+                    script: hp.script.clone(),
+                    verify_command: hp.verify_command.clone(),
+                    expected_pages: hp
+                        .expected_pages
+                        .iter()
+                        .map(|e| JsonExpectedPages {
+                            node: e.node,
+                            line: e.line.clone(),
+                        })
+                        .collect(),
+                },
+            },
+            guest: JsonGuest {
+                name: g.name.clone(),
+                node: g.node,
+                vcpus: g.vcpus,
+                memory_kib: g.memory_kib,
+                vcpupin: g.vcpupin.clone(),
+                emulatorpin: g.emulatorpin.to_string(),
+                rt_vcpus: g.rt_vcpus.to_string(),
+                scheduler: g.scheduler.as_str(),
+                priority: g.priority,
+                idle_siblings: g.idle_siblings.to_string(),
+                page_size_kib: g.page_size_kib,
+            },
+            domain_xml: outputs.domain_xml.clone(),
+            warnings: plan
+                .warnings
+                .iter()
+                .map(|w| JsonWarning {
+                    code: w.code.as_str(),
+                    message: w.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}

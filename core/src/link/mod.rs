@@ -1,0 +1,182 @@
+//! Share links: the parsed host topology and the settings in a compact, versioned URL fragment.
+//!
+//! A fragment is `#v<N>.` followed by base64url (no padding) of the raw-deflated postcard encoding of
+//! that version's record. The raw XML is not carried: only what planning reads (cells, memory, page
+//! pools, online and offline CPUs with their topology, page sizes, arch, vendor and model), and the CPUs
+//! of each cell are stored as columns of differences ([`columns`]), which deflate shrinks to a few bytes
+//! for the regular numbering of real hosts.
+//!
+//! Links are a public contract: a link made once opens to the same plan forever. Each version's record
+//! is a set of wire types of its own ([`v1`], [`v2`]), converted explicitly from and to the model, so
+//! the model can change without changing what an old link decodes to. A new field means a new version;
+//! every older version keeps decoding, to settings that reproduce the plan it was made with
+//! (`core/tests/golden_links.rs` holds links of every version and the plans they open to).
+//!
+//! Links are untrusted input: their length and decompressed size are bounded, the columns are checked,
+//! and the decoded host and settings go through the same validation as a pasted document.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::error::Error;
+use crate::host::Host;
+use crate::settings::Settings;
+
+mod columns;
+mod v1;
+mod v2;
+
+/// The format version written by this build.
+pub const LINK_VERSION: u32 = 2;
+
+/// The longest fragment accepted, in characters.
+pub const MAX_LINK_CHARS: usize = 256 * 1024;
+
+/// The largest decompressed payload accepted, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
+
+/// Everything a link carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedPlan {
+    /// The link format version the link was written in.
+    pub version: u32,
+    /// The host, without the parts planning does not read (features and distances are dropped).
+    pub host: Host,
+    /// The settings.
+    pub settings: Settings,
+}
+
+/// Encodes a host and settings as a URL fragment of the current version, starting with `#`.
+pub fn encode_link(host: &Host, settings: &Settings) -> String {
+    let bytes = v2::encode(host, settings);
+    let packed = miniz_oxide::deflate::compress_to_vec(&bytes, 6);
+    format!("#v{LINK_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
+}
+
+pub(crate) fn damaged(why: &str) -> Error {
+    Error::Link(format!("the link is damaged or incomplete ({why})"))
+}
+
+/// Decodes a URL fragment (with or without its leading `#`) into a validated host and settings.
+pub fn decode_link(fragment: &str) -> Result<SharedPlan, Error> {
+    let fragment = fragment.trim().trim_start_matches('#');
+    if fragment.len() > MAX_LINK_CHARS {
+        return Err(Error::Link(format!(
+            "the link is {} characters long, more than the {MAX_LINK_CHARS} a real plan needs",
+            fragment.len()
+        )));
+    }
+    let Some((version, payload)) = fragment.split_once('.') else {
+        return Err(damaged("no version"));
+    };
+    let version: u32 = version
+        .strip_prefix('v')
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| damaged("no version"))?;
+    if version == 0 || version > LINK_VERSION {
+        return Err(Error::Link(if version > LINK_VERSION {
+            format!("the link was made by a newer rtkvm (link format v{version}; this one reads v1 to v{LINK_VERSION}); open it with that version")
+        } else {
+            format!("the link uses the unknown format v{version}")
+        }));
+    }
+    let packed = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| damaged("not base64url"))?;
+    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_PAYLOAD_BYTES)
+        .map_err(|e| {
+            if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
+                damaged("it decompresses to more than the size limit")
+            } else {
+                damaged("it does not decompress")
+            }
+        })?;
+    let (host, settings) = match version {
+        1 => v1::decode(&bytes)?,
+        _ => v2::decode(&bytes)?,
+    };
+    let host = host.validated()?;
+    settings.validate()?;
+    Ok(SharedPlan {
+        version,
+        host,
+        settings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_capabilities, plan, EXAMPLE_CAPABILITIES};
+
+    #[test]
+    fn seed_link_is_short_and_opens_the_same_plan() {
+        let host = parse_capabilities(EXAMPLE_CAPABILITIES).unwrap();
+        let mut settings = Settings::default();
+        settings.guest.name = "plc <1> & co".into();
+        settings.guest.vcpus = 3;
+        settings.guest.rt_vcpus = "^0".parse().unwrap();
+        let link = encode_link(&host, &settings);
+        assert!(link.starts_with("#v2."));
+        assert!(link.len() <= 200, "{} characters: {link}", link.len());
+        let shared = decode_link(&link).unwrap();
+        assert_eq!(shared.settings, settings);
+        assert_eq!(
+            plan(&shared.host, &shared.settings).unwrap(),
+            plan(&host, &settings).unwrap()
+        );
+    }
+
+    #[test]
+    fn hostile_links_give_clear_errors() {
+        let host = parse_capabilities(EXAMPLE_CAPABILITIES).unwrap();
+        let link = encode_link(&host, &Settings::default());
+        for (bad, expected) in [
+            ("", "no version"),
+            ("#hello", "no version"),
+            ("#v1.", "does not decompress"),
+            ("#v1.!!!", "not base64url"),
+            ("#v3.AAAA", "newer rtkvm"),
+            ("#v2.AAAA", "does not decompress"),
+            ("#v0.AAAA", "unknown format v0"),
+            ("#v1.AAAA", "does not decompress"),
+        ] {
+            let err = decode_link(bad).unwrap_err().to_string();
+            assert!(err.contains(expected), "{bad}: {err}");
+        }
+        for cut in [5, link.len() / 2, link.len() - 3] {
+            assert!(decode_link(&link[..cut]).is_err(), "cut at {cut}");
+        }
+        let long = format!("#v1.{}", "A".repeat(MAX_LINK_CHARS + 1));
+        assert!(decode_link(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("characters long"));
+        // A payload that inflates beyond the limit is refused, not expanded.
+        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![0u8; MAX_PAYLOAD_BYTES + 1], 10);
+        let bomb = format!("#v1.{}", URL_SAFE_NO_PAD.encode(bomb));
+        assert!(decode_link(&bomb)
+            .unwrap_err()
+            .to_string()
+            .contains("size limit"));
+    }
+
+    #[test]
+    fn decoded_links_are_validated_like_pasted_hosts() {
+        let mut host = parse_capabilities(EXAMPLE_CAPABILITIES).unwrap();
+        host.cells[1].cpus[0].id = 0;
+        let mut settings = Settings::default();
+        let link = encode_link(&host, &settings);
+        assert!(matches!(
+            decode_link(&link),
+            Err(Error::DuplicateCpu { .. })
+        ));
+        let host = parse_capabilities(EXAMPLE_CAPABILITIES).unwrap();
+        settings.guest.priority = 500;
+        let link = encode_link(&host, &settings);
+        assert!(decode_link(&link)
+            .unwrap_err()
+            .to_string()
+            .contains("priority"));
+    }
+}

@@ -1,0 +1,96 @@
+//! What a plan is turned into: the kernel command line, the huge page settings and the domain XML,
+//! each written by its emitter module from the plan's data.
+
+use crate::cmdline::{join, kernel_params, KernelParam};
+use crate::domain::domain_xml;
+use crate::host::Host;
+use crate::hugepages::{hugepage_settings, HugepageSettings};
+use crate::plan::Plan;
+
+/// Everything written from one plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outputs {
+    /// The kernel parameters, each with its explanation.
+    pub kernel_params: Vec<KernelParam>,
+    /// The whole kernel command line addition.
+    pub kernel_cmdline: String,
+    /// How to reserve the huge pages and check them, `hugepages.sh` included.
+    pub hugepages: HugepageSettings,
+    /// The libvirt domain XML for the guest.
+    pub domain_xml: String,
+    /// The guest's name, for the XML's file name.
+    guest_name: String,
+}
+
+/// Writes every output of a plan.
+pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
+    let kernel_params = kernel_params(host, &plan.host);
+    Outputs {
+        kernel_cmdline: join(&kernel_params),
+        kernel_params,
+        hugepages: hugepage_settings(&plan.host),
+        domain_xml: domain_xml(host, &plan.guest),
+        guest_name: plan.guest.name.clone(),
+    }
+}
+
+/// One downloadable output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// The suggested file name.
+    pub name: String,
+    /// The exact bytes, the same that `rtkvm plan --format …` prints.
+    pub content: String,
+}
+
+impl Outputs {
+    /// Returns the three files: `kernel-cmdline.txt`, `hugepages.sh` and `<guest>.xml`.
+    pub fn files(&self) -> [OutputFile; 3] {
+        [
+            OutputFile {
+                name: "kernel-cmdline.txt".into(),
+                content: format!("{}\n", self.kernel_cmdline),
+            },
+            OutputFile {
+                name: "hugepages.sh".into(),
+                content: self.hugepages.script.clone(),
+            },
+            OutputFile {
+                name: xml_file_name(&self.guest_name),
+                content: self.domain_xml.clone(),
+            },
+        ]
+    }
+}
+
+/// Returns a file name for the guest's XML: the guest name with every character outside
+/// `A-Z a-z 0-9 . _ -` replaced by `_`, never starting with a dot, plus `.xml`.
+pub fn xml_file_name(guest_name: &str) -> String {
+    let mut stem: String = guest_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.starts_with('.') {
+        stem.replace_range(0..1, "_");
+    }
+    format!("{stem}.xml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(xml_file_name("rt-guest"), "rt-guest.xml");
+        assert_eq!(xml_file_name("../etc/passwd"), "_._etc_passwd.xml");
+        assert_eq!(xml_file_name("$(reboot) `x`"), "__reboot___x_.xml");
+        assert_eq!(xml_file_name("plc ü"), "plc__.xml");
+    }
+}
