@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ const bin = process.env.RTKVM_BIN ?? path.join(root, 'target', 'debug', 'rtkvm')
 const artifacts = path.join(here, 'artifacts');
 const SUBPATH = '/tools/rtkvm/';
 const corpus = (name) => path.join(root, 'core', 'tests', 'corpus', name);
+const goldenDir = path.join(root, 'core', 'tests', 'links');
 const fixture = (name) => path.join(root, 'core', 'fixtures', name);
 
 let server, origin, browser;
@@ -147,7 +148,7 @@ test('a link made by --format link opens the same plan', async () => {
   const xml = await readFile(fixture('smt2.xml'), 'utf8');
   const args = ['--vcpus', '3', '--memory', '8G', '--rt-vcpus', '^0', '--name', 'plc <1>'];
   const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-  assert.ok(link.startsWith('#v1.') && link.length < 400, link);
+  assert.ok(link.startsWith('#v2.') && link.length < 400, link);
   const s = await open(link);
   const { page } = s;
   await page.waitForSelector('[data-testid=from-link]');
@@ -169,10 +170,10 @@ test('editing updates the share link, and the link restores the edit', async () 
   await page.waitForFunction((l) => location.hash === l, exampleLink);
   await page.fill('[data-testid=name]', 'trading-1');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
-  await page.waitForFunction((l) => location.hash.startsWith('#v1.') && location.hash !== l, exampleLink);
+  await page.waitForFunction((l) => location.hash.startsWith('#v2.') && location.hash !== l, exampleLink);
   assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
   const hash = new URL(page.url()).hash;
-  assert.ok(hash.startsWith('#v1.'));
+  assert.ok(hash.startsWith('#v2.'));
   assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);
   const again = await open(hash);
   assert.equal(await again.page.inputValue('[data-testid=name]'), 'trading-1');
@@ -277,4 +278,115 @@ test('the page is usable on a phone', async () => {
   assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: path.join(artifacts, 'phone-dark.png'), fullPage: false });
   await context.close();
+});
+
+/** Waits until the page's share link is made, then returns the address bar's fragment. */
+async function settledHash(page) {
+  await page.waitForFunction(() => document.querySelector('[data-testid=share-link]')?.getAttribute('href'));
+  return page.evaluate(() => location.hash);
+}
+
+/** The three outputs on the page, as the CLI's formats name them. */
+async function pageOutputs(page) {
+  return {
+    cmdline: await outputText(page, 'out-cmdline'),
+    hugepages: await outputText(page, 'out-hugepages'),
+    xml: await outputText(page, 'out-xml'),
+  };
+}
+
+async function goldens() {
+  const files = (await readdir(goldenDir)).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(files.map(async (f) => ({ name: f, ...JSON.parse(await readFile(path.join(goldenDir, f), 'utf8')) })));
+}
+
+test('golden links of every version open to their recorded plans and stay in the address bar', async () => {
+  const all = await goldens();
+  assert.ok(all.length >= 20);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  for (const g of all) {
+    const page = await context.newPage();
+    await page.goto(origin + SUBPATH + g.link);
+    await page.waitForSelector('[data-testid=out-xml]');
+    const out = await pageOutputs(page);
+    assert.equal(out.cmdline, g.kernel_cmdline, `${g.name}: kernel command line`);
+    assert.equal(out.hugepages, g.hugepages_sh, `${g.name}: hugepages.sh`);
+    assert.equal(out.xml, g.domain_xml, `${g.name}: domain XML`);
+    assert.equal(await settledHash(page), g.link, `${g.name}: the page rewrote the link`);
+    await page.close();
+  }
+  await context.close();
+});
+
+test('links made by the CLI with each non-default flag open to the CLI\'s outputs, fragment unchanged', async () => {
+  const cases = (await goldens()).filter((g) => !g.host.startsWith('synthetic:')).map((g) => [g.host, g.args]);
+  cases.push(['core/fixtures/seed-example.xml', ['--vcpus', '5', '--rt-vcpus', '^0', '--scheduler', 'rr', '--priority', '10']]);
+  const s = await open();
+  const { page } = s;
+  for (const [host, args] of cases) {
+    const xml = await readFile(path.join(root, host), 'utf8');
+    const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
+    assert.ok(link.startsWith('#v2.'), link);
+    // A fresh page from the link.
+    const fresh = await s.context.newPage();
+    await fresh.goto(origin + SUBPATH + link);
+    await fresh.waitForSelector('[data-testid=out-xml]');
+    const expected = {
+      cmdline: cli(['plan', ...args, '--format', 'cmdline'], xml),
+      hugepages: cli(['plan', ...args, '--format', 'hugepages'], xml),
+      xml: cli(['plan', ...args, '--format', 'xml'], xml),
+    };
+    assert.deepEqual(await pageOutputs(fresh), expected, `${host} ${args.join(' ')}`);
+    assert.equal(await settledHash(fresh), link, `${host} ${args.join(' ')}: the fragment changed`);
+    await fresh.close();
+  }
+  await close(s);
+});
+
+test('the housekeeping link opens to its isolated CPUs, and the form shows what the CLI was given', async () => {
+  const example = cli(['example']);
+  const link = cli(['plan', '--housekeeping', '0-3,8-11', '--format', 'link'], example).trim();
+  const s = await open(link);
+  const { page } = s;
+  assert.match(await outputText(page, 'out-cmdline'), /^isolcpus=managed_irq,domain,4-7,12-15 /);
+  assert.equal(await page.inputValue('[data-testid=housekeeping]'), '0-3,8-11');
+  assert.equal(await settledHash(page), link);
+  // The aarch64 host's 32 MiB pages are offered, and chosen.
+  const aarch64 = await readFile(corpus('virt-manager/kvm-aarch64.xml'), 'utf8');
+  const link32 = cli(['plan', '--page-size', '32M', '--vcpus', '2', '--memory', '4G', '--format', 'link'], aarch64).trim();
+  const t = await open(link32);
+  assert.equal(await t.page.inputValue('[data-testid=page-size]'), '32M');
+  const sizes = await t.page.$$eval('[data-testid=page-size] option', (o) => o.map((x) => x.value));
+  assert.deepEqual(sizes, ['auto', '64K', '2M', '32M', '1G']);
+  await close(t);
+  // A mask stays a mask: ^0 of 5 vCPUs still plans when the vCPUs drop to 3.
+  const masked = cli(['plan', '--vcpus', '5', '--rt-vcpus', '^0', '--format', 'link'], example).trim();
+  const m = await open(masked);
+  assert.equal(await m.page.inputValue('[data-testid=rt-vcpus]'), '^0');
+  await m.page.fill('[data-testid=vcpus]', '3');
+  await m.page.waitForFunction(() => document.querySelector('[data-testid=placement]')?.innerText.includes('real-time vCPUs 1-2'));
+  assert.equal(await outputText(m.page, 'out-xml'), cli(['plan', '--vcpus', '3', '--rt-vcpus', '^0', '--format', 'xml'], example));
+  await close(m);
+  await close(s);
+});
+
+test('a link pasted into the address bar of an open page is followed', async () => {
+  const s = await open();
+  const { page } = s;
+  await settledHash(page);
+  const smt = await readFile(fixture('smt2.xml'), 'utf8');
+  const args = ['--vcpus', '2', '--memory', '4G', '--name', 'from-hash'];
+  const link = cli(['plan', ...args, '--format', 'link'], smt).trim();
+  await page.evaluate((l) => { location.hash = l; }, link);
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre')?.innerText.includes('from-hash'));
+  assert.equal(await outputText(page, 'out-xml'), cli(['plan', ...args, '--format', 'xml'], smt));
+  assert.equal(await page.inputValue('[data-testid=name]'), 'from-hash');
+  assert.equal(await settledHash(page), link);
+  // A damaged link changes nothing but a message, and the address bar returns to the page's link.
+  await page.evaluate(() => { location.hash = '#v2.AAAA'; });
+  await page.waitForSelector('[data-testid=link-error]');
+  assert.match(await page.innerText('[data-testid=link-error]'), /damaged.*still shows/);
+  await page.waitForFunction((l) => location.hash === l, link);
+  assert.equal(await page.inputValue('[data-testid=name]'), 'from-hash');
+  await close(s);
 });

@@ -1,5 +1,5 @@
-//! The only module that touches browser APIs beyond rendering: URL hash, downloads, clipboard and
-//! performance marks.
+//! The only module that touches browser APIs beyond rendering: URL hash, downloads, files, timers,
+//! clipboard and performance marks (gloo's crates where they fit).
 
 use wasm_bindgen::JsValue;
 
@@ -40,19 +40,17 @@ pub fn address_with(fragment: &str) -> String {
 /// Offers `content` as a file download named `name`.
 pub fn download(name: &str, content: &str) {
     let result = (|| -> Result<(), JsValue> {
-        let window = web_sys::window().ok_or("no window")?;
-        let document = window.document().ok_or("no document")?;
-        let parts = js_sys::Array::of1(&JsValue::from_str(content));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("application/octet-stream");
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-        let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
+        let blob = gloo_file::Blob::new_with_options(content, Some("application/octet-stream"));
+        // The object URL is revoked when `url` is dropped, once the click has started the download.
+        let url = gloo_file::ObjectUrl::from(blob);
         let anchor: web_sys::HtmlAnchorElement =
             wasm_bindgen::JsCast::unchecked_into(document.create_element("a")?);
         anchor.set_href(&url);
         anchor.set_download(name);
         anchor.click();
-        web_sys::Url::revoke_object_url(&url)?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -75,9 +73,13 @@ pub fn mark(name: &str) {
 }
 
 /// Reads a file chosen or dropped by the user as text.
-pub async fn read_text(file: &web_sys::File) -> Result<String, String> {
-    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+pub async fn read_text(file: web_sys::File) -> Result<String, String> {
+    gloo_file::futures::read_as_text(&gloo_file::Blob::from(file))
         .await
-        .map_err(|e| e.as_string().unwrap_or_else(|| "unknown error".into()))?;
-    text.as_string().ok_or_else(|| "it is not text".into())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `f` in a task of its own, after the browser has had a chance to paint.
+pub fn later(f: impl FnOnce() + 'static) {
+    gloo_timers::callback::Timeout::new(0, f).forget();
 }

@@ -7,10 +7,13 @@ mod state;
 
 use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
-use rtkvm_core::report::{host_summary, output_files};
+use rtkvm_core::form::page_size_choices;
+use rtkvm_core::report::host_summary;
+use rtkvm_core::settings::{Preset, Scheduler};
+use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
-use state::{AppState, Form, HostSource};
+use state::{AppState, HostSource};
 
 fn main() {
     browser::mark("rtkvm:start");
@@ -32,17 +35,29 @@ fn App() -> impl IntoView {
     // The share link follows each change in a task of its own, after the new plan is painted; it
     // is not needed to read the plan, and compressing it would delay every keystroke's update.
     Effect::new(move |_| {
-        state.host.track();
-        state.settings.track();
-        set_timeout(
-            move || state.share.set(state.link.get_untracked()),
-            std::time::Duration::ZERO,
-        );
+        state.link.track();
+        browser::later(move || state.share.set(state.link.get_untracked()));
     });
     // Sync the share link into the address bar.
     Effect::new(move |_| {
         if let Some(link) = state.share.get() {
             browser::replace_hash(&link);
+        }
+    });
+    // A link pasted into the address bar of an open page changes only the fragment: follow it. (The
+    // page's own updates replace the history entry, which fires no hashchange.)
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| {
+        let Some(hash) = browser::current_hash() else {
+            return;
+        };
+        if state.share.get_untracked().as_deref() == Some(hash.as_str()) {
+            return;
+        }
+        if !state.open_link(&hash, false) {
+            // The page keeps its plan, so the address bar keeps its link.
+            if let Some(link) = state.share.get_untracked() {
+                browser::replace_hash(&link);
+            }
         }
     });
     view! {
@@ -94,6 +109,7 @@ fn Input() -> impl IntoView {
         if let Some(area) = area.get_untracked() {
             area.set_value(&text);
         }
+        state.notice.set(None);
         state.source.set(HostSource::Text(text));
     };
     let from_link = move || state.source.with(|s| matches!(s, HostSource::Shared(_)));
@@ -106,7 +122,7 @@ fn Input() -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            match browser::read_text(&file).await {
+            match browser::read_text(file).await {
                 Ok(text) => load_text(text),
                 Err(e) => state
                     .notice
@@ -188,13 +204,13 @@ fn Field(
     }
 }
 
-/// One labelled select bound to a `Form` string.
+/// One labelled select bound to a `Form` string; its options, `(value, text)`, may follow the host.
 #[component]
 fn Choice(
     id: &'static str,
     label: &'static str,
     hint: &'static str,
-    options: Vec<(&'static str, &'static str)>,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
     get: fn(&Form) -> String,
     set: fn(&mut Form, String),
 ) -> impl IntoView {
@@ -204,34 +220,86 @@ fn Choice(
         <div class="field">
             <label for=id>{label}</label>
             <select id=id data-testid=id aria-describedby=hint_id.clone()
+                prop:value=move || state.form.with(get)
                 on:change=move |ev| {
                     let value = event_target_value(&ev);
                     state.form.update(|f| set(f, value));
                 }>
-                {options.into_iter().map(|(value, text)| view! {
-                    <option value=value selected=move || state.form.with(get) == value>{text}</option>
-                }).collect_view()}
+                {move || {
+                    let current = state.form.with(get);
+                    options.get().into_iter().map(|(value, text)| {
+                        let selected = value == current;
+                        view! { <option value=value selected=selected>{text}</option> }
+                    }).collect_view()
+                }}
             </select>
             <small id=hint_id>{hint}</small>
         </div>
     }
 }
 
+/// `(value, text)` options of a fixed list, for [`Choice`].
+fn fixed(options: &[(&str, &str)]) -> Signal<Vec<(String, String)>> {
+    let options: Vec<(String, String)> = options
+        .iter()
+        .map(|(v, t)| (v.to_string(), t.to_string()))
+        .collect();
+    Signal::stored(options)
+}
+
 #[component]
 fn SettingsForm() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let node_options = move || {
+    // The node menu lists the host's nodes with CPUs; the page size menu the sizes this host offers.
+    // Each also shows the value the form holds when the host lacks it, so that the menu never shows
+    // something other than what the plan uses.
+    let node_options = Signal::derive(move || {
+        let current = state.form.with(|f| f.node.trim().to_string());
         let mut options = vec![(
             "auto".to_string(),
             "automatic (highest node it fits on)".to_string(),
         )];
-        if let Ok(host) = state.host.get() {
-            for cell in host.cells.iter().filter(|c| !c.cpus.is_empty()) {
-                options.push((cell.id.to_string(), format!("node {}", cell.id)));
+        state.host.with(|host| {
+            if let Ok(host) = host {
+                for cell in host.cells.iter().filter(|c| !c.cpus.is_empty()) {
+                    options.push((cell.id.to_string(), format!("node {}", cell.id)));
+                }
             }
+        });
+        if !options.iter().any(|(value, _)| *value == current) {
+            options.push((
+                current.clone(),
+                format!("node {current} (not on this host)"),
+            ));
         }
         options
-    };
+    });
+    let page_sizes = Signal::derive(move || {
+        let current = state.form.with(|f| f.page_size.clone());
+        state
+            .host
+            .with(|host| page_size_choices(host.as_ref().ok(), &current))
+    });
+    let presets: Vec<(&str, &str)> = Preset::ALL
+        .iter()
+        .map(|p| {
+            let text = match p {
+                Preset::Full => "full real-time host",
+                Preset::Minimal => "minimal (isolcpus + huge pages)",
+            };
+            (p.as_str(), text)
+        })
+        .collect();
+    let schedulers: Vec<(&str, &str)> = Scheduler::ALL
+        .iter()
+        .map(|s| {
+            let text = match s {
+                Scheduler::Fifo => "SCHED_FIFO",
+                Scheduler::Rr => "SCHED_RR",
+            };
+            (s.as_str(), text)
+        })
+        .collect();
     view! {
         <section class="card settings">
             <h2>"2. Host"</h2>
@@ -239,14 +307,18 @@ fn SettingsForm() -> impl IntoView {
                 <Field id="host-cpus" label="CPUs kept per node" input_type="number" min="1" max="64"
                     hint="Lowest ids first, grown to whole cores."
                     get=|f| f.host_cpus.clone() set=|f, v| f.host_cpus = v/>
+                <Field id="housekeeping" label="Housekeeping CPUs"
+                    hint="A list such as 0-1,8-9 replaces the count above; empty to use it."
+                    get=|f| f.housekeeping.clone() set=|f, v| f.housekeeping = v/>
                 <Field id="host-memory" label="Memory kept per node"
                     hint="Normal pages for the host OS, e.g. 6G."
                     get=|f| f.host_memory.clone() set=|f, v| f.host_memory = v/>
-                <Choice id="page-size" label="Huge page size" hint="1 GiB where the host supports it."
-                    options=vec![("auto", "automatic"), ("1G", "1 GiB"), ("2M", "2 MiB")]
+                <Choice id="page-size" label="Huge page size"
+                    hint="Automatic: 1 GiB where the host supports it, else 2 MiB."
+                    options=page_sizes
                     get=|f| f.page_size.clone() set=|f, v| f.page_size = v/>
                 <Choice id="preset" label="Kernel parameters" hint="Full: like tuned's realtime-virtual-host."
-                    options=vec![("full", "full real-time host"), ("minimal", "minimal (isolcpus + huge pages)")]
+                    options=fixed(&presets)
                     get=|f| f.preset.clone() set=|f, v| f.preset = v/>
             </div>
             <h2>"3. Guest"</h2>
@@ -258,25 +330,14 @@ fn SettingsForm() -> impl IntoView {
                     get=|f| f.vcpus.clone() set=|f, v| f.vcpus = v/>
                 <Field id="memory" label="Memory" hint="A multiple of the page size, e.g. 16G."
                     get=|f| f.memory.clone() set=|f, v| f.memory = v/>
-                <div class="field">
-                    <label for="node">"Host NUMA node"</label>
-                    <select id="node" data-testid="node" aria-describedby="node-hint"
-                        on:change=move |ev| {
-                            let value = event_target_value(&ev);
-                            state.form.update(|f| f.node = value);
-                        }>
-                        {move || node_options().into_iter().map(|(value, text)| {
-                            let selected = state.form.with(|f| f.node == value);
-                            view! { <option value=value selected=selected>{text}</option> }
-                        }).collect_view()}
-                    </select>
-                    <small id="node-hint">"Where the vCPUs and memory go."</small>
-                </div>
+                <Choice id="node" label="Host NUMA node" hint="Where the vCPUs and memory go."
+                    options=node_options
+                    get=|f| f.node.clone() set=|f, v| f.node = v/>
                 <Field id="rt-vcpus" label="Real-time vCPUs"
                     hint="all, none, a list (1-3) or ^0 (all but vCPU 0)."
                     get=|f| f.rt_vcpus.clone() set=|f, v| f.rt_vcpus = v/>
-                <Choice id="scheduler" label="Scheduler" hint="SCHED_FIFO or SCHED_RR."
-                    options=vec![("fifo", "fifo"), ("rr", "rr")]
+                <Choice id="scheduler" label="Scheduler" hint="The real-time policy of the vCPU threads."
+                    options=fixed(&schedulers)
                     get=|f| f.scheduler.clone() set=|f, v| f.scheduler = v/>
                 <Field id="priority" label="Priority" input_type="number" min="1" max="99"
                     hint="1 to 99." get=|f| f.priority.clone() set=|f, v| f.priority = v/>
@@ -292,11 +353,11 @@ fn HostView() -> impl IntoView {
     // does not fit. The map's structure depends on the host only.
     let layout = Memo::new(move |_| {
         state.plan.with(|plan| match plan {
-            Some(Ok(p)) => Layout::new(&p.host.nodes, Some(&p.guest), &p.host.hugepages),
+            Some(Ok((p, _))) => Layout::new(&p.host.nodes, Some(&p.guest), &p.host.hugepages),
             _ => state.host.with(|host| {
                 state.settings.with(|settings| match (host, settings) {
                     (Ok(host), Ok(settings)) => rtkvm_core::plan::partition(host, settings)
-                        .map(|part| Layout::new(&part.nodes, None, &part.hugepages))
+                        .map(|part| Layout::new(&part.host.nodes, None, &part.host.hugepages))
                         .unwrap_or_default(),
                     _ => Layout::default(),
                 })
@@ -331,7 +392,7 @@ fn Problems() -> impl IntoView {
             _ => None,
         };
         let warnings = match state.plan.get() {
-            Some(Ok(plan)) => plan.warnings,
+            Some(Ok((plan, _))) => plan.warnings,
             _ => Vec::new(),
         };
         view! {
@@ -381,8 +442,8 @@ fn OutputBox(
 fn Outputs() -> impl IntoView {
     let state = expect_context::<AppState>();
     move || {
-        let plan = state.plan.get()?.ok()?;
-        let [cmdline, hugepages, xml] = output_files(&plan);
+        let (plan, outputs) = state.plan.get()?.ok()?;
+        let [cmdline, hugepages, xml] = outputs.files();
         let g = &plan.guest;
         let placement = format!(
             "{} on NUMA node {}: vCPUs → host CPUs {}; emulator threads → {}; real-time vCPUs {} ({} priority {})",
@@ -394,11 +455,11 @@ fn Outputs() -> impl IntoView {
             g.scheduler.as_str(),
             g.priority
         );
-        let args = plan.host.kernel_cmdline.clone();
+        let args = outputs.kernel_cmdline.clone();
         // The share parts follow `state.share` on their own, without rebuilding the outputs.
         let link = move || state.share.get().unwrap_or_default();
         let address = move || browser::address_with(&link());
-        let hs = &plan.host.hugepage_settings;
+        let hs = &outputs.hugepages;
         let expected = hs
             .expected_pages
             .iter()
@@ -417,7 +478,7 @@ fn Outputs() -> impl IntoView {
                 <details>
                     <summary>"What each parameter does, and how to apply them"</summary>
                     <table class="params" data-testid="params">
-                        {plan.host.kernel_params.iter().map(|p| view! {
+                        {outputs.kernel_params.iter().map(|p| view! {
                             <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
                         }).collect_view()}
                     </table>

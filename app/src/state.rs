@@ -2,9 +2,7 @@
 
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
-use rtkvm_core::settings::{rt_vcpus_from_mask, PageSize, Preset, Scheduler, Settings};
-use rtkvm_core::units::Kib;
-use rtkvm_core::{Error, Plan};
+use rtkvm_core::{Error, Form, Outputs, Plan, Settings};
 
 /// Where the host comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,83 +13,16 @@ pub enum HostSource {
     Shared(Host),
 }
 
-/// The settings as the form holds them: text, so that half-typed values are kept and reported.
+/// A share link the page opened, kept so that the address bar keeps it, byte for byte, for as long
+/// as the page shows what it says.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Form {
-    pub host_cpus: String,
-    pub host_memory: String,
-    pub page_size: String,
-    pub preset: String,
-    pub name: String,
-    pub vcpus: String,
-    pub memory: String,
-    pub node: String,
-    pub rt_vcpus: String,
-    pub scheduler: String,
-    pub priority: String,
-}
-
-impl Form {
-    /// Writes settings into form fields.
-    pub fn from_settings(s: &Settings) -> Form {
-        let size = |k: Kib| rtkvm_core::units::kernel_size(k.0);
-        Form {
-            host_cpus: s.host.host_cpus.to_string(),
-            host_memory: size(s.host.host_memory),
-            page_size: match s.host.page_size {
-                PageSize::Auto => "auto".into(),
-                PageSize::Kib(k) => rtkvm_core::units::kernel_size(k),
-            },
-            preset: match s.host.preset {
-                Preset::Full => "full".into(),
-                Preset::Minimal => "minimal".into(),
-            },
-            name: s.guest.name.clone(),
-            vcpus: s.guest.vcpus.to_string(),
-            memory: size(s.guest.memory),
-            node: s.guest.node.map_or("auto".into(), |n| n.to_string()),
-            rt_vcpus: s.guest.rt_vcpus.as_ref().map_or("all".into(), |set| {
-                if set.is_empty() {
-                    "none".into()
-                } else {
-                    set.to_string()
-                }
-            }),
-            scheduler: s.guest.scheduler.as_str().into(),
-            priority: s.guest.priority.to_string(),
-        }
-    }
-
-    /// Reads the form into settings, or says which field is wrong.
-    pub fn to_settings(&self) -> Result<Settings, Error> {
-        let number = |text: &str, what: &str| {
-            text.trim().parse::<u32>().map_err(|_| {
-                Error::Setting(format!("{what}: '{}' is not a whole number", text.trim()))
-            })
-        };
-        let size = |text: &str, what: &str| {
-            text.parse::<Kib>()
-                .map_err(|e| Error::Setting(format!("{what}: {e}")))
-        };
-        let vcpus = number(&self.vcpus, "vCPUs")?;
-        let mut s = Settings::default();
-        s.host.host_cpus = number(&self.host_cpus, "host CPUs per node")?;
-        s.host.host_memory = size(&self.host_memory, "host memory per node")?;
-        s.host.page_size = self.page_size.parse()?;
-        s.host.preset = self.preset.parse()?;
-        s.guest.name = self.name.clone();
-        s.guest.vcpus = vcpus;
-        s.guest.memory = size(&self.memory, "guest memory")?;
-        s.guest.node = match self.node.trim() {
-            "" | "auto" => None,
-            n => Some(number(n, "NUMA node")?),
-        };
-        s.guest.rt_vcpus = rt_vcpus_from_mask(&self.rt_vcpus, vcpus)?;
-        s.guest.scheduler = self.scheduler.parse::<Scheduler>()?;
-        s.guest.priority = number(&self.priority, "priority")?;
-        s.validate()?;
-        Ok(s)
-    }
+pub struct Opened {
+    /// The fragment as it was in the address bar, `#` included.
+    pub fragment: String,
+    /// What it decoded to.
+    pub host: Host,
+    /// What it decoded to.
+    pub settings: Settings,
 }
 
 /// The state shared by every component.
@@ -99,17 +30,20 @@ impl Form {
 pub struct AppState {
     /// Where the host comes from.
     pub source: RwSignal<HostSource>,
-    /// The settings form.
+    /// The settings form, as typed.
     pub form: RwSignal<Form>,
     /// A message about the share link the page was opened with, if it could not be used.
     pub notice: RwSignal<Option<String>>,
+    /// The share link the page last opened, if any.
+    pub opened: RwSignal<Option<Opened>>,
     /// The parsed host.
     pub host: Memo<Result<Host, Error>>,
     /// The settings read from the form.
     pub settings: Memo<Result<Settings, Error>>,
-    /// The plan, when host and settings are good.
-    pub plan: Memo<Option<Result<Plan, Error>>>,
-    /// The share-link fragment for the current host and settings.
+    /// The plan and its outputs, when host and settings are good.
+    pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
+    /// The share-link fragment for the current host and settings: the opened link's own fragment
+    /// while they are what it says, else a new link.
     pub link: Memo<Option<String>>,
     /// The share link as shown and put in the address bar: `link`, copied in a task of its own after
     /// each change (see `App`), so that a new plan is painted before its link is compressed.
@@ -119,20 +53,11 @@ pub struct AppState {
 impl AppState {
     /// Creates the state, from a share link if one is given and valid, else from the example.
     pub fn new(fragment: Option<String>) -> AppState {
-        let mut source = HostSource::Text(rtkvm_core::EXAMPLE_CAPABILITIES.to_string());
-        let mut settings = Settings::default();
-        let mut notice = None;
-        if let Some(fragment) = fragment.filter(|f| f.len() > 1) {
-            match rtkvm_core::link::decode_link(&fragment) {
-                Ok(shared) => {
-                    source = HostSource::Shared(shared.host);
-                    settings = shared.settings;
-                }
-                Err(e) => notice = Some(format!("{e}. The example host is shown instead.")),
-            }
-        }
-        let source = RwSignal::new(source);
-        let form = RwSignal::new(Form::from_settings(&settings));
+        let source = RwSignal::new(HostSource::Text(
+            rtkvm_core::EXAMPLE_CAPABILITIES.to_string(),
+        ));
+        let form = RwSignal::new(Form::default());
+        let opened = RwSignal::new(None::<Opened>);
         let host = Memo::new(move |_| {
             source.with(|s| match s {
                 HostSource::Text(text) => rtkvm_core::parse_capabilities(text),
@@ -143,24 +68,74 @@ impl AppState {
         let plan = Memo::new(move |_| {
             host.with(|h| {
                 let h = h.as_ref().ok()?;
-                settings.with(|s| s.as_ref().ok().map(|s| rtkvm_core::plan(h, s)))
+                settings.with(|s| {
+                    let s = s.as_ref().ok()?;
+                    Some(rtkvm_core::plan(h, s).map(|p| {
+                        let outputs = rtkvm_core::outputs(h, &p);
+                        (p, outputs)
+                    }))
+                })
             })
         });
         let link = Memo::new(move |_| {
             host.with(|h| {
                 let h = h.as_ref().ok()?;
-                settings.with(|s| s.as_ref().ok().map(|s| rtkvm_core::link::encode_link(h, s)))
+                settings.with(|s| {
+                    let s = s.as_ref().ok()?;
+                    let same = opened.with(|o| {
+                        o.as_ref()
+                            .filter(|o| &o.host == h && &o.settings == s)
+                            .map(|o| o.fragment.clone())
+                    });
+                    Some(same.unwrap_or_else(|| rtkvm_core::link::encode_link(h, s)))
+                })
             })
         });
-        AppState {
+        let state = AppState {
             source,
             form,
-            notice: RwSignal::new(notice),
+            notice: RwSignal::new(None),
+            opened,
             host,
             settings,
             plan,
             link,
             share: RwSignal::new(None),
+        };
+        if let Some(fragment) = fragment {
+            state.open_link(&fragment, true);
+        }
+        state
+    }
+
+    /// Opens a share link: its host and settings replace the page's, and the address bar keeps the
+    /// link as it is. A link that cannot be opened leaves the page as it was (on first load, the
+    /// example host), with a message saying why; returns whether the link was opened.
+    pub fn open_link(&self, fragment: &str, first_load: bool) -> bool {
+        if fragment.len() <= 1 {
+            return false;
+        }
+        match rtkvm_core::link::decode_link(fragment) {
+            Ok(shared) => {
+                self.notice.set(None);
+                self.opened.set(Some(Opened {
+                    fragment: fragment.to_string(),
+                    host: shared.host.clone(),
+                    settings: shared.settings.clone(),
+                }));
+                self.form.set(Form::from_settings(&shared.settings));
+                self.source.set(HostSource::Shared(shared.host));
+                true
+            }
+            Err(e) => {
+                let shown = if first_load {
+                    "The example host is shown instead."
+                } else {
+                    "The page still shows the plan it showed before."
+                };
+                self.notice.set(Some(format!("{e}. {shown}")));
+                false
+            }
         }
     }
 }
