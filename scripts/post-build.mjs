@@ -18,7 +18,14 @@ const file = path.join(dir, 'index.html');
 let html = readFileSync(file, 'utf8');
 const fail = (what) => { throw new Error(`post-build: ${what} not found in trunk's index.html`); };
 
-const loader = html.match(/await init\(\{ module_or_path: '(\.\/[A-Za-z0-9_.-]+_bg\.wasm)' \}\)/) ?? fail('the loader\'s init call');
+// trunk's --public-url (or public_url in Trunk.toml) prefixes every asset: the relative default `./`
+// works under any path; an absolute path such as /tools/rtkvm/ works when the site is served there.
+// A URL on another origin cannot work: the Content-Security-Policy allows this site's own origin only.
+const publicUrl = process.env.TRUNK_PUBLIC_URL ?? './';
+if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(publicUrl)) {
+  throw new Error(`post-build: the public URL ${publicUrl} names another origin, which the page's Content-Security-Policy refuses (it allows only the site's own files). Keep the relative default ./ (works under any path), or give a path on the same server such as /tools/rtkvm/.`);
+}
+const loader = html.match(/await init\(\{ module_or_path: '((?:\.\/|\/)[A-Za-z0-9_.\/-]*_bg\.wasm)' \}\)/) ?? fail(`the loader's init call (for a public URL of ${publicUrl})`);
 const wasm = loader[1];
 const preload = html.match(new RegExp(`<link rel="preload" href="${wasm.replace(/\./g, '\\.')}"[^>]*>`)) ?? fail('the wasm preload link');
 const integrity = preload[0].match(/ integrity="(sha384-[A-Za-z0-9+/=]+)"/) ?? fail('the wasm preload\'s integrity');

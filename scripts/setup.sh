@@ -26,8 +26,9 @@ apt_install() {
   fi
 }
 
-# libvirt's own parser and schema judge every generated domain XML in the tests.
-apt_install libvirt-clients libxml2-utils
+# libvirt's own parser and schema judge every generated domain XML in the tests, and shellcheck every
+# generated shell script.
+apt_install libvirt-clients libxml2-utils shellcheck
 
 # The core library must build for the browser too.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -28,11 +28,20 @@ step "fuzz targets: regression inputs, then about a minute of fuzzing each"
 cargo test --manifest-path fuzz/Cargo.toml --quiet
 scripts/fuzz.sh "${RTKVM_FUZZ_SECONDS:-60}"
 
-step "release site (scripts/trunk.sh build --release)"
+step "release site (scripts/trunk.sh build --release), and with an absolute --public-url"
 scripts/trunk.sh build --release
+scripts/trunk.sh build --release --public-url /tools/rtkvm/ --dist target/dist-abs
+# A public URL on another origin cannot work under the page's Content-Security-Policy: the build stops
+# and says so.
+if scripts/trunk.sh build --release --public-url https://cdn.example/rtkvm/ --dist target/dist-other >target/public-url.log 2>&1; then
+  echo "a build with a public URL on another origin should have stopped" >&2
+  exit 1
+fi
+grep -q "Keep the relative default ./" target/public-url.log
 
 step "end-to-end tests in headless Chromium"
 cargo build -p rtkvm-core --bin rtkvm --quiet
-(cd tests && RTKVM_BIN="$PWD/../target/debug/rtkvm" RTKVM_DIST="$PWD/../dist" node --test e2e.test.mjs)
+(cd tests && RTKVM_BIN="$PWD/../target/debug/rtkvm" RTKVM_DIST="$PWD/../dist" RTKVM_DIST_ABS="$PWD/../target/dist-abs" \
+  node --test e2e.test.mjs)
 
 step "all checks passed"

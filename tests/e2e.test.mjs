@@ -2,7 +2,8 @@
 // paste, type, click, download, open a share link. The site is served from a sub-path by a static
 // server on loopback, and every request is checked to stay on that origin.
 //
-// Environment: RTKVM_DIST (the built dist/ directory), RTKVM_BIN (the rtkvm CLI binary).
+// Environment: RTKVM_DIST (the built dist/ directory), RTKVM_DIST_ABS (the site built with
+// --public-url /tools/rtkvm/), RTKVM_BIN (the rtkvm CLI binary).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -389,4 +390,20 @@ test('a link pasted into the address bar of an open page is followed', async () 
   await page.waitForFunction((l) => location.hash === l, link);
   assert.equal(await page.inputValue('[data-testid=name]'), 'from-hash');
   await close(s);
+});
+
+test('a site built with --public-url /tools/rtkvm/ works under that path', async () => {
+  // Built by scripts/test.sh: scripts/trunk.sh build --release --public-url /tools/rtkvm/ --dist target/dist-abs
+  const site = await serve(process.env.RTKVM_DIST_ABS ?? path.join(root, 'target', 'dist-abs'), SUBPATH);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(site.origin + SUBPATH);
+  await page.waitForSelector('[data-testid=out-xml]');
+  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
+  assert.deepEqual(errors, []);
+  await context.close();
+  site.close();
 });

@@ -7,7 +7,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{assert_libvirt_accepts, cli_args, cli_json, corpus};
+use common::{assert_libvirt_accepts, assert_shellcheck_passes, cli_args, cli_json, corpus};
 use rtkvm_core::json::JsonPlan;
 use rtkvm_core::settings::PageSize;
 use rtkvm_core::units::Kib;
@@ -46,11 +46,12 @@ fn smallest(host: &Host) -> Option<(Settings, Plan)> {
     Some((settings, plan))
 }
 
-/// Judges a corpus plan: libvirt accepts its domain XML, and the CLI, given the same settings through
+/// Judges a corpus plan: libvirt accepts its domain XML, shellcheck its hugepages.sh, and the CLI, given the same settings through
 /// its flags, prints the same plan as JSON that matches `docs/plan.schema.json`.
 fn judge(path: &Path, name: &str, host: &Host, settings: &Settings, plan: &Plan) {
     let outputs = rtkvm_core::outputs(host, plan);
     assert_libvirt_accepts(&outputs.domain_xml, name);
+    assert_shellcheck_passes(&outputs.hugepages.script, name);
     let json = cli_json(path, &cli_args(settings));
     let expected = serde_json::to_value(JsonPlan::new(plan, &outputs)).unwrap();
     assert!(

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_libvirt_accepts, assert_virsh_refuses, fixtures};
+use common::{assert_libvirt_accepts, assert_shellcheck_passes, assert_virsh_refuses, fixtures};
 use rtkvm_core::json::JsonPlan;
 use rtkvm_core::plan::WarningCode;
 use rtkvm_core::settings::{PageSize, Preset, RtVcpus};
@@ -148,6 +148,7 @@ fn two_mib_pages_when_the_host_lacks_one_gib() {
     // Node 1 has only 10 GiB of pages, so the 12 GiB guest goes to node 0.
     assert_eq!(plan.guest.node, 0);
     insta::assert_snapshot!("two_mib_hugepages_sh", plan.out.hugepages.script);
+    assert_shellcheck_passes(&plan.out.hugepages.script, "the 2 MiB host");
     assert_libvirt_accepts(&plan.out.domain_xml, "the 2 MiB host");
 
     settings.host.page_size = PageSize::Kib(1048576);
@@ -257,6 +258,7 @@ fn uneven_nodes_reserve_one_gib_pages_at_runtime_with_a_warning() {
     let script = &plan.out.hugepages.script;
     assert!(script.contains("reserve 0 14\nreserve 1 26\ncheck 0 14\ncheck 1 26\n"));
     assert!(script.contains("may fall short"));
+    assert_shellcheck_passes(script, "uneven 1 GiB nodes");
 
     // A node with less memory than the host keeps gets no pages and a warning.
     host.cells[0].memory_kib = Some(4 * 1024 * 1024);

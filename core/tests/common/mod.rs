@@ -30,14 +30,19 @@ fn run(program: &str, args: &[&str], package: &str) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// A domain XML written to a temporary file, removed when dropped.
+/// A generated file written to a temporary file, removed when dropped.
 struct TempXml(PathBuf);
 
 impl TempXml {
     fn new(xml: &str) -> TempXml {
+        TempXml::with_extension(xml, "xml")
+    }
+
+    fn with_extension(content: &str, extension: &str) -> TempXml {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("rtkvm-test-{}-{n}.xml", std::process::id()));
-        std::fs::write(&path, xml).expect("write temporary domain XML");
+        let path =
+            std::env::temp_dir().join(format!("rtkvm-test-{}-{n}.{extension}", std::process::id()));
+        std::fs::write(&path, content).expect("write temporary file");
         TempXml(path)
     }
 
@@ -85,6 +90,16 @@ pub fn assert_virsh_refuses(xml: &str, expected: &str) {
     assert!(
         text.contains(expected),
         "virsh refused for another reason: {text}"
+    );
+}
+
+/// Asserts that `shellcheck` finds nothing to say about a generated shell script.
+pub fn assert_shellcheck_passes(script: &str, label: &str) {
+    let file = TempXml::with_extension(script, "sh");
+    let (ok, text) = run("shellcheck", &[file.path()], "shellcheck");
+    assert!(
+        ok,
+        "shellcheck refused the script of {label}:\n{text}\n{script}"
     );
 }
 
