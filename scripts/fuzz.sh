@@ -27,6 +27,11 @@ cargo build -q -p rtkvm-core --bin rtkvm
 for f in core/fixtures/*.xml core/tests/corpus/virt-tuner/*.xml core/tests/corpus/libvirt/caps-qemu-real-full.xml; do
   target/debug/rtkvm plan "$f" --format link --memory 1G --vcpus 1 > "$seeds/link/$(basename "$f").link" 2>/dev/null || true
 done
+# The golden links, of every link version.
+for f in core/tests/links/*.json; do
+  node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).link)' "$f" \
+    > "$seeds/link/golden-$(basename "$f" .json).link"
+done
 for f in core/fixtures/*.xml; do
   # 12 settings bytes (2 host CPUs, 6 GiB, auto pages, full preset, 2 vCPUs, 1 GiB, any node, RT 1,
   # priority 1, name 0), then the document.

@@ -11,6 +11,7 @@ use rtkvm_core::outputs;
 #[derive(serde::Deserialize)]
 struct Golden {
     made_by: String,
+    args: Vec<String>,
     link: String,
     kernel_cmdline: String,
     hugepages_sh: String,
@@ -74,5 +75,37 @@ fn every_golden_link_opens_to_its_recorded_plan() {
             .map(|w| (w.code.as_str(), w.message.as_str()))
             .collect();
         assert_eq!(warnings, expected, "{context}: warnings");
+    }
+}
+
+/// The form a golden link opens shows each flag the link was made with as it was given, so that the
+/// page can be edited from there. The one exception is v1's real-time mask (`^0`), which v1 stored
+/// resolved against the vCPU count.
+#[test]
+fn every_golden_link_fills_the_form_with_the_flags_it_was_made_with() {
+    for (name, golden) in goldens() {
+        let shared = decode_link(&golden.link).unwrap();
+        let form = rtkvm_core::Form::from_settings(&shared.settings);
+        for pair in golden.args.chunks(2) {
+            let (flag, value) = (pair[0].as_str(), pair[1].as_str());
+            let shown = match flag {
+                "--vcpus" => &form.vcpus,
+                "--memory" => &form.memory,
+                "--node" => &form.node,
+                "--host-cpus" => &form.host_cpus,
+                "--housekeeping" => &form.housekeeping,
+                "--host-memory" => &form.host_memory,
+                "--page-size" => &form.page_size,
+                "--name" => &form.name,
+                "--rt-vcpus" if shared.version == 1 && value.starts_with('^') => continue,
+                "--rt-vcpus" => &form.rt_vcpus,
+                "--scheduler" => &form.scheduler,
+                "--priority" => &form.priority,
+                "--preset" => &form.preset,
+                other => panic!("{name}: no form field for {other}"),
+            };
+            assert_eq!(shown, value, "{name}: the form's {flag}");
+        }
+        assert_eq!(form.to_settings().as_ref(), Ok(&shared.settings), "{name}");
     }
 }

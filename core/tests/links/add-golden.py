@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Adds golden share links: for each case below whose file does not exist yet, runs the `rtkvm` CLI of
-this checkout to make the link and the plan it stands for, and writes `core/tests/links/<case>.json`.
+"""Adds golden share links: for each case below, runs the `rtkvm` CLI of this checkout to make the link
+and the plan it stands for, and writes `core/tests/links/v<link version>-<case>.json` unless it exists.
 
 Golden links are never regenerated: a file that exists is left alone, and `core/tests/golden_links.rs`
 asserts, for good, that each link still opens to exactly the plan recorded beside it. When the link
-format changes (a new link version), add cases under new names here and run this script again: the new
-files record the new version, the old ones keep proving that older links still open to their plans.
+format changes (a new link version), run this script again: it adds every case in the new version, and
+the old files keep proving that older links still open to their plans. A new setting gets a case of its
+own here.
 
 Usage: core/tests/links/add-golden.py [path/to/rtkvm]   (default: target/debug/rtkvm)
 """
@@ -26,26 +27,26 @@ AARCH64 = "core/tests/corpus/virt-manager/kvm-aarch64.xml"
 # (case name, host file or "synthetic:N", CLI arguments). Every setting appears at least once at a
 # value other than its default.
 CASES = [
-    ("v1-example", SEED, []),
-    ("v1-interleaved", "core/fixtures/seed-interleaved.xml", []),
-    ("v1-smt2", "core/fixtures/smt2.xml", []),
-    ("v1-two-mib-only", "core/fixtures/two-mib-only.xml", []),
-    ("v1-host-1024", "synthetic:1024", ["--vcpus", "2", "--memory", "1G", "--host-memory", "1G", "--host-cpus", "1"]),
-    ("v1-aarch64-32m", AARCH64, ["--page-size", "32M", "--vcpus", "2", "--memory", "4G"]),
-    ("v1-vcpus", SEED, ["--vcpus", "6"]),
-    ("v1-memory", SEED, ["--memory", "8G"]),
-    ("v1-node", SEED, ["--node", "0"]),
-    ("v1-host-cpus", SEED, ["--host-cpus", "1"]),
-    ("v1-housekeeping", SEED, ["--housekeeping", "0-3,8-11"]),
-    ("v1-host-memory", SEED, ["--host-memory", "4G"]),
-    ("v1-page-size-2m", SEED, ["--page-size", "2M"]),
-    ("v1-name", SEED, ["--name", "plc <1> & co"]),
-    ("v1-rt-vcpus-mask", SEED, ["--vcpus", "5", "--rt-vcpus", "^0"]),
-    ("v1-rt-vcpus-list", SEED, ["--rt-vcpus", "1-2"]),
-    ("v1-rt-vcpus-none", SEED, ["--rt-vcpus", "none"]),
-    ("v1-scheduler", SEED, ["--scheduler", "rr"]),
-    ("v1-priority", SEED, ["--priority", "50"]),
-    ("v1-preset", SEED, ["--preset", "minimal"]),
+    ("example", SEED, []),
+    ("interleaved", "core/fixtures/seed-interleaved.xml", []),
+    ("smt2", "core/fixtures/smt2.xml", []),
+    ("two-mib-only", "core/fixtures/two-mib-only.xml", []),
+    ("host-1024", "synthetic:1024", ["--vcpus", "2", "--memory", "1G", "--host-memory", "1G", "--host-cpus", "1"]),
+    ("aarch64-32m", AARCH64, ["--page-size", "32M", "--vcpus", "2", "--memory", "4G"]),
+    ("vcpus", SEED, ["--vcpus", "6"]),
+    ("memory", SEED, ["--memory", "8G"]),
+    ("node", SEED, ["--node", "0"]),
+    ("host-cpus", SEED, ["--host-cpus", "1"]),
+    ("housekeeping", SEED, ["--housekeeping", "0-3,8-11"]),
+    ("host-memory", SEED, ["--host-memory", "4G"]),
+    ("page-size-2m", SEED, ["--page-size", "2M"]),
+    ("name", SEED, ["--name", "plc <1> & co"]),
+    ("rt-vcpus-mask", SEED, ["--vcpus", "5", "--rt-vcpus", "^0"]),
+    ("rt-vcpus-list", SEED, ["--rt-vcpus", "1-2"]),
+    ("rt-vcpus-none", SEED, ["--rt-vcpus", "none"]),
+    ("scheduler", SEED, ["--scheduler", "rr"]),
+    ("priority", SEED, ["--priority", "50"]),
+    ("preset", SEED, ["--preset", "minimal"]),
 ]
 
 
@@ -58,20 +59,22 @@ def main():
                             text=True, check=True).stdout.strip()
     version = run(["--version"], b"").strip()
     for name, source, args in CASES:
-        path = os.path.join(HERE, f"{name}.json")
-        if os.path.exists(path):
-            continue
         if source.startswith("synthetic:"):
             caps = subprocess.run([SYNTHETIC, source.split(":")[1]], capture_output=True, check=True).stdout
         else:
             with open(os.path.join(ROOT, source), "rb") as f:
                 caps = f.read()
+        link = run(["plan", "-", *args, "--format", "link"], caps).strip()
+        version = link[len("#v"):link.index(".")]
+        path = os.path.join(HERE, f"v{version}-{name}.json")
+        if os.path.exists(path):
+            continue
         plan = json.loads(run(["plan", "-", *args, "--format", "json"], caps))
         record = {
             "made_by": f"{version} at commit {commit}",
             "host": source,
             "args": args,
-            "link": run(["plan", "-", *args, "--format", "link"], caps).strip(),
+            "link": link,
             "kernel_cmdline": run(["plan", "-", *args, "--format", "cmdline"], caps),
             "hugepages_sh": run(["plan", "-", *args, "--format", "hugepages"], caps),
             "domain_xml": run(["plan", "-", *args, "--format", "xml"], caps),
