@@ -410,3 +410,20 @@ test('a site built with --public-url /tools/rtkvm/ works under that path', async
   await context.close();
   site.close();
 });
+
+test('a large host opens only the guest\'s node, and a header opens any other', async () => {
+  const g = JSON.parse(await readFile(path.join(goldenDir, 'v2-host-1024.json'), 'utf8'));
+  const s = await open(g.link);
+  const { page } = s;
+  await page.waitForSelector('[data-testid=out-xml]');
+  const guestNode = Number((await page.innerText('[data-testid=placement]')).match(/NUMA node (\d+)/)[1]);
+  const openNodes = () => page.$$eval('.topology-map .node', (nodes) => nodes.filter((n) => n.querySelector('svg')).map((n) => Number(n.dataset.node)));
+  assert.deepEqual(await openNodes(), [guestNode]);
+  assert.equal(await page.locator('svg.topology g.cpu').count(), 64);
+  assert.equal(await page.locator('.topology-map .node').count(), 16);
+  await page.click('.topology-map .node[data-node="0"] .node-toggle');
+  assert.deepEqual(await openNodes(), [0, guestNode]);
+  assert.equal(await page.getAttribute('.topology-map .node[data-node="0"] .node-toggle', 'aria-expanded'), 'true');
+  assert.equal(await page.locator('svg.topology g.cpu').count(), 128);
+  await close(s);
+});

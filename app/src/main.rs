@@ -441,6 +441,7 @@ fn OutputBox(
 #[component]
 fn Outputs() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let explained = RwSignal::new(false);
     move || {
         let (plan, outputs) = state.plan.get()?.ok()?;
         let [cmdline, hugepages, xml] = outputs.files();
@@ -456,6 +457,7 @@ fn Outputs() -> impl IntoView {
             g.priority
         );
         let args = outputs.kernel_cmdline.clone();
+        let params = outputs.kernel_params.clone();
         // The share parts follow `state.share` on their own, without rebuilding the outputs.
         let link = move || state.share.get().unwrap_or_default();
         let address = move || browser::address_with(&link());
@@ -475,17 +477,21 @@ fn Outputs() -> impl IntoView {
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>
-                <details>
+                // Drawn when opened (and kept open across plans): nothing to build for a closed box.
+                <details prop:open=move || explained.get_untracked()
+                    on:toggle=move |ev| explained.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
                     <summary>"What each parameter does, and how to apply them"</summary>
-                    <table class="params" data-testid="params">
-                        {outputs.kernel_params.iter().map(|p| view! {
-                            <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
-                        }).collect_view()}
-                    </table>
-                    <p>"Fedora, RHEL and derivatives:"</p>
-                    <pre><code>{format!("grubby --update-kernel=ALL --args=\"{args}\"")}</code></pre>
-                    <p>"Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
-                       <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
+                    {move || explained.get().then(|| view! {
+                        <table class="params" data-testid="params">
+                            {params.iter().map(|p| view! {
+                                <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
+                            }).collect_view()}
+                        </table>
+                        <p>"Fedora, RHEL and derivatives:"</p>
+                        <pre><code>{format!("grubby --update-kernel=ALL --args=\"{args}\"")}</code></pre>
+                        <p>"Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
+                           <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
+                    })}
                 </details>
                 <OutputBox title="Huge pages" testid="out-hugepages" file=hugepages.name content=hugepages.content/>
                 <p class="hint">"Check after reboot: "<code>{hs.verify_command.clone()}</code>
