@@ -250,11 +250,14 @@ fn readme_and_schema_list_the_warning_codes_as_the_json_prints_them() {
     let codes: Vec<&str> = WarningCode::ALL.iter().map(|c| c.as_str()).collect();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let line = readme
-        .split("Warning codes: ")
-        .nth(1)
-        .expect("the README has a 'Warning codes: ' paragraph");
-    let paragraph = line.split("\n\n").next().unwrap();
+    let start = readme
+        .find("\nWarning codes")
+        .expect("the README has a paragraph starting 'Warning codes'");
+    let paragraph = readme[start..].split("\n\n").next().unwrap();
+    let paragraph = paragraph
+        .split_once("): ")
+        .expect("the codes follow '): '")
+        .1;
     let listed: Vec<&str> = paragraph.split('`').skip(1).step_by(2).collect();
     assert_eq!(listed, codes, "README.md's warning codes");
     let schema: serde_json::Value =
