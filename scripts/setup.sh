@@ -12,6 +12,9 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, 
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+
 apt_install() {
   local missing=()
   for pkg in "$@"; do
@@ -19,8 +22,6 @@ apt_install() {
   done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
@@ -29,6 +30,13 @@ apt_install() {
 # libvirt's own parser and schema judge every generated domain XML in the tests, and shellcheck every
 # generated shell script.
 apt_install libvirt-clients libxml2-utils shellcheck
+# ... and libvirt's real QEMU driver, stricter than the test driver (scripts/libvirtd.sh runs it): the
+# daemon, the driver and the emulators of the architectures in the corpus (s390x and riscv are in
+# qemu-system-misc), and the user and groups the driver runs guests as.
+apt_install libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc
+getent group kvm >/dev/null || $sudo groupadd -r kvm
+getent group libvirt-qemu >/dev/null || $sudo groupadd -r libvirt-qemu
+id libvirt-qemu >/dev/null 2>&1 || $sudo useradd -r -g libvirt-qemu -G kvm libvirt-qemu
 
 # The core library must build for the browser too.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -18,7 +18,9 @@ step "cargo clippy -D warnings (native, and the app for wasm32)"
 cargo clippy -p rtkvm-core --all-targets --quiet -- -D warnings
 cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --quiet -- -D warnings
 
-step "core tests (native)"
+step "core tests (native), with libvirt's QEMU driver running as a judge"
+scripts/libvirtd.sh start
+trap 'scripts/libvirtd.sh stop' EXIT
 cargo test -p rtkvm-core --quiet
 
 step "core builds for wasm32-unknown-unknown without the CLI"

@@ -149,7 +149,7 @@ test('a link made by --format link opens the same plan', async () => {
   const xml = await readFile(fixture('smt2.xml'), 'utf8');
   const args = ['--vcpus', '3', '--memory', '8G', '--rt-vcpus', '^0', '--name', 'plc <1>'];
   const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-  assert.ok(link.startsWith('#v2.') && link.length < 400, link);
+  assert.ok(link.startsWith('#v3.') && link.length < 400, link);
   const s = await open(link);
   const { page } = s;
   await page.waitForSelector('[data-testid=from-link]');
@@ -171,10 +171,10 @@ test('editing updates the share link, and the link restores the edit', async () 
   await page.waitForFunction((l) => location.hash === l, exampleLink);
   await page.fill('[data-testid=name]', 'trading-1');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
-  await page.waitForFunction((l) => location.hash.startsWith('#v2.') && location.hash !== l, exampleLink);
+  await page.waitForFunction((l) => location.hash.startsWith('#v3.') && location.hash !== l, exampleLink);
   assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
   const hash = new URL(page.url()).hash;
-  assert.ok(hash.startsWith('#v2.'));
+  assert.ok(hash.startsWith('#v3.'));
   assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);
   const again = await open(hash);
   assert.equal(await again.page.inputValue('[data-testid=name]'), 'trading-1');
@@ -330,7 +330,7 @@ test('links made by the CLI with each non-default flag open to the CLI\'s output
   for (const [host, args] of cases) {
     const xml = await readFile(path.join(root, host), 'utf8');
     const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-    assert.ok(link.startsWith('#v2.'), link);
+    assert.ok(link.startsWith('#v3.'), link);
     // A fresh page from the link.
     const fresh = await s.context.newPage();
     await fresh.goto(origin + SUBPATH + link);
@@ -387,7 +387,7 @@ test('a link pasted into the address bar of an open page is followed', async () 
   assert.equal(await page.inputValue('[data-testid=name]'), 'from-hash');
   assert.equal(await settledHash(page), link);
   // A damaged link changes nothing but a message, and the address bar returns to the page's link.
-  await page.evaluate(() => { location.hash = '#v2.AAAA'; });
+  await page.evaluate(() => { location.hash = '#v3.AAAA'; });
   await page.waitForSelector('[data-testid=link-error]');
   assert.match(await page.innerText('[data-testid=link-error]'), /damaged.*still shows/);
   await page.waitForFunction((l) => location.hash === l, link);

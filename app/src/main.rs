@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::form::page_size_choices;
 use rtkvm_core::report::host_summary;
-use rtkvm_core::settings::{Preset, Scheduler};
+use rtkvm_core::settings::{Preset, Recipe, Scheduler};
 use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
@@ -290,6 +290,23 @@ fn SettingsForm() -> impl IntoView {
             (p.as_str(), text)
         })
         .collect();
+    let recipes = Signal::stored(
+        Recipe::ALL
+            .iter()
+            .rev()
+            .map(|r| {
+                let latest = if *r == Recipe::default() {
+                    ", current"
+                } else {
+                    ""
+                };
+                (
+                    r.number().to_string(),
+                    format!("{}: {}{latest}", r.number(), r.describe()),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
     let schedulers: Vec<(&str, &str)> = Scheduler::ALL
         .iter()
         .map(|s| {
@@ -320,6 +337,10 @@ fn SettingsForm() -> impl IntoView {
                 <Choice id="preset" label="Kernel parameters" hint="Full: like tuned's realtime-virtual-host."
                     options=fixed(&presets)
                     get=|f| f.preset.clone() set=|f, v| f.preset = v/>
+                <Choice id="recipe" label="Recipe"
+                    hint="What rtkvm writes; a shared link keeps the revision it was made with."
+                    options=recipes
+                    get=|f| f.recipe.clone() set=|f, v| f.recipe = v/>
             </div>
             <h2>"3. Guest"</h2>
             <div class="grid">
@@ -334,7 +355,7 @@ fn SettingsForm() -> impl IntoView {
                     options=node_options
                     get=|f| f.node.clone() set=|f, v| f.node = v/>
                 <Field id="rt-vcpus" label="Real-time vCPUs"
-                    hint="all, none, a list (1-3) or ^0 (all but vCPU 0)."
+                    hint="^0: all but vCPU 0, the guest's housekeeping vCPU (default); a list (1-3); none; or all, as libvirt's guide (no housekeeping vCPU)."
                     get=|f| f.rt_vcpus.clone() set=|f, v| f.rt_vcpus = v/>
                 <Choice id="scheduler" label="Scheduler" hint="The real-time policy of the vCPU threads."
                     options=fixed(&schedulers)

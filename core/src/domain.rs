@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use crate::host::Host;
 use crate::plan::GuestPlan;
+use crate::settings::Recipe;
+use crate::units::GIB_KIB;
 
 /// `<domain>`: the whole guest definition.
 #[derive(Debug, Serialize)]
@@ -19,6 +21,9 @@ pub struct Domain {
     /// The RAM at boot (equal to `memory`: no ballooning).
     #[serde(rename = "currentMemory")]
     pub current_memory: Memory,
+    /// The memory hard limit, which bounds the locked memory (recipe 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memtune: Option<MemTune>,
     /// Huge pages, locked, not shared.
     #[serde(rename = "memoryBacking")]
     pub memory_backing: MemoryBacking,
@@ -55,6 +60,13 @@ pub struct Memory {
     /// The amount.
     #[serde(rename = "$text")]
     pub value: u64,
+}
+
+/// `<memtune>`.
+#[derive(Debug, Serialize)]
+pub struct MemTune {
+    /// The most memory the guest's QEMU process may use, which is also what it may lock.
+    pub hard_limit: Memory,
 }
 
 /// A presence-only element such as `<locked/>`.
@@ -167,6 +179,9 @@ pub struct NumaMemory {
 /// `<os>`.
 #[derive(Debug, Serialize)]
 pub struct Os {
+    /// `efi` to boot from UEFI firmware (aarch64, recipe 2).
+    #[serde(rename = "@firmware", skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<&'static str>,
     /// `<type>`.
     #[serde(rename = "type")]
     pub os_type: OsType,
@@ -205,8 +220,20 @@ pub struct Features {
     /// The local APIC (x86).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apic: Option<Empty>,
-    /// The virtual PMU, turned off.
-    pub pmu: State,
+    /// KVM's paravirtual hints (x86, recipe 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kvm: Option<KvmFeatures>,
+    /// The virtual PMU, turned off; absent on ppc64, where it cannot be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pmu: Option<State>,
+}
+
+/// `<features><kvm>`.
+#[derive(Debug, Serialize)]
+pub struct KvmFeatures {
+    /// Tells the guest its vCPUs have dedicated physical CPUs (`kvm-hint-dedicated`).
+    #[serde(rename = "hint-dedicated")]
+    pub hint_dedicated: State,
 }
 
 /// An element with a `state` attribute.
@@ -239,9 +266,9 @@ pub struct CpuTopology {
     /// Sockets.
     #[serde(rename = "@sockets")]
     pub sockets: u32,
-    /// Dies per socket.
-    #[serde(rename = "@dies")]
-    pub dies: u32,
+    /// Dies per socket; left out where the host's libvirt does not know dies (before 6.1).
+    #[serde(rename = "@dies", skip_serializing_if = "Option::is_none")]
+    pub dies: Option<u32>,
     /// Cores per die.
     #[serde(rename = "@cores")]
     pub cores: u32,
@@ -267,6 +294,23 @@ pub struct Clock {
     /// `utc`.
     #[serde(rename = "@offset")]
     pub offset: &'static str,
+    /// The emulated timers' policies (x86, recipe 2).
+    #[serde(rename = "timer", default)]
+    pub timers: Vec<Timer>,
+}
+
+/// `<clock><timer>`.
+#[derive(Debug, Serialize)]
+pub struct Timer {
+    /// `pit`, `rtc` or `hpet`.
+    #[serde(rename = "@name")]
+    pub name: &'static str,
+    /// What to do with ticks the guest missed.
+    #[serde(rename = "@tickpolicy", skip_serializing_if = "Option::is_none")]
+    pub tickpolicy: Option<&'static str>,
+    /// `no` to remove the timer.
+    #[serde(rename = "@present", skip_serializing_if = "Option::is_none")]
+    pub present: Option<&'static str>,
 }
 
 /// `<devices>`.
@@ -323,9 +367,11 @@ pub struct Model {
 }
 
 impl Domain {
-    /// Builds the domain for a placed guest on a host.
-    pub fn new(host: &Host, guest: &GuestPlan) -> Domain {
+    /// Builds the domain for a placed guest on a host, as the recipe revision writes it.
+    pub fn new(host: &Host, guest: &GuestPlan, recipe: Recipe) -> Domain {
         let x86 = host.is_x86();
+        let production = recipe >= Recipe::Production;
+        let arch = host.libvirt_arch();
         let machine = match host.libvirt_arch() {
             Some("aarch64") => Some("virt"),
             _ if x86 => Some("q35"),
@@ -345,6 +391,16 @@ impl Domain {
             name: guest.name.clone(),
             memory: memory(),
             current_memory: memory(),
+            // libvirt: locked memory "requires hard_limit memory tuning element to be used and set
+            // to the maximum memory configured for the domain plus any memory consumed by the QEMU
+            // process itself"; without it libvirt lifts the memlock limit entirely. The margin is
+            // the one libvirt itself adds when it must lock guest memory for VFIO: 1 GiB.
+            memtune: production.then(|| MemTune {
+                hard_limit: Memory {
+                    unit: "KiB",
+                    value: guest.memory_kib + GIB_KIB,
+                },
+            }),
             memory_backing: MemoryBacking {
                 hugepages: HugePages {
                     page: Page {
@@ -381,6 +437,7 @@ impl Domain {
                 },
             },
             os: Os {
+                firmware: (production && arch == Some("aarch64")).then_some("efi"),
                 os_type: OsType {
                     arch: host.libvirt_arch().map(str::to_string),
                     machine,
@@ -391,14 +448,19 @@ impl Domain {
             features: Features {
                 acpi: x86.then_some(Empty {}),
                 apic: x86.then_some(Empty {}),
-                pmu: State { state: "off" },
+                // KubeVirt sets it for dedicated CPUs; libvirt allows it with host-passthrough.
+                kvm: (production && x86).then_some(KvmFeatures {
+                    hint_dedicated: State { state: "on" },
+                }),
+                // libvirt's QEMU driver: "PMU is always enabled for architecture 'ppc64'".
+                pmu: (!matches!(arch, Some("ppc64" | "ppc64le"))).then_some(State { state: "off" }),
             },
             cpu: DomainCpu {
                 mode: "host-passthrough",
                 migratable: "off",
                 topology: CpuTopology {
                     sockets: 1,
-                    dies: 1,
+                    dies: (!production || host.cpus().any(|c| c.die.is_some())).then_some(1),
                     cores: guest.vcpus,
                     threads: 1,
                 },
@@ -411,7 +473,32 @@ impl Domain {
                     Vec::new()
                 },
             },
-            clock: Clock { offset: "utc" },
+            // Nova's timers for KVM guests: late PIT ticks are delayed, not replayed; the RTC
+            // catches up; no HPET (x86 only).
+            clock: Clock {
+                offset: "utc",
+                timers: if production && x86 {
+                    vec![
+                        Timer {
+                            name: "pit",
+                            tickpolicy: Some("delay"),
+                            present: None,
+                        },
+                        Timer {
+                            name: "rtc",
+                            tickpolicy: Some("catchup"),
+                            present: None,
+                        },
+                        Timer {
+                            name: "hpet",
+                            tickpolicy: None,
+                            present: Some("no"),
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
+            },
             on_poweroff: "destroy",
             on_reboot: "restart",
             on_crash: "destroy",
@@ -452,7 +539,7 @@ impl Domain {
     }
 }
 
-/// Returns the domain XML for a placed guest.
-pub fn domain_xml(host: &Host, guest: &GuestPlan) -> String {
-    Domain::new(host, guest).to_xml()
+/// Returns the domain XML for a placed guest, as the recipe revision writes it.
+pub fn domain_xml(host: &Host, guest: &GuestPlan, recipe: Recipe) -> String {
+    Domain::new(host, guest, recipe).to_xml()
 }

@@ -11,6 +11,8 @@ use crate::units::{format_kib, kernel_size, Kib};
 /// The settings as text fields, named like the CLI's flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
+    /// `--recipe`: the recipe revision (`1`, `2`).
+    pub recipe: String,
     /// `--host-cpus`: logical CPUs kept for the host on each node.
     pub host_cpus: String,
     /// `--housekeeping`: an explicit cpulist of housekeeping CPUs; empty to use `host_cpus`.
@@ -53,6 +55,7 @@ impl Form {
     pub fn from_settings(s: &Settings) -> Form {
         let (h, g) = (&s.host, &s.guest);
         Form {
+            recipe: s.recipe.number().to_string(),
             host_cpus: h.host_cpus.to_string(),
             housekeeping: h
                 .housekeeping
@@ -90,6 +93,7 @@ impl Form {
             })?),
         };
         let settings = Settings {
+            recipe: self.recipe.parse()?,
             host: HostSettings {
                 host_cpus: number(&self.host_cpus, "host CPUs per node")?,
                 housekeeping,

@@ -17,6 +17,8 @@ pub const JSON_VERSION: u32 = 1;
 pub struct JsonPlan {
     /// The document's version, [`JSON_VERSION`].
     pub version: u32,
+    /// The recipe revision the outputs were written with (added 2026-11-25; 1 before).
+    pub recipe: u32,
     /// The host partition and its settings.
     pub host: JsonHost,
     /// The guest placement.
@@ -145,6 +147,7 @@ impl JsonPlan {
         let (h, g, hp) = (&plan.host, &plan.guest, &outputs.hugepages);
         JsonPlan {
             version: JSON_VERSION,
+            recipe: plan.recipe.number(),
             host: JsonHost {
                 isolcpus: h.isolcpus.to_string(),
                 housekeeping: h.housekeeping.to_string(),

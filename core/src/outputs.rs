@@ -29,7 +29,7 @@ pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
         kernel_cmdline: join(&kernel_params),
         kernel_params,
         hugepages: hugepage_settings(&plan.host),
-        domain_xml: domain_xml(host, &plan.guest),
+        domain_xml: domain_xml(host, &plan.guest, plan.recipe),
         guest_name: plan.guest.name.clone(),
     }
 }

@@ -8,12 +8,16 @@
 use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::{Cell, Core, Host};
-use crate::settings::{auto_page_size, GuestSettings, PageSize, Preset, Scheduler, Settings};
+use crate::settings::{
+    auto_page_size, GuestSettings, PageSize, Preset, Recipe, Scheduler, Settings,
+};
 use crate::units::{format_kib, GIB_KIB};
 
 /// A complete plan: how the host is partitioned and where the guest runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The recipe revision the outputs are written with.
+    pub recipe: Recipe,
     /// The host partition.
     pub host: HostPlan,
     /// The guest placement.
@@ -202,6 +206,7 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     warnings.extend(guest_warnings(cell.id, &cores, &host_plan, &guest));
     warnings.sort_by_key(|w| w.code);
     Ok(Plan {
+        recipe: settings.recipe,
         host: host_plan,
         guest,
         warnings,
@@ -555,19 +560,28 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
         );
     }
     if guest.vcpus < 2 {
+        let rt = if guest.rt_vcpus.is_empty() {
+            " With real-time vCPUs ^0 (the default) its one vCPU gets no real-time scheduler; choose 'all' for an RTOS that runs on one."
+        } else {
+            ""
+        };
         warn(
             &mut warnings,
             WarningCode::SingleVcpu,
-            "the guest has 1 vCPU: a real-time Linux guest needs at least 2, one for non-real-time work and I/O and the others for real-time tasks (some RTOSes need only 1)".into(),
+            format!("the guest has 1 vCPU: a real-time Linux guest needs at least 2, one for non-real-time work and I/O and the others for real-time tasks (some RTOSes need only 1).{rt}"),
         );
     }
     if guest.vcpus > 1 && guest.rt_vcpus.len() == guest.vcpus as usize {
+        let others = if guest.vcpus == 2 {
+            "real-time vCPU 1".to_string()
+        } else {
+            format!("real-time vCPUs 1-{}", guest.vcpus - 1)
+        };
         warn(
             &mut warnings,
             WarningCode::RtOnEveryVcpu,
             format!(
-                "every vCPU has the real-time scheduler, vCPU 0 included: the guest's housekeeping work on vCPU 0 then competes at real-time priority; consider real-time vCPUs 1-{} (OpenStack Nova's hw:cpu_realtime_mask=^0)",
-                guest.vcpus - 1
+                "every vCPU has the real-time scheduler, vCPU 0 included, as libvirt's guide does: the guest has no housekeeping vCPU, so its kernel threads, timers and I/O compete at real-time priority with the real-time tasks; the default ^0 ({others}, OpenStack Nova's hw:cpu_realtime_mask=^0) keeps vCPU 0 for them"
             ),
         );
     }

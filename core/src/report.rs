@@ -49,6 +49,12 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     let g = &plan.guest;
     let page = format_kib(h.page_size_kib);
     let _ = writeln!(out, "Host: {}", host_summary(host));
+    let _ = writeln!(
+        out,
+        "Recipe {}: {}",
+        plan.recipe.number(),
+        plan.recipe.describe()
+    );
     for node in &h.nodes {
         let cell = host.cell(node.node);
         let memory = cell
@@ -112,7 +118,7 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
         let rt = if g.rt_vcpus.contains(vcpu as u32) {
             format!(", {} priority {}", g.scheduler.as_str(), g.priority)
         } else {
-            String::new()
+            ", the guest's housekeeping (no real-time scheduler)".to_string()
         };
         let _ = writeln!(out, "  vCPU {vcpu} -> host CPU {cpu}{rt}");
     }

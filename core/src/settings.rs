@@ -12,10 +12,70 @@ use crate::units::{Kib, GIB_KIB, MIB2_KIB};
 /// settings form (`form`) are the public contracts, each converted from and to it explicitly.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Settings {
+    /// Which revision of rtkvm's recipe writes the outputs.
+    pub recipe: Recipe,
     /// How the host is partitioned.
     pub host: HostSettings,
     /// The guest to place.
     pub guest: GuestSettings,
+}
+
+/// A revision of rtkvm's recipe: what the outputs contain for the same host and settings. A share link
+/// carries its revision, so that it opens to the same plan forever; a change to what rtkvm writes for
+/// the same settings is a new revision, and the latest is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Recipe {
+    /// Revision 1: what rtkvm wrote first, after libvirt's "KVM Real Time Guest Config" guide.
+    Guide,
+    /// Revision 2 (2026-11): the domain as production real-time guests get it (OpenStack Nova,
+    /// KubeVirt): a memory hard limit with the locked memory, the dedicated-CPU hint and Nova's timers
+    /// on x86, UEFI on aarch64, and `dies` only where the host's libvirt knows them.
+    #[default]
+    Production,
+}
+
+impl Recipe {
+    /// Every revision, oldest first.
+    pub const ALL: [Recipe; 2] = [Recipe::Guide, Recipe::Production];
+
+    /// Returns the revision's number, as links, the JSON, the form and `--recipe` write it.
+    pub fn number(self) -> u32 {
+        match self {
+            Recipe::Guide => 1,
+            Recipe::Production => 2,
+        }
+    }
+
+    /// Returns the revision with this number.
+    pub fn from_number(number: u32) -> Option<Recipe> {
+        Recipe::ALL.into_iter().find(|r| r.number() == number)
+    }
+
+    /// Describes the revision in a few words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Recipe::Guide => "libvirt's guide, as rtkvm first wrote it",
+            Recipe::Production => "production real-time guest (2026-11)",
+        }
+    }
+}
+
+impl std::str::FromStr for Recipe {
+    type Err = Error;
+
+    /// Reads a revision number (`1`, `2`).
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        text.parse()
+            .ok()
+            .and_then(Recipe::from_number)
+            .ok_or_else(|| {
+                Error::Setting(format!(
+                    "recipe: '{text}' is not a recipe revision; choose 1 to {}",
+                    Recipe::ALL.len()
+                ))
+            })
+    }
 }
 
 /// How the host is partitioned between its own work and real-time guests.
@@ -167,11 +227,11 @@ impl std::str::FromStr for Scheduler {
 }
 
 /// Which vCPUs get the real-time scheduler, as the user wrote it. A mask is kept as a mask, so that
-/// `^0` stays "every vCPU but 0" when the vCPU count changes.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `^0` stays "every vCPU but 0" when the vCPU count changes. The default is `^0`: vCPU 0 is the
+/// guest's housekeeping vCPU, as OpenStack Nova requires and tuned's realtime-virtual-guest assumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtVcpus {
-    /// Every vCPU (`all`), as libvirt's guide does.
-    #[default]
+    /// Every vCPU (`all`), as libvirt's guide does: the guest then has no housekeeping vCPU.
     All,
     /// No vCPU (`none`): the guest runs without a real-time scheduler.
     None,
@@ -241,7 +301,7 @@ pub struct GuestSettings {
     pub memory: Kib,
     /// The host NUMA node; `None` picks the highest-numbered node the guest fits on.
     pub node: Option<u32>,
-    /// The vCPUs given the real-time scheduler.
+    /// The vCPUs given the real-time scheduler (default `^0`).
     pub rt_vcpus: RtVcpus,
     /// The real-time policy.
     pub scheduler: Scheduler,
@@ -256,7 +316,7 @@ impl Default for GuestSettings {
             vcpus: 4,
             memory: Kib::gib(16),
             node: None,
-            rt_vcpus: RtVcpus::All,
+            rt_vcpus: RtVcpus::AllBut(CpuSet::from_iter([0])),
             scheduler: Scheduler::Fifo,
             priority: 1,
         }

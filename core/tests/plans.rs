@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{assert_libvirt_accepts, assert_shellcheck_passes, assert_virsh_refuses, fixtures};
+use common::{
+    assert_libvirt_accepts, assert_qemu_driver_refuses, assert_shellcheck_passes,
+    assert_virsh_refuses, corpus, fixtures,
+};
 use rtkvm_core::json::JsonPlan;
 use rtkvm_core::plan::WarningCode;
 use rtkvm_core::settings::{PageSize, Preset, RtVcpus};
@@ -55,8 +58,9 @@ fn seed_example_matches_the_libvirt_page() {
     assert_eq!(plan.guest.node, 1);
     assert_eq!(plan.guest.vcpupin, vec![12, 13, 14, 15]);
     assert_eq!(plan.guest.emulatorpin.to_string(), "8-9");
-    assert_eq!(plan.guest.rt_vcpus.to_string(), "0-3");
-    assert_eq!(codes(&plan), vec![WarningCode::RtOnEveryVcpu]);
+    // vCPU 0 stays the guest's housekeeping vCPU by default.
+    assert_eq!(plan.guest.rt_vcpus.to_string(), "1-3");
+    assert_eq!(codes(&plan), vec![]);
     insta::assert_json_snapshot!("seed_plan", JsonPlan::new(&plan, &plan.out));
     insta::assert_snapshot!(
         "seed_text",
@@ -67,7 +71,11 @@ fn seed_example_matches_the_libvirt_page() {
 
 #[test]
 fn seed_example_corrects_the_pages_two_mistakes() {
-    let plan = planned(&host("seed-example.xml"), &Settings::default()).unwrap();
+    // The page's own setting: every vCPU real-time.
+    let mut settings = Settings::default();
+    settings.guest.rt_vcpus = RtVcpus::All;
+    let plan = planned(&host("seed-example.xml"), &settings).unwrap();
+    assert_eq!(codes(&plan), vec![WarningCode::RtOnEveryVcpu]);
     let xml = &plan.out.domain_xml;
     // The page's vcpusched names vCPU 4 of a 4-vCPU guest; ours names only existing vCPUs.
     assert!(xml.contains(r#"<vcpusched vcpus="0-3" scheduler="fifo" priority="1"/>"#));
@@ -311,4 +319,53 @@ fn names_that_could_inject_are_refused_or_kept_out_of_shell_and_cmdline() {
         );
         assert_libvirt_accepts(&plan.out.domain_xml, name);
     }
+}
+
+/// Recipe 2 on each architecture: what libvirt's QEMU driver requires there, and the production
+/// elements where they apply. The QEMU driver is the judge (the test driver accepts a PMU on ppc64).
+#[test]
+fn each_architecture_gets_what_the_qemu_driver_accepts() {
+    let small = |file: &str| {
+        let text = std::fs::read_to_string(corpus().join(file)).unwrap();
+        let host = parse_capabilities(&text).unwrap();
+        let mut settings = Settings::default();
+        settings.host.host_cpus = 1;
+        settings.host.host_memory = Kib::gib(1);
+        settings.guest.vcpus = 2;
+        settings.guest.memory = Kib::gib(1);
+        planned(&host, &settings).unwrap().out.domain_xml
+    };
+    let x86 = planned(&host("seed-example.xml"), &Settings::default())
+        .unwrap()
+        .out
+        .domain_xml;
+    for element in [
+        "<hard_limit unit=\"KiB\">17825792</hard_limit>",
+        "<hint-dedicated state=\"on\"/>",
+        "<timer name=\"pit\" tickpolicy=\"delay\"/>",
+        "<timer name=\"hpet\" present=\"no\"/>",
+        "<pmu state=\"off\"/>",
+    ] {
+        assert!(x86.contains(element), "x86 lacks {element}");
+    }
+    // The seed host's libvirt prints no die ids, so the topology names no dies (libvirt before 6.1
+    // refuses them).
+    assert!(x86.contains("<topology sockets=\"1\" cores=\"4\" threads=\"1\"/>"));
+
+    let ppc = small("virt-manager/kvm-ppc64le.xml");
+    assert!(!ppc.contains("<pmu"), "{ppc}");
+    assert!(!ppc.contains("hint-dedicated") && !ppc.contains("<timer"));
+    assert_libvirt_accepts(&ppc, "ppc64le");
+    assert_qemu_driver_refuses(
+        &ppc.replace("<features/>", "<features><pmu state=\"off\"/></features>"),
+        "PMU is always enabled",
+    );
+
+    let arm = small("virt-manager/kvm-aarch64.xml");
+    assert!(arm.contains("<os firmware=\"efi\">"), "{arm}");
+    assert!(!arm.contains("hint-dedicated") && !arm.contains("<timer"));
+    assert_libvirt_accepts(&arm, "aarch64");
+
+    let s390 = small("virt-manager/kvm-s390x.xml");
+    assert_libvirt_accepts(&s390, "s390x");
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use rtkvm_core::settings::{PageSize, Preset, RtVcpus, Scheduler};
+use rtkvm_core::settings::{PageSize, Preset, Recipe, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{outputs, parse_capabilities, plan, CpuSet, Form, Settings};
 
@@ -387,8 +387,10 @@ fn any_settings() -> impl Strategy<Value = Settings> {
         prop_oneof![Just(Scheduler::Fifo), Just(Scheduler::Rr)],
         1u32..100,
     );
-    (host, guest).prop_filter_map("valid settings only", |(h, g)| {
+    let recipe = prop_oneof![Just(Recipe::Guide), Just(Recipe::Production)];
+    (recipe, host, guest).prop_filter_map("valid settings only", |(recipe, h, g)| {
         let mut s = Settings::default();
+        s.recipe = recipe;
         (
             s.host.host_cpus,
             s.host.housekeeping,

@@ -1,6 +1,6 @@
 //! The checks the fuzz targets run, shared with the regression tests in `tests/`.
 
-use rtkvm_core::settings::{PageSize, Preset, RtVcpus, Scheduler};
+use rtkvm_core::settings::{PageSize, Preset, Recipe, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Settings};
 
@@ -46,6 +46,11 @@ pub fn pipeline(data: &[u8]) -> bool {
         Scheduler::Rr
     } else {
         Scheduler::Fifo
+    };
+    s.recipe = if b[4] & 4 == 4 {
+        Recipe::Guide
+    } else {
+        Recipe::Production
     };
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);

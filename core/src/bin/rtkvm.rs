@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::json::JsonPlan;
-use rtkvm_core::settings::{GuestSettings, HostSettings, PageSize, Preset, RtVcpus, Scheduler};
+use rtkvm_core::settings::{
+    GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Error, Settings};
 
@@ -59,8 +61,9 @@ struct PlanArgs {
     /// The guest's libvirt name.
     #[arg(long, default_value = "rt-guest")]
     name: String,
-    /// The vCPUs given the real-time scheduler: all, none, a list (1-3) or Nova's mask (^0 = all but 0).
-    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_rt_vcpus)]
+    /// The vCPUs given the real-time scheduler: Nova's mask (^0 = all but vCPU 0, which stays the
+    /// guest's housekeeping vCPU), a list (1-3), none, or all (libvirt's guide: no housekeeping vCPU).
+    #[arg(long, value_name = "LIST", default_value = "^0", value_parser = parse_rt_vcpus)]
     rt_vcpus: RtVcpus,
     /// The real-time scheduler policy.
     #[arg(long, value_enum, default_value = "fifo")]
@@ -71,6 +74,10 @@ struct PlanArgs {
     /// The kernel parameters to emit.
     #[arg(long, value_enum, default_value = "full")]
     preset: Preset,
+    /// The recipe revision: 2 (production real-time guest, 2026-11) or 1 (libvirt's guide, as rtkvm
+    /// first wrote it). A share link keeps the revision it was made with.
+    #[arg(long, value_name = "N", default_value = "2", value_parser = parse_recipe)]
+    recipe: Recipe,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -103,6 +110,10 @@ fn parse_cpulist(text: &str) -> Result<CpuSet, String> {
 }
 
 fn parse_page_size(text: &str) -> Result<PageSize, String> {
+    text.parse().map_err(|e: Error| e.to_string())
+}
+
+fn parse_recipe(text: &str) -> Result<Recipe, String> {
     text.parse().map_err(|e: Error| e.to_string())
 }
 
@@ -140,6 +151,7 @@ fn run(args: PlanArgs) -> Result<String, String> {
     let bytes = read_input(args.file.as_ref())?;
     let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
     let settings = Settings {
+        recipe: args.recipe,
         host: HostSettings {
             host_cpus: args.host_cpus,
             housekeeping: args.housekeeping,

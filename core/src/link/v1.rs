@@ -3,7 +3,7 @@
 //! may change, or every v1 link already shared would decode to something else.
 //!
 //! v1 wrote the real-time vCPUs already resolved against the vCPU count (`^0` of 5 vCPUs as `1-4`), so
-//! they open as that list.
+//! they open as that list; and it opens with recipe revision 1, the one it was made with.
 
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
-    GuestSettings, HostSettings, PageSize, Preset, RtVcpus, Scheduler, Settings,
+    GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler, Settings,
 };
 use crate::units::Kib;
 
@@ -84,6 +84,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
         postcard::from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;
     let (h, g) = (wire.settings.host, wire.settings.guest);
     let settings = Settings {
+        recipe: Recipe::Guide,
         host: HostSettings {
             host_cpus: h.host_cpus,
             housekeeping: h.housekeeping.as_deref().map(cpus).transpose()?,

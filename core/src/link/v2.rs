@@ -1,6 +1,8 @@
 //! Link version 2: v1's host columns and settings, with the real-time vCPUs kept as the user wrote
 //! them (`^0` stays a mask, so that it still means "every vCPU but 0" when the vCPU count changes).
-//! Frozen like v1: postcard's positional encoding of these types, which may never change.
+//! Frozen like v1: postcard's positional encoding of these types, which may never change. Version 3
+//! reuses these settings and adds the recipe revision; v2 links open with revision 1, the recipe they
+//! were made with.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,18 +12,19 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
-    GuestSettings, HostSettings, PageSize, Preset, RtVcpus, Scheduler, Settings,
+    GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler, Settings,
 };
 use crate::units::Kib;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Wire {
     host: WireHost,
     settings: SettingsV2,
 }
 
+/// The settings of links v2 and v3 (but the recipe revision).
 #[derive(Serialize, Deserialize)]
-struct SettingsV2 {
+pub(crate) struct SettingsV2 {
     host: HostV2,
     guest: GuestV2,
 }
@@ -79,53 +82,58 @@ fn cpus(text: &str) -> Result<CpuSet, Error> {
         .map_err(|_| damaged("a CPU list does not read"))
 }
 
-/// Encodes a host and settings as a v2 payload (before deflating).
-pub(crate) fn encode(host: &Host, settings: &Settings) -> Vec<u8> {
+/// Writes the settings (but the recipe revision) as v2 and v3 carry them.
+pub(crate) fn to_wire(settings: &Settings) -> SettingsV2 {
     let (h, g) = (&settings.host, &settings.guest);
-    let wire = Wire {
-        host: WireHost::new(host),
-        settings: SettingsV2 {
-            host: HostV2 {
-                host_cpus: h.host_cpus,
-                housekeeping: h.housekeeping.as_ref().map(CpuSet::to_string),
-                host_memory_kib: h.host_memory.0,
-                page_size: match h.page_size {
-                    PageSize::Auto => PageSizeV2::Auto,
-                    PageSize::Kib(kib) => PageSizeV2::Kib(kib),
-                },
-                preset: match h.preset {
-                    Preset::Minimal => PresetV2::Minimal,
-                    Preset::Full => PresetV2::Full,
-                },
+    SettingsV2 {
+        host: HostV2 {
+            host_cpus: h.host_cpus,
+            housekeeping: h.housekeeping.as_ref().map(CpuSet::to_string),
+            host_memory_kib: h.host_memory.0,
+            page_size: match h.page_size {
+                PageSize::Auto => PageSizeV2::Auto,
+                PageSize::Kib(kib) => PageSizeV2::Kib(kib),
             },
-            guest: GuestV2 {
-                name: g.name.clone(),
-                vcpus: g.vcpus,
-                memory_kib: g.memory.0,
-                node: g.node,
-                rt_vcpus: match &g.rt_vcpus {
-                    RtVcpus::All => RtVcpusV2::All,
-                    RtVcpus::None => RtVcpusV2::None,
-                    RtVcpus::List(set) => RtVcpusV2::List(set.to_string()),
-                    RtVcpus::AllBut(set) => RtVcpusV2::AllBut(set.to_string()),
-                },
-                scheduler: match g.scheduler {
-                    Scheduler::Fifo => SchedulerV2::Fifo,
-                    Scheduler::Rr => SchedulerV2::Rr,
-                },
-                priority: g.priority,
+            preset: match h.preset {
+                Preset::Minimal => PresetV2::Minimal,
+                Preset::Full => PresetV2::Full,
             },
         },
-    };
-    postcard::to_allocvec(&wire).expect("plain data always serializes")
+        guest: GuestV2 {
+            name: g.name.clone(),
+            vcpus: g.vcpus,
+            memory_kib: g.memory.0,
+            node: g.node,
+            rt_vcpus: match &g.rt_vcpus {
+                RtVcpus::All => RtVcpusV2::All,
+                RtVcpus::None => RtVcpusV2::None,
+                RtVcpus::List(set) => RtVcpusV2::List(set.to_string()),
+                RtVcpus::AllBut(set) => RtVcpusV2::AllBut(set.to_string()),
+            },
+            scheduler: match g.scheduler {
+                Scheduler::Fifo => SchedulerV2::Fifo,
+                Scheduler::Rr => SchedulerV2::Rr,
+            },
+            priority: g.priority,
+        },
+    }
 }
 
 /// Decodes a v2 payload (after inflating) into a host and settings, not yet validated.
 pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
     let wire: Wire =
         postcard::from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;
-    let (h, g) = (wire.settings.host, wire.settings.guest);
-    let settings = Settings {
+    Ok((
+        wire.host.into_host()?,
+        from_wire(wire.settings, Recipe::Guide)?,
+    ))
+}
+
+/// Reads the settings of a v2 or v3 link, with the recipe revision it names.
+pub(crate) fn from_wire(wire: SettingsV2, recipe: Recipe) -> Result<Settings, Error> {
+    let (h, g) = (wire.host, wire.guest);
+    Ok(Settings {
+        recipe,
         host: HostSettings {
             host_cpus: h.host_cpus,
             housekeeping: h.housekeeping.as_deref().map(cpus).transpose()?,
@@ -156,6 +164,5 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
             },
             priority: g.priority,
         },
-    };
-    Ok((wire.host.into_host()?, settings))
+    })
 }

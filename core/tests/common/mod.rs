@@ -66,12 +66,62 @@ impl Drop for TempXml {
     }
 }
 
-/// Asserts that libvirt's own parser (`virsh -c test:///default define`) and its RelaxNG schema
-/// (`virt-xml-validate … domain`) both accept the domain XML.
+/// Defines the domain with libvirt's real QEMU driver (`virsh -c qemu:///system define`), whose checks
+/// the test driver skips, then undefines it. The domain gets a name of its own (tests run in parallel
+/// against one daemon), and where this machine cannot run it with KVM (another architecture, or no
+/// `/dev/kvm`) it is defined as `type='qemu'`, which keeps the driver's architecture rules.
+fn qemu_driver_define(xml: &str) -> (bool, String) {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let name = format!("rtkvm-test-{}-{n}", std::process::id());
+    let (start, end) = (
+        xml.find("<name>").expect("a domain has a name"),
+        xml.find("</name>").expect("a domain has a name"),
+    );
+    let mut xml = format!("{}<name>{name}{}", &xml[..start], &xml[end..]);
+    let x86 = xml.contains(r#"arch="x86_64""#) || xml.contains(r#"arch="i686""#);
+    if !(x86 && Path::new("/dev/kvm").exists()) {
+        xml = xml.replacen(r#"<domain type="kvm">"#, r#"<domain type="qemu">"#, 1);
+    }
+    let file = TempXml::new(&xml);
+    let uri = ["-c", "qemu:///system"];
+    let (ok, text) = run(
+        "virsh",
+        &[&uri[..], &["define", file.path()]].concat(),
+        "libvirt-clients (and start libvirtd: scripts/libvirtd.sh start)",
+    );
+    if ok {
+        let (gone, why) = run(
+            "virsh",
+            &[&uri[..], &["undefine", "--nvram", &name]].concat(),
+            "libvirt-clients",
+        );
+        assert!(gone, "cannot undefine {name}: {why}");
+    }
+    (ok, text)
+}
+
+/// Asserts that libvirt's QEMU driver refuses the domain XML with a message containing `expected`
+/// (while the test driver may accept it).
+pub fn assert_qemu_driver_refuses(xml: &str, expected: &str) {
+    let (ok, text) = qemu_driver_define(xml);
+    assert!(
+        !ok && text.contains(expected),
+        "the QEMU driver should refuse with '{expected}', said: {text}"
+    );
+}
+
+/// Asserts that libvirt accepts the domain XML: its own parser and validation with the test driver
+/// (`virsh -c test:///default define`), its RelaxNG schema (`virt-xml-validate … domain`) and its real
+/// QEMU driver (`virsh -c qemu:///system define`, which `scripts/libvirtd.sh start` makes available).
 pub fn assert_libvirt_accepts(xml: &str, label: &str) {
     let file = TempXml::new(xml);
     let (ok, text) = file.virsh_define();
     assert!(ok, "virsh refused the domain XML of {label}: {text}\n{xml}");
+    let (ok, text) = qemu_driver_define(xml);
+    assert!(
+        ok,
+        "libvirt's QEMU driver refused the domain XML of {label}: {text}\n{xml}"
+    );
     let (ok, text) = run(
         "virt-xml-validate",
         &[file.path(), "domain"],
@@ -112,6 +162,7 @@ pub fn cli_args(settings: &rtkvm_core::Settings) -> Vec<String> {
         args.push(format!("--{name}"));
         args.push(value.to_string());
     };
+    flag("recipe", &f.recipe);
     flag("host-cpus", &f.host_cpus);
     if !f.housekeeping.is_empty() {
         flag("housekeeping", &f.housekeeping);

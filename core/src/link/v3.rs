@@ -1,0 +1,42 @@
+//! Link version 3: v2's host and settings, and the recipe revision the plan was made with, so that a
+//! link opens to the same plan after rtkvm's recipe has moved on. Frozen like v1 and v2.
+
+use serde::{Deserialize, Serialize};
+
+use super::columns::WireHost;
+use super::damaged;
+use super::v2::{from_wire, to_wire, SettingsV2};
+use crate::error::Error;
+use crate::host::Host;
+use crate::settings::{Recipe, Settings};
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    host: WireHost,
+    settings: SettingsV2,
+    recipe: u32,
+}
+
+/// Encodes a host and settings as a v3 payload (before deflating).
+pub(crate) fn encode(host: &Host, settings: &Settings) -> Vec<u8> {
+    let wire = Wire {
+        host: WireHost::new(host),
+        settings: to_wire(settings),
+        recipe: settings.recipe.number(),
+    };
+    postcard::to_allocvec(&wire).expect("plain data always serializes")
+}
+
+/// Decodes a v3 payload (after inflating) into a host and settings, not yet validated.
+pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
+    let wire: Wire =
+        postcard::from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;
+    let recipe = Recipe::from_number(wire.recipe).ok_or_else(|| {
+        Error::Link(format!(
+            "the link names recipe revision {}, which this rtkvm does not know (it knows 1 to {}); open it with the rtkvm that made it",
+            wire.recipe,
+            Recipe::ALL.len()
+        ))
+    })?;
+    Ok((wire.host.into_host()?, from_wire(wire.settings, recipe)?))
+}
