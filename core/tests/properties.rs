@@ -389,8 +389,10 @@ fn any_settings() -> impl Strategy<Value = Settings> {
     );
     let recipe = prop_oneof![Just(Recipe::Guide), Just(Recipe::Production)];
     (recipe, host, guest).prop_filter_map("valid settings only", |(recipe, h, g)| {
-        let mut s = Settings::default();
-        s.recipe = recipe;
+        let mut s = Settings {
+            recipe,
+            ..Settings::default()
+        };
         (
             s.host.host_cpus,
             s.host.housekeeping,
