@@ -3,6 +3,7 @@
 
 use crate::caps::expected_pages_line;
 use crate::plan::HostPlan;
+use crate::template::render;
 use crate::units::{format_kib, kernel_size, GIB_KIB};
 
 /// How to reserve the planned huge pages and check them.
@@ -36,61 +37,41 @@ pub fn boot_pages(part: &HostPlan) -> u64 {
     min * part.hugepages.len() as u64
 }
 
-/// The script's text, with its variable parts marked: `@NAME@` is replaced by a number or a size, and a
-/// line starting with `%section%` is kept only where that section applies (`runtime`, `even`,
-/// `gigantic`), or repeated for each node (`each`, `runtime-each`).
-const TEMPLATE: &str = include_str!("templates/hugepages.sh");
-
 /// Builds the huge page settings for a partition. Only numbers and sizes go into the script.
 pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
     let size_kib = part.page_size_kib;
     let runtime = part.uneven_pages();
     let boot = boot_pages(part);
-    let human = format_kib(size_kib);
     let plan_text: Vec<String> = part
         .hugepages
         .iter()
         .map(|p| format!("{} on node {}", p.count, p.node))
         .collect();
-    let fill = |line: &str| {
-        line.replace("@HUMAN@", &human)
-            .replace("@PLAN@", &plan_text.join(", "))
-            .replace("@SIZE@", &kernel_size(size_kib))
-            .replace("@BOOT@", &boot.to_string())
-            .replace("@SIZE_KB@", &size_kib.to_string())
+    let per_node = |verb: &str| {
+        part.hugepages
+            .iter()
+            .map(|p| format!("{verb} {} {}", p.node, p.count))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
-    let mut script = String::new();
-    for line in TEMPLATE.lines() {
-        let (section, body) = match line.strip_prefix('%').and_then(|l| l.split_once('%')) {
-            Some((section, body)) => (Some(section), body),
-            None => (None, line),
-        };
-        let kept = match section {
-            None => true,
-            Some("runtime") => runtime,
-            Some("even") => !runtime,
-            Some("gigantic") => runtime && size_kib >= GIB_KIB,
-            Some("each") => {
-                for p in &part.hugepages {
-                    script.push_str(&per_node(body, p.node, p.count));
-                }
-                false
-            }
-            Some("runtime-each") => {
-                if runtime {
-                    for p in &part.hugepages {
-                        script.push_str(&per_node(body, p.node, p.count));
-                    }
-                }
-                false
-            }
-            Some(other) => unreachable!("unknown section %{other}% in templates/hugepages.sh"),
-        };
-        if kept {
-            script.push_str(&fill(body));
-            script.push('\n');
-        }
-    }
+    let script = render(
+        include_str!("templates/hugepages.sh"),
+        &[
+            ("HUMAN", &format_kib(size_kib)),
+            ("PLAN", &plan_text.join(", ")),
+            ("SIZE", &kernel_size(size_kib)),
+            ("BOOT", &boot.to_string()),
+            ("SIZE_KB", &size_kib.to_string()),
+            ("RESERVE", &per_node("reserve")),
+            ("CHECK", &per_node("check")),
+        ],
+        |section| match section {
+            "runtime" => runtime,
+            "even" => !runtime,
+            "gigantic" => runtime && size_kib >= GIB_KIB,
+            other => panic!("unknown section %{other}% in templates/hugepages.sh"),
+        },
+    );
     let expected_pages = part
         .hugepages
         .iter()
@@ -108,12 +89,4 @@ pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
         ),
         expected_pages,
     }
-}
-
-fn per_node(line: &str, node: u32, count: u64) -> String {
-    format!(
-        "{}\n",
-        line.replace("@NODE@", &node.to_string())
-            .replace("@COUNT@", &count.to_string())
-    )
 }

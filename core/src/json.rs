@@ -25,8 +25,29 @@ pub struct JsonPlan {
     pub guest: JsonGuest,
     /// The libvirt domain XML.
     pub domain_xml: String,
+    /// What goes inside the guest (added 2026-11-25).
+    pub guest_os: JsonGuestOs,
     /// Things that work but deserve a second look.
     pub warnings: Vec<JsonWarning>,
+}
+
+/// What goes inside the guest.
+#[derive(Debug, Serialize)]
+pub struct JsonGuestOs {
+    /// The real-time vCPUs, isolated inside the guest, as a cpulist.
+    pub rt_vcpus: String,
+    /// The guest's housekeeping vCPUs, as a cpulist.
+    pub housekeeping_vcpus: String,
+    /// The guest kernel command line addition (empty when nothing can be isolated).
+    pub kernel_cmdline: String,
+    /// The same, one parameter at a time.
+    pub kernel_params: Vec<JsonParam>,
+    /// `/etc/tuned/realtime-virtual-guest-variables.conf`.
+    pub tuned_variables: String,
+    /// `guest-setup.sh`.
+    pub setup_script: String,
+    /// `latency-test.sh`.
+    pub latency_test: String,
 }
 
 /// How the host is partitioned and what its kernel and huge pages must be set to.
@@ -141,6 +162,16 @@ pub struct JsonWarning {
     pub message: String,
 }
 
+fn params(params: &[crate::cmdline::KernelParam]) -> Vec<JsonParam> {
+    params
+        .iter()
+        .map(|p| JsonParam {
+            param: p.param.clone(),
+            explanation: p.explanation.clone(),
+        })
+        .collect()
+}
+
 impl JsonPlan {
     /// Converts a plan and its outputs into the JSON document.
     pub fn new(plan: &Plan, outputs: &Outputs) -> JsonPlan {
@@ -161,14 +192,7 @@ impl JsonPlan {
                     })
                     .collect(),
                 kernel_cmdline: outputs.kernel_cmdline.clone(),
-                kernel_params: outputs
-                    .kernel_params
-                    .iter()
-                    .map(|p| JsonParam {
-                        param: p.param.clone(),
-                        explanation: p.explanation.clone(),
-                    })
-                    .collect(),
+                kernel_params: params(&outputs.kernel_params),
                 page_size_kib: h.page_size_kib,
                 hugepages: h
                     .hugepages
@@ -208,6 +232,18 @@ impl JsonPlan {
                 page_size_kib: g.page_size_kib,
             },
             domain_xml: outputs.domain_xml.clone(),
+            guest_os: {
+                let o = &outputs.guest_os;
+                JsonGuestOs {
+                    rt_vcpus: o.rt_vcpus.to_string(),
+                    housekeeping_vcpus: o.housekeeping_vcpus.to_string(),
+                    kernel_cmdline: o.kernel_cmdline.clone(),
+                    kernel_params: params(&o.kernel_params),
+                    tuned_variables: o.tuned_variables.clone(),
+                    setup_script: o.setup_script.clone(),
+                    latency_test: o.latency_test.clone(),
+                }
+            },
             warnings: plan
                 .warnings
                 .iter()

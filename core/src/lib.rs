@@ -23,6 +23,7 @@ pub mod cpuset;
 pub mod domain;
 pub mod error;
 pub mod form;
+pub mod guest_os;
 pub mod host;
 pub mod hugepages;
 pub mod json;
@@ -31,6 +32,7 @@ pub mod outputs;
 pub mod plan;
 pub mod report;
 pub mod settings;
+pub mod template;
 pub mod units;
 
 pub use caps::{parse_capabilities, parse_capabilities_bytes};

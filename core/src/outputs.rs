@@ -3,6 +3,7 @@
 
 use crate::cmdline::{join, kernel_params, KernelParam};
 use crate::domain::domain_xml;
+use crate::guest_os::{guest_os, GuestOs};
 use crate::host::Host;
 use crate::hugepages::{hugepage_settings, HugepageSettings};
 use crate::plan::Plan;
@@ -18,6 +19,9 @@ pub struct Outputs {
     pub hugepages: HugepageSettings,
     /// The libvirt domain XML for the guest.
     pub domain_xml: String,
+    /// What goes inside the guest: its kernel command line, tuned's variables, a setup script and a
+    /// latency test.
+    pub guest_os: GuestOs,
     /// The guest's name, for the XML's file name.
     guest_name: String,
 }
@@ -30,6 +34,7 @@ pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
         kernel_params,
         hugepages: hugepage_settings(&plan.host),
         domain_xml: domain_xml(host, &plan.guest, plan.recipe),
+        guest_os: guest_os(host, plan),
         guest_name: plan.guest.name.clone(),
     }
 }
@@ -44,6 +49,28 @@ pub struct OutputFile {
 }
 
 impl Outputs {
+    /// Returns the guest OS files: `guest-kernel-cmdline.txt`, `realtime-virtual-guest-variables.conf`,
+    /// `guest-setup.sh` and `latency-test.sh`.
+    pub fn guest_files(&self) -> [OutputFile; 4] {
+        let g = &self.guest_os;
+        let file = |name: &str, content: String| OutputFile {
+            name: name.into(),
+            content,
+        };
+        [
+            file(
+                "guest-kernel-cmdline.txt",
+                format!("{}\n", g.kernel_cmdline),
+            ),
+            file(
+                "realtime-virtual-guest-variables.conf",
+                g.tuned_variables.clone(),
+            ),
+            file("guest-setup.sh", g.setup_script.clone()),
+            file("latency-test.sh", g.latency_test.clone()),
+        ]
+    }
+
     /// Returns the three files: `kernel-cmdline.txt`, `hugepages.sh` and `<guest>.xml`.
     pub fn files(&self) -> [OutputFile; 3] {
         [

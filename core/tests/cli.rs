@@ -152,6 +152,19 @@ fn xml_and_hugepages_formats_print_the_files() {
 }
 
 #[test]
+fn guest_os_formats_print_the_guest_files() {
+    let out = |format: &str| {
+        let o = rtkvm(&["plan", &seed(), "--format", format], None);
+        assert!(o.status.success(), "{format}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert!(out("guest-cmdline").starts_with("isolcpus=managed_irq,domain,1-3 "));
+    assert!(out("guest-tuned").contains("\nisolated_cores=1-3\n"));
+    assert!(out("guest-setup").starts_with("#!/bin/sh\n"));
+    assert!(out("latency-test").contains("cyclictest "));
+}
+
+#[test]
 fn bad_input_exits_2_with_an_error_line() {
     for (input, expected) in [
         (&b""[..], "error: the input is empty"),

@@ -52,6 +52,8 @@ fn judge(path: &Path, name: &str, host: &Host, settings: &Settings, plan: &Plan)
     let outputs = rtkvm_core::outputs(host, plan);
     assert_libvirt_accepts(&outputs.domain_xml, name);
     assert_shellcheck_passes(&outputs.hugepages.script, name);
+    assert_shellcheck_passes(&outputs.guest_os.setup_script, name);
+    assert_shellcheck_passes(&outputs.guest_os.latency_test, name);
     let json = cli_json(path, &cli_args(settings));
     let expected = serde_json::to_value(JsonPlan::new(plan, &outputs)).unwrap();
     assert!(

@@ -369,3 +369,47 @@ fn each_architecture_gets_what_the_qemu_driver_accepts() {
     let s390 = small("virt-manager/kvm-s390x.xml");
     assert_libvirt_accepts(&s390, "s390x");
 }
+
+/// Inside the guest: its real-time vCPUs isolated, its housekeeping vCPUs keeping its own work, and a
+/// latency test over exactly those vCPUs; with no housekeeping vCPU (libvirt's guide) or no real-time
+/// vCPU, nothing is isolated and the scripts say why.
+#[test]
+fn the_guest_os_isolates_its_real_time_vcpus() {
+    let host = host("seed-example.xml");
+    let plan = planned(&host, &Settings::default()).unwrap();
+    let g = &plan.out.guest_os;
+    assert_eq!(g.rt_vcpus.to_string(), "1-3");
+    assert_eq!(g.housekeeping_vcpus.to_string(), "0");
+    assert_eq!(
+        g.kernel_cmdline,
+        "isolcpus=managed_irq,domain,1-3 nohz=on nohz_full=1-3 rcu_nocbs=1-3 irqaffinity=0 skew_tick=1 tsc=reliable nosoftlockup"
+    );
+    assert!(g.tuned_variables.contains("\nisolated_cores=1-3\n"));
+    assert!(g
+        .latency_test
+        .contains("--threads=3 --affinity=1-3 --mainaffinity=0"));
+    assert!(g.latency_test.contains("--taskset 8-9"));
+    let [cmdline, tuned, setup, latency] = plan.out.guest_files();
+    insta::assert_snapshot!("seed_guest_setup", setup.content);
+    insta::assert_snapshot!("seed_latency_test", latency.content);
+    assert_eq!(cmdline.content, format!("{}\n", g.kernel_cmdline));
+    assert_eq!(tuned.name, "realtime-virtual-guest-variables.conf");
+    assert_shellcheck_passes(&setup.content, "guest-setup.sh");
+    assert_shellcheck_passes(&latency.content, "latency-test.sh");
+
+    for (rt, why) in [
+        (RtVcpus::All, "no housekeeping vCPU"),
+        (RtVcpus::None, "no real-time vCPU"),
+    ] {
+        let mut settings = Settings::default();
+        settings.guest.rt_vcpus = rt;
+        let plan = planned(&host, &settings).unwrap();
+        let g = &plan.out.guest_os;
+        assert!(g.kernel_params.is_empty(), "{why}");
+        assert!(g.setup_script.contains("isolate=no"), "{why}");
+        assert!(g.latency_test.contains("isolate=no"), "{why}");
+        assert!(!g.tuned_variables.contains("isolated_cores="), "{why}");
+        assert_shellcheck_passes(&g.setup_script, why);
+        assert_shellcheck_passes(&g.latency_test, why);
+    }
+}

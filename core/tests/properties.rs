@@ -299,6 +299,15 @@ proptest! {
                 _ => {}
             }
         }
+        // Inside the guest, the real-time and housekeeping vCPUs split the vCPUs, and only the real-time
+        // ones are isolated.
+        let os = &out.guest_os;
+        prop_assert!(os.rt_vcpus.is_disjoint(&os.housekeeping_vcpus));
+        prop_assert_eq!(os.rt_vcpus.len() + os.housekeeping_vcpus.len(), g.vcpus as usize);
+        if !os.kernel_params.is_empty() {
+            let isolcpus = format!("isolcpus=managed_irq,domain,{}", os.rt_vcpus);
+            prop_assert_eq!(&os.kernel_params[0].param, &isolcpus);
+        }
         // The domain XML names only existing vCPUs.
         let vcpusched = format!("vcpus=\"{}\"", g.rt_vcpus);
         prop_assert!(g.rt_vcpus.is_empty() || out.domain_xml.contains(&vcpusched));

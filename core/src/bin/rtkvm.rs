@@ -95,6 +95,14 @@ enum Format {
     Cmdline,
     /// The hugepages.sh script.
     Hugepages,
+    /// The guest kernel command line: the real-time vCPUs isolated inside the guest.
+    GuestCmdline,
+    /// tuned's realtime-virtual-guest variables (/etc/tuned/realtime-virtual-guest-variables.conf).
+    GuestTuned,
+    /// guest-setup.sh: the RT kernel, tuned's profile and irqbalance, inside the guest.
+    GuestSetup,
+    /// latency-test.sh: cyclictest and oslat over the guest's real-time vCPUs.
+    LatencyTest,
     /// The share-link fragment (starting with `#`) that opens this plan in the app.
     Link,
 }
@@ -185,6 +193,15 @@ fn run(args: PlanArgs) -> Result<String, String> {
                 Format::Cmdline => cmdline.content,
                 Format::Hugepages => hugepages.content,
                 _ => xml.content,
+            }
+        }
+        Format::GuestCmdline | Format::GuestTuned | Format::GuestSetup | Format::LatencyTest => {
+            let [cmdline, tuned, setup, latency] = outputs.guest_files();
+            match args.format {
+                Format::GuestCmdline => cmdline.content,
+                Format::GuestTuned => tuned.content,
+                Format::GuestSetup => setup.content,
+                _ => latency.content,
             }
         }
         Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),

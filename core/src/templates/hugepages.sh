@@ -44,6 +44,6 @@ check() {
   fi
 }
 
-%runtime-each%reserve @NODE@ @COUNT@
-%each%check @NODE@ @COUNT@
+%runtime%@RESERVE@
+@CHECK@
 exit "$status"

@@ -87,7 +87,11 @@ fn qemu_driver_define(xml: &str) -> (bool, String) {
     let (ok, text) = run(
         "virsh",
         &[&uri[..], &["define", file.path()]].concat(),
-        "libvirt-clients (and start libvirtd: scripts/libvirtd.sh start)",
+        "libvirt-clients",
+    );
+    assert!(
+        !text.contains("failed to connect to the hypervisor"),
+        "libvirt's QEMU driver is not running: start it with scripts/libvirtd.sh start (scripts/test.sh does)\n{text}"
     );
     if ok {
         let (gone, why) = run(
