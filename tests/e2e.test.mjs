@@ -427,3 +427,24 @@ test('a large host opens only the guest\'s node, and a header opens any other', 
   assert.equal(await page.locator('svg.topology g.cpu').count(), 128);
   await close(s);
 });
+
+test('the guest OS files and the latency test download as the CLI prints them', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.click('[data-testid=guest-files] summary');
+  await page.click('[data-testid=latency-files] summary');
+  const example = cli(['example']);
+  for (const [testid, format, name] of [['out-guest-cmdline', 'guest-cmdline', 'guest-kernel-cmdline.txt'],
+    ['out-guest-tuned', 'guest-tuned', 'realtime-virtual-guest-variables.conf'],
+    ['out-guest-setup', 'guest-setup', 'guest-setup.sh'], ['out-latency-test', 'latency-test', 'latency-test.sh']]) {
+    const d = await downloadOf(page, testid);
+    assert.equal(d.name, name);
+    assert.equal(d.content, cli(['plan', '--format', format], example), `${name} differs from rtkvm plan --format ${format}`);
+  }
+  // The boxes stay open, and follow, when the plan changes.
+  await page.fill('[data-testid=vcpus]', '3');
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-latency-test] pre')?.innerText.includes('--affinity=1-2'));
+  assert.equal(await outputText(page, 'out-guest-cmdline'), cli(['plan', '--vcpus', '3', '--format', 'guest-cmdline'], example));
+  await page.screenshot({ path: path.join(artifacts, 'guest-os.png'), fullPage: true });
+  await close(s);
+});

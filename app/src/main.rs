@@ -77,6 +77,7 @@ fn App() -> impl IntoView {
                     <HostView/>
                     <Problems/>
                     <Outputs/>
+                    <GuestOs/>
                 </div>
             </section>
         </main>
@@ -498,22 +499,17 @@ fn Outputs() -> impl IntoView {
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>
-                // Drawn when opened (and kept open across plans): nothing to build for a closed box.
-                <details prop:open=move || explained.get_untracked()
-                    on:toggle=move |ev| explained.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
-                    <summary>"What each parameter does, and how to apply them"</summary>
-                    {move || explained.get().then(|| view! {
-                        <table class="params" data-testid="params">
-                            {params.iter().map(|p| view! {
-                                <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
-                            }).collect_view()}
-                        </table>
-                        <p>"Fedora, RHEL and derivatives:"</p>
-                        <pre><code>{format!("grubby --update-kernel=ALL --args=\"{args}\"")}</code></pre>
-                        <p>"Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
-                           <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
-                    })}
-                </details>
+                <Unfold summary="What each parameter does, and how to apply them" testid="params-box" open=explained>
+                    <table class="params" data-testid="params">
+                        {params.iter().map(|p| view! {
+                            <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
+                        }).collect_view()}
+                    </table>
+                    <p>"Fedora, RHEL and derivatives:"</p>
+                    <pre><code>{format!("grubby --update-kernel=ALL --args=\"{args}\"")}</code></pre>
+                    <p>"Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
+                       <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
+                </Unfold>
                 <OutputBox title="Huge pages" testid="out-hugepages" file=hugepages.name content=hugepages.content/>
                 <p class="hint">"Check after reboot: "<code>{hs.verify_command.clone()}</code>
                    ". "<code>"virsh capabilities"</code>" should then print:"</p>
@@ -521,6 +517,83 @@ fn Outputs() -> impl IntoView {
                 <OutputBox title="Domain XML" testid="out-xml" file=xml.name content=xml.content/>
                 <p class="hint">"Add your disk and network devices, then "<code>"virsh define"</code>" it. Share: "
                    <code data-testid="share-address">{address}</code></p>
+            </section>
+        })
+    }
+}
+
+/// A `<details>` box whose contents are built only once it is opened, and which stays open across
+/// plans.
+#[component]
+fn Unfold(
+    summary: &'static str,
+    testid: &'static str,
+    open: RwSignal<bool>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    view! {
+        <details data-testid=testid prop:open=move || open.get_untracked()
+            on:toggle=move |ev| open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open())>
+            <summary>{summary}</summary>
+            {move || open.get().then(|| children())}
+        </details>
+    }
+}
+
+/// What goes inside the guest, and the latency test.
+#[component]
+fn GuestOs() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let (files_open, test_open) = (RwSignal::new(false), RwSignal::new(false));
+    move || {
+        let (plan, outputs) = state.plan.get()?.ok()?;
+        let os = outputs.guest_os.clone();
+        let [cmdline, tuned, setup, latency] = outputs.guest_files();
+        let list = |set: &rtkvm_core::CpuSet| {
+            if set.is_empty() { "none".to_string() } else { set.to_string() }
+        };
+        let about = if os.kernel_params.is_empty() {
+            if os.rt_vcpus.is_empty() {
+                "The guest has no real-time vCPU, so nothing needs isolating inside it.".to_string()
+            } else {
+                "Every vCPU is real-time (libvirt's guide), so the guest has no housekeeping vCPU and nothing can be isolated inside it: choose real-time vCPUs ^0 to keep vCPU 0 for the guest's own work.".to_string()
+            }
+        } else {
+            format!(
+                "Inside the guest, real-time vCPUs {} are isolated the way the host isolates its CPUs, and vCPU {} keeps the guest's kernel threads, timers, interrupts and I/O (tuned's realtime-virtual-guest profile).",
+                list(&os.rt_vcpus),
+                list(&os.housekeeping_vcpus)
+            )
+        };
+        let host_hk = plan.guest.emulatorpin.to_string();
+        Some(view! {
+            <section class="card outputs" data-testid="guest-os">
+                <h2>"5. Inside the guest"</h2>
+                <p>{about}</p>
+                <Unfold summary="The guest's kernel command line, tuned variables and setup script"
+                    testid="guest-files" open=files_open>
+                    <OutputBox title="Guest kernel command line" testid="out-guest-cmdline"
+                        file=cmdline.name.clone() content=cmdline.content.clone()/>
+                    <table class="params">
+                        {os.kernel_params.iter().map(|p| view! {
+                            <tr><td><code>{p.param.clone()}</code></td><td>{p.explanation.clone()}</td></tr>
+                        }).collect_view()}
+                    </table>
+                    <OutputBox title="tuned variables" testid="out-guest-tuned"
+                        file=tuned.name.clone() content=tuned.content.clone()/>
+                    <p class="hint">"For "<code>"/etc/tuned/"</code>"; "<code>"tuned-adm profile realtime-virtual-guest"</code>
+                        " then puts the command line on the guest's kernels."</p>
+                    <OutputBox title="Guest setup" testid="out-guest-setup"
+                        file=setup.name.clone() content=setup.content.clone()/>
+                    <p class="hint">"Run as root inside the guest (RHEL-likes, Debian, Ubuntu): installs the real-time kernel, "
+                        "tuned's profile with these variables and turns irqbalance off; then reboot the guest."</p>
+                </Unfold>
+                <h2>"6. Test it"</h2>
+                <p>{format!("Measure the latency inside the guest with cyclictest and oslat over exactly its real-time vCPUs, while the host's housekeeping CPUs ({host_hk}) are loaded; run it for hours.")}</p>
+                <Unfold summary="The latency test" testid="latency-files" open=test_open>
+                    <OutputBox title="Latency test" testid="out-latency-test"
+                        file=latency.name.clone() content=latency.content.clone()/>
+                </Unfold>
             </section>
         })
     }

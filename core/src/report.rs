@@ -126,6 +126,26 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     if !g.idle_siblings.is_empty() {
         let _ = writeln!(out, "  idle SMT siblings: {}", g.idle_siblings);
     }
+    let os = &outputs.guest_os;
+    let _ = writeln!(out);
+    if os.kernel_params.is_empty() {
+        let _ = writeln!(
+            out,
+            "Inside the guest: nothing to isolate ({})",
+            if os.rt_vcpus.is_empty() {
+                "no real-time vCPU"
+            } else {
+                "no housekeeping vCPU"
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Inside the guest: real-time vCPUs {}, housekeeping vCPUs {}",
+            os.rt_vcpus, os.housekeeping_vcpus
+        );
+        let _ = writeln!(out, "  kernel command line: {}", os.kernel_cmdline);
+    }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(out, "Warnings:");
@@ -136,7 +156,7 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Outputs: --format cmdline (kernel-cmdline.txt), hugepages (hugepages.sh), xml (<name>.xml), json"
+        "Outputs: --format cmdline (kernel-cmdline.txt), hugepages (hugepages.sh), xml (<name>.xml), guest-cmdline, guest-tuned, guest-setup, latency-test, json"
     );
     out
 }
