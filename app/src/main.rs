@@ -550,7 +550,11 @@ fn GuestOs() -> impl IntoView {
         let os = outputs.guest_os.clone();
         let [cmdline, tuned, setup, latency] = outputs.guest_files();
         let list = |set: &rtkvm_core::CpuSet| {
-            if set.is_empty() { "none".to_string() } else { set.to_string() }
+            if set.is_empty() {
+                "none".to_string()
+            } else {
+                set.to_string()
+            }
         };
         let about = if os.kernel_params.is_empty() {
             if os.rt_vcpus.is_empty() {
