@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::form::page_size_choices;
 use rtkvm_core::report::host_summary;
-use rtkvm_core::settings::{Preset, Recipe, Scheduler};
+use rtkvm_core::settings::{EmulatorPolicy, Preset, Recipe, Scheduler};
 use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
@@ -308,6 +308,16 @@ fn SettingsForm() -> impl IntoView {
             })
             .collect::<Vec<_>>(),
     );
+    let emulators: Vec<(&str, &str)> = EmulatorPolicy::ALL
+        .iter()
+        .map(|p| {
+            let text = match p {
+                EmulatorPolicy::Share => "on the node's housekeeping CPUs",
+                EmulatorPolicy::Isolate => "on an isolated core of their own",
+            };
+            (p.as_str(), text)
+        })
+        .collect();
     let schedulers: Vec<(&str, &str)> = Scheduler::ALL
         .iter()
         .map(|s| {
@@ -363,6 +373,10 @@ fn SettingsForm() -> impl IntoView {
                     get=|f| f.scheduler.clone() set=|f, v| f.scheduler = v/>
                 <Field id="priority" label="Priority" input_type="number" min="1" max="99"
                     hint="1 to 99." get=|f| f.priority.clone() set=|f, v| f.priority = v/>
+                <Choice id="emulator" label="Emulator threads"
+                    hint="Isolate: a core of their own, one more than the vCPUs (Nova's isolate)."
+                    options=fixed(&emulators)
+                    get=|f| f.emulator.clone() set=|f, v| f.emulator = v/>
             </div>
         </section>
     }

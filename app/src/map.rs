@@ -35,7 +35,7 @@ impl Role {
     fn describe(self) -> String {
         match self {
             Role::Host => "host (housekeeping)".into(),
-            Role::Emulator => "host (housekeeping), runs the guest's emulator threads".into(),
+            Role::Emulator => "runs the guest's emulator threads".into(),
             Role::Isolated => "isolated, free".into(),
             Role::Vcpu(k) => format!("isolated, runs guest vCPU {k}"),
             Role::IdleSibling => "isolated, idle SMT sibling of a vCPU's core".into(),

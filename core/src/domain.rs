@@ -29,6 +29,9 @@ pub struct Domain {
     pub memory_backing: MemoryBacking,
     /// The vCPU count.
     pub vcpu: Vcpu,
+    /// One I/O thread for the disks the operator adds (`<driver iothread='1'>`), recipe 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iothreads: Option<u32>,
     /// Pinning and scheduling.
     pub cputune: CpuTune,
     /// The host NUMA node for guest memory.
@@ -120,9 +123,23 @@ pub struct CpuTune {
     pub vcpupin: Vec<VcpuPin>,
     /// Where QEMU's emulator threads run.
     pub emulatorpin: CpuSetPin,
+    /// Where the I/O thread runs: with the emulator threads, off the vCPUs' cores (recipe 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iothreadpin: Option<IoThreadPin>,
     /// The real-time scheduler, when any vCPU gets it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vcpusched: Option<VcpuSched>,
+}
+
+/// `<iothreadpin>`.
+#[derive(Debug, Serialize)]
+pub struct IoThreadPin {
+    /// The I/O thread, counted from 1.
+    #[serde(rename = "@iothread")]
+    pub iothread: u32,
+    /// The host CPUs.
+    #[serde(rename = "@cpuset")]
+    pub cpuset: String,
 }
 
 /// `<vcpupin>`.
@@ -415,6 +432,7 @@ impl Domain {
                 placement: "static",
                 count: guest.vcpus,
             },
+            iothreads: production.then_some(1),
             cputune: CpuTune {
                 vcpupin: guest
                     .vcpupin
@@ -428,6 +446,10 @@ impl Domain {
                 emulatorpin: CpuSetPin {
                     cpuset: guest.emulatorpin.to_string(),
                 },
+                iothreadpin: production.then(|| IoThreadPin {
+                    iothread: 1,
+                    cpuset: guest.emulatorpin.to_string(),
+                }),
                 vcpusched,
             },
             numatune: NumaTune {

@@ -37,6 +37,8 @@ pub struct Form {
     pub scheduler: String,
     /// `--priority`: 1 to 99.
     pub priority: String,
+    /// `--emulator`: `share` or `isolate`.
+    pub emulator: String,
 }
 
 impl Default for Form {
@@ -71,6 +73,7 @@ impl Form {
             rt_vcpus: g.rt_vcpus.to_string(),
             scheduler: g.scheduler.as_str().into(),
             priority: g.priority.to_string(),
+            emulator: g.emulator.as_str().into(),
         }
     }
 
@@ -112,6 +115,7 @@ impl Form {
                 rt_vcpus: self.rt_vcpus.parse()?,
                 scheduler: self.scheduler.parse()?,
                 priority: number(&self.priority, "priority")?,
+                emulator: self.emulator.parse()?,
             },
         };
         settings.validate()?;

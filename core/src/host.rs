@@ -95,6 +95,9 @@ pub struct Core {
     pub socket: u32,
     /// The die of the core's first CPU.
     pub die: Option<u32>,
+    /// The core's SMT width as libvirt lists it (offline threads included): on a hybrid CPU the
+    /// performance cores have more threads than the efficiency cores.
+    pub threads: usize,
 }
 
 impl Host {
@@ -272,6 +275,7 @@ impl Cell {
                 cpus,
                 socket: cpu.socket,
                 die: cpu.die,
+                threads: cpu.siblings.len(),
             });
         }
         cores

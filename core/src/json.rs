@@ -139,6 +139,8 @@ pub struct JsonGuest {
     pub memory_kib: u64,
     /// The host CPU of every vCPU: index = vCPU.
     pub vcpupin: Vec<u32>,
+    /// Where the emulator threads run: `share` or `isolate` (added 2026-11-25).
+    pub emulator: &'static str,
     /// The emulator threads' CPUs, as a cpulist.
     pub emulatorpin: String,
     /// The real-time vCPUs, as a cpulist (empty when none).
@@ -224,6 +226,7 @@ impl JsonPlan {
                 vcpus: g.vcpus,
                 memory_kib: g.memory_kib,
                 vcpupin: g.vcpupin.clone(),
+                emulator: g.emulator.as_str(),
                 emulatorpin: g.emulatorpin.to_string(),
                 rt_vcpus: g.rt_vcpus.to_string(),
                 scheduler: g.scheduler.as_str(),

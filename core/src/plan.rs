@@ -9,7 +9,7 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::{Cell, Core, Host};
 use crate::settings::{
-    auto_page_size, GuestSettings, PageSize, Preset, Recipe, Scheduler, Settings,
+    auto_page_size, EmulatorPolicy, GuestSettings, PageSize, Preset, Recipe, Scheduler, Settings,
 };
 use crate::units::{format_kib, GIB_KIB};
 
@@ -96,7 +96,10 @@ pub struct GuestPlan {
     pub memory_kib: u64,
     /// The host CPU of every vCPU: index = vCPU.
     pub vcpupin: Vec<u32>,
-    /// The host CPUs QEMU's emulator threads may use.
+    /// Where QEMU's emulator threads run.
+    pub emulator: EmulatorPolicy,
+    /// The host CPUs QEMU's emulator threads may use: the node's housekeeping CPUs, or an isolated
+    /// core of their own.
     pub emulatorpin: CpuSet,
     /// The vCPUs with the real-time scheduler.
     pub rt_vcpus: CpuSet,
@@ -128,6 +131,8 @@ pub enum WarningCode {
     GuestSpansSockets,
     /// The guest's vCPUs are on more than one die of a socket.
     GuestSpansDies,
+    /// The guest's vCPUs are on cores of different SMT widths (a hybrid CPU's two kinds of core).
+    HybridCores,
     /// A Linux guest gets fewer than 2 vCPUs.
     SingleVcpu,
     /// Every vCPU has the real-time scheduler, vCPU 0 included.
@@ -146,10 +151,11 @@ pub enum WarningCode {
 
 impl WarningCode {
     /// Every code, in the order warnings are listed.
-    pub const ALL: [WarningCode; 10] = [
+    pub const ALL: [WarningCode; 11] = [
         WarningCode::SmtEnabled,
         WarningCode::GuestSpansSockets,
         WarningCode::GuestSpansDies,
+        WarningCode::HybridCores,
         WarningCode::SingleVcpu,
         WarningCode::RtOnEveryVcpu,
         WarningCode::Cpu0Isolated,
@@ -166,6 +172,7 @@ impl WarningCode {
             WarningCode::SmtEnabled => "smt-enabled",
             WarningCode::GuestSpansSockets => "guest-spans-sockets",
             WarningCode::GuestSpansDies => "guest-spans-dies",
+            WarningCode::HybridCores => "hybrid-cores",
             WarningCode::SingleVcpu => "single-vcpu",
             WarningCode::RtOnEveryVcpu => "rt-on-every-vcpu",
             WarningCode::Cpu0Isolated => "cpu0-isolated",
@@ -202,7 +209,7 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     check_memory_fits_pages(gs, host_plan.page_size_kib)?;
     let host_memory = settings.host.host_memory.0;
     let cell = choose_node(host, &host_plan, gs, host_memory)?;
-    let (guest, cores) = place_guest(cell, &host_plan, gs);
+    let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe);
     warnings.extend(guest_warnings(cell.id, &cores, &host_plan, &guest));
     warnings.sort_by_key(|w| w.code);
     Ok(Plan {
@@ -410,19 +417,27 @@ fn check_memory_fits_pages(gs: &GuestSettings, page: u64) -> Result<(), Error> {
     )))
 }
 
+/// The isolated cores a guest needs: one per vCPU, and one for the emulator threads when they are
+/// isolated.
+fn cores_needed(gs: &GuestSettings) -> usize {
+    gs.vcpus as usize + usize::from(gs.emulator == EmulatorPolicy::Isolate)
+}
+
 /// Why a guest does not fit on a node, or `None` when it does.
-fn misfit(
-    part: &HostPlan,
-    cell: &Cell,
-    vcpus: u32,
-    memory_kib: u64,
-    host_memory: u64,
-) -> Option<String> {
+fn misfit(part: &HostPlan, cell: &Cell, gs: &GuestSettings, host_memory: u64) -> Option<String> {
+    let (vcpus, memory_kib) = (gs.vcpus, gs.memory.0);
     let isolated = &part.nodes.iter().find(|n| n.node == cell.id)?.isolated;
     let cores = cell.isolated_cores(isolated).len();
-    if cores < vcpus as usize {
+    if cores < cores_needed(gs) {
+        let why = match gs.emulator {
+            EmulatorPolicy::Share => format!("the guest needs {vcpus} (one core per vCPU)"),
+            EmulatorPolicy::Isolate => format!(
+                "the guest needs {} (one core per vCPU and one for the emulator threads)",
+                vcpus + 1
+            ),
+        };
         return Some(format!(
-            "node {} has {cores} isolated cores, the guest needs {vcpus} (one core per vCPU)",
+            "node {} has {cores} isolated cores, {why}",
             cell.id
         ));
     }
@@ -450,7 +465,7 @@ fn choose_node<'h>(
     gs: &GuestSettings,
     host_memory: u64,
 ) -> Result<&'h Cell, Error> {
-    let misfit = |cell: &Cell| misfit(part, cell, gs.vcpus, gs.memory.0, host_memory);
+    let misfit = |cell: &Cell| misfit(part, cell, gs, host_memory);
     if let Some(id) = gs.node {
         let cell = host.cell(id).ok_or_else(|| {
             let ids: Vec<String> = host.cells.iter().map(|c| c.id.to_string()).collect();
@@ -497,15 +512,48 @@ fn choose_node<'h>(
 }
 
 /// Places the vCPUs on isolated cores of the node, one core each (idle SMT siblings), and the emulator
-/// threads on the node's housekeeping CPUs. Returns the guest and the cores its vCPUs run on.
-fn place_guest(cell: &Cell, part: &HostPlan, gs: &GuestSettings) -> (GuestPlan, Vec<Core>) {
+/// threads on the node's housekeeping CPUs or, isolated, on one more core. From recipe 2 on, a hybrid
+/// node's widest cores (its performance cores) are taken first. Returns the guest and the cores its
+/// vCPUs run on.
+fn place_guest(
+    cell: &Cell,
+    part: &HostPlan,
+    gs: &GuestSettings,
+    recipe: Recipe,
+) -> (GuestPlan, Vec<Core>) {
     let node = part
         .nodes
         .iter()
         .find(|n| n.node == cell.id)
         .expect("the chosen node has CPUs, so it has a partition");
     let cores = cell.isolated_cores(&node.isolated);
-    let chosen = choose_cores(&cores, gs.vcpus as usize);
+    let needed = cores_needed(gs);
+    let widest = cores.iter().map(|c| c.threads).max().unwrap_or(1);
+    let wide: Vec<Core> = cores
+        .iter()
+        .filter(|c| c.threads == widest)
+        .cloned()
+        .collect();
+    let pool = if recipe >= Recipe::Production && wide.len() >= needed {
+        &wide
+    } else {
+        &cores
+    };
+    let chosen = choose_cores(pool, gs.vcpus as usize);
+    let emulatorpin = match gs.emulator {
+        EmulatorPolicy::Share => node.housekeeping.clone(),
+        // The first free core, on the vCPUs' socket if it has one.
+        EmulatorPolicy::Isolate => {
+            let free: Vec<&Core> = pool.iter().filter(|c| !chosen.contains(c)).collect();
+            let socket = chosen.first().map(|c| c.socket);
+            free.iter()
+                .find(|c| Some(c.socket) == socket)
+                .or(free.first())
+                .expect("misfit() counted one core more than the vCPUs")
+                .cpus
+                .clone()
+        }
+    };
     let vcpupin: Vec<u32> = chosen
         .iter()
         .map(|c| c.cpus.first().expect("a core has a CPU"))
@@ -521,7 +569,8 @@ fn place_guest(cell: &Cell, part: &HostPlan, gs: &GuestSettings) -> (GuestPlan, 
         vcpus: gs.vcpus,
         memory_kib: gs.memory.0,
         vcpupin,
-        emulatorpin: node.housekeeping.clone(),
+        emulator: gs.emulator,
+        emulatorpin,
         rt_vcpus: gs.rt_vcpus.resolve(gs.vcpus),
         scheduler: gs.scheduler,
         priority: gs.priority,
@@ -538,6 +587,17 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
     let sockets: std::collections::BTreeSet<u32> = cores.iter().map(|c| c.socket).collect();
     let dies: std::collections::BTreeSet<(u32, Option<u32>)> =
         cores.iter().map(|c| (c.socket, c.die)).collect();
+    let widths: std::collections::BTreeSet<usize> = cores.iter().map(|c| c.threads).collect();
+    if widths.len() > 1 {
+        warn(
+            &mut warnings,
+            WarningCode::HybridCores,
+            format!(
+                "the vCPUs run on cores of different kinds on node {node} (cores of {} threads): on a hybrid CPU the cores with fewer threads are efficiency cores, slower and with other caches, so the real-time vCPUs would not behave alike; keep the efficiency cores for the host (--housekeeping) or give the guest fewer vCPUs",
+                widths.iter().map(usize::to_string).collect::<Vec<_>>().join(" and ")
+            ),
+        );
+    }
     if sockets.len() > 1 {
         warn(
             &mut warnings,

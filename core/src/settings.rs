@@ -307,6 +307,49 @@ pub struct GuestSettings {
     pub scheduler: Scheduler,
     /// The real-time priority, 1 to 99.
     pub priority: u32,
+    /// Where QEMU's emulator threads run.
+    pub emulator: EmulatorPolicy,
+}
+
+/// Where QEMU's emulator threads run, as OpenStack Nova's `hw:emulator_threads_policy` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum EmulatorPolicy {
+    /// On the node's housekeeping CPUs, shared with the host.
+    #[default]
+    Share,
+    /// On an isolated core of their own, taken from the node's isolated cores (one more than the
+    /// vCPUs), for the strictest guests.
+    Isolate,
+}
+
+impl EmulatorPolicy {
+    /// Every policy, in the order the form offers them.
+    pub const ALL: [EmulatorPolicy; 2] = [EmulatorPolicy::Share, EmulatorPolicy::Isolate];
+
+    /// Returns the policy's name (`share`, `isolate`), as the CLI, the form and the JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmulatorPolicy::Share => "share",
+            EmulatorPolicy::Isolate => "isolate",
+        }
+    }
+}
+
+impl std::str::FromStr for EmulatorPolicy {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        EmulatorPolicy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == text)
+            .ok_or_else(|| {
+                Error::Setting(format!(
+                    "emulator threads: '{text}' is not a policy; choose share or isolate"
+                ))
+            })
+    }
 }
 
 impl Default for GuestSettings {
@@ -319,6 +362,7 @@ impl Default for GuestSettings {
             rt_vcpus: RtVcpus::AllBut(CpuSet::from_iter([0])),
             scheduler: Scheduler::Fifo,
             priority: 1,
+            emulator: EmulatorPolicy::Share,
         }
     }
 }

@@ -101,6 +101,7 @@ fn every_golden_link_fills_the_form_with_the_flags_it_was_made_with() {
                 "--priority" => &form.priority,
                 "--preset" => &form.preset,
                 "--recipe" => &form.recipe,
+                "--emulator" => &form.emulator,
                 other => panic!("{name}: no form field for {other}"),
             };
             assert_eq!(shown, value, "{name}: the form's {flag}");

@@ -9,9 +9,9 @@ use common::{
 };
 use rtkvm_core::json::JsonPlan;
 use rtkvm_core::plan::WarningCode;
-use rtkvm_core::settings::{PageSize, Preset, RtVcpus};
+use rtkvm_core::settings::{EmulatorPolicy, PageSize, Preset, Recipe, RtVcpus};
 use rtkvm_core::units::Kib;
-use rtkvm_core::{outputs, parse_capabilities, Error, Host, Outputs, Plan, Settings};
+use rtkvm_core::{outputs, parse_capabilities, CpuSet, Error, Host, Outputs, Plan, Settings};
 
 /// A plan with its outputs.
 #[derive(Debug)]
@@ -412,4 +412,56 @@ fn the_guest_os_isolates_its_real_time_vcpus() {
         assert_shellcheck_passes(&g.setup_script, why);
         assert_shellcheck_passes(&g.latency_test, why);
     }
+}
+
+/// Nova's `isolate`: the emulator threads get an isolated core of their own, on the vCPUs' socket.
+#[test]
+fn isolated_emulator_threads_get_a_core_of_their_own() {
+    let host = host("seed-example.xml");
+    let mut settings = Settings::default();
+    settings.guest.vcpus = 3;
+    settings.guest.emulator = EmulatorPolicy::Isolate;
+    let plan = planned(&host, &settings).unwrap();
+    assert_eq!(plan.guest.vcpupin, vec![12, 13, 14]);
+    assert_eq!(plan.guest.emulatorpin.to_string(), "15");
+    assert!(plan.host.isolcpus.contains(15));
+    let xml = &plan.out.domain_xml;
+    assert!(xml.contains(r#"<emulatorpin cpuset="15"/>"#), "{xml}");
+    assert!(
+        xml.contains(r#"<iothreadpin iothread="1" cpuset="15"/>"#),
+        "{xml}"
+    );
+    assert_libvirt_accepts(xml, "isolated emulator threads");
+    // Node 1 has 6 isolated cores: 6 vCPUs and their emulator core do not fit.
+    settings.guest.vcpus = 6;
+    settings.guest.node = Some(1);
+    assert_eq!(
+        planned(&host, &settings).unwrap_err().to_string(),
+        "node 1 has 6 isolated cores, the guest needs 7 (one core per vCPU and one for the emulator threads)"
+    );
+}
+
+/// A hybrid CPU shows as cores of different SMT widths: recipe 2 takes the wide (performance) cores
+/// first, and vCPUs on both kinds are warned about.
+#[test]
+fn hybrid_cpus_keep_the_vcpus_on_one_kind_of_core() {
+    // The SMT host with core (3, 11) made a single-thread core: CPU 11 gone, CPU 3 alone.
+    let mut host = host("smt2.xml");
+    let cell = &mut host.cells[0];
+    cell.cpus.retain(|c| c.id != 11);
+    for cpu in &mut cell.cpus {
+        if cpu.id == 3 {
+            cpu.siblings = CpuSet::from_iter([3]);
+        }
+    }
+    let mut settings = Settings::default();
+    settings.guest.vcpus = 3;
+    settings.guest.memory = Kib::gib(4);
+    let plan = planned(&host, &settings).unwrap();
+    assert_eq!(plan.guest.vcpupin, vec![2, 4, 5]);
+    assert!(!codes(&plan).contains(&WarningCode::HybridCores));
+    settings.recipe = Recipe::Guide;
+    let plan = planned(&host, &settings).unwrap();
+    assert_eq!(plan.guest.vcpupin, vec![2, 3, 4]);
+    assert!(codes(&plan).contains(&WarningCode::HybridCores));
 }

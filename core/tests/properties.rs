@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use rtkvm_core::settings::{PageSize, Preset, Recipe, RtVcpus, Scheduler};
+use rtkvm_core::settings::{EmulatorPolicy, PageSize, Preset, Recipe, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{outputs, parse_capabilities, plan, CpuSet, Form, Settings};
 
@@ -397,31 +397,36 @@ fn any_settings() -> impl Strategy<Value = Settings> {
         1u32..100,
     );
     let recipe = prop_oneof![Just(Recipe::Guide), Just(Recipe::Production)];
-    (recipe, host, guest).prop_filter_map("valid settings only", |(recipe, h, g)| {
-        let mut s = Settings {
-            recipe,
-            ..Settings::default()
-        };
-        (
-            s.host.host_cpus,
-            s.host.housekeeping,
-            s.host.host_memory,
-            s.host.page_size,
-            s.host.preset,
-        ) = h;
-        let (name, vcpus, memory, node, rt_vcpus, scheduler, priority) = g;
-        s.guest.name = format!("g{}", name.trim());
-        s.guest.vcpus = vcpus;
-        s.guest.memory = memory;
-        s.guest.node = node;
-        s.guest.rt_vcpus = match rt_vcpus {
-            RtVcpus::List(set) => RtVcpus::List(set.iter().map(|v| v % vcpus).collect()),
-            other => other,
-        };
-        s.guest.scheduler = scheduler;
-        s.guest.priority = priority;
-        s.validate().ok().map(|()| s)
-    })
+    let emulator = prop_oneof![Just(EmulatorPolicy::Share), Just(EmulatorPolicy::Isolate)];
+    (recipe, emulator, host, guest).prop_filter_map(
+        "valid settings only",
+        |(recipe, emulator, h, g)| {
+            let mut s = Settings {
+                recipe,
+                ..Settings::default()
+            };
+            (
+                s.host.host_cpus,
+                s.host.housekeeping,
+                s.host.host_memory,
+                s.host.page_size,
+                s.host.preset,
+            ) = h;
+            let (name, vcpus, memory, node, rt_vcpus, scheduler, priority) = g;
+            s.guest.name = format!("g{}", name.trim());
+            s.guest.vcpus = vcpus;
+            s.guest.memory = memory;
+            s.guest.node = node;
+            s.guest.rt_vcpus = match rt_vcpus {
+                RtVcpus::List(set) => RtVcpus::List(set.iter().map(|v| v % vcpus).collect()),
+                other => other,
+            };
+            s.guest.scheduler = scheduler;
+            s.guest.priority = priority;
+            s.guest.emulator = emulator;
+            s.validate().ok().map(|()| s)
+        },
+    )
 }
 
 proptest! {

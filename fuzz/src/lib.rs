@@ -1,6 +1,6 @@
 //! The checks the fuzz targets run, shared with the regression tests in `tests/`.
 
-use rtkvm_core::settings::{PageSize, Preset, Recipe, RtVcpus, Scheduler};
+use rtkvm_core::settings::{EmulatorPolicy, PageSize, Preset, Recipe, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Settings};
 
@@ -51,6 +51,11 @@ pub fn pipeline(data: &[u8]) -> bool {
         Recipe::Guide
     } else {
         Recipe::Production
+    };
+    s.guest.emulator = if b[4] & 8 == 8 {
+        EmulatorPolicy::Isolate
+    } else {
+        EmulatorPolicy::Share
     };
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);

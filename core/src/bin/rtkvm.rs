@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::json::JsonPlan;
 use rtkvm_core::settings::{
-    GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+    EmulatorPolicy, GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
 };
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Error, Settings};
@@ -71,6 +71,10 @@ struct PlanArgs {
     /// The real-time priority, 1 to 99.
     #[arg(long, default_value_t = 1)]
     priority: u32,
+    /// Where QEMU's emulator threads run: share (the node's housekeeping CPUs) or isolate (an
+    /// isolated core of their own, one more than the vCPUs; Nova's hw:emulator_threads_policy).
+    #[arg(long, value_enum, default_value = "share")]
+    emulator: EmulatorPolicy,
     /// The kernel parameters to emit.
     #[arg(long, value_enum, default_value = "full")]
     preset: Preset,
@@ -175,6 +179,7 @@ fn run(args: PlanArgs) -> Result<String, String> {
             rt_vcpus: args.rt_vcpus,
             scheduler: args.scheduler,
             priority: args.priority,
+            emulator: args.emulator,
         },
     };
     let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;

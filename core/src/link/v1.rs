@@ -13,7 +13,8 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
-    GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler, Settings,
+    EmulatorPolicy, GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+    Settings,
 };
 use crate::units::Kib;
 
@@ -113,6 +114,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
                 SchedulerV1::Rr => Scheduler::Rr,
             },
             priority: g.priority,
+            emulator: EmulatorPolicy::Share,
         },
     };
     Ok((wire.host.into_host()?, settings))

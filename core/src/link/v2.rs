@@ -12,7 +12,8 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
-    GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler, Settings,
+    EmulatorPolicy, GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+    Settings,
 };
 use crate::units::Kib;
 
@@ -125,12 +126,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
         postcard::from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;
     Ok((
         wire.host.into_host()?,
-        from_wire(wire.settings, Recipe::Guide)?,
+        from_wire(wire.settings, Recipe::Guide, EmulatorPolicy::Share)?,
     ))
 }
 
-/// Reads the settings of a v2 or v3 link, with the recipe revision it names.
-pub(crate) fn from_wire(wire: SettingsV2, recipe: Recipe) -> Result<Settings, Error> {
+/// Reads the settings of a v2 or v3 link, with what v3 adds (v2: recipe revision 1, emulator threads
+/// shared).
+pub(crate) fn from_wire(
+    wire: SettingsV2,
+    recipe: Recipe,
+    emulator: EmulatorPolicy,
+) -> Result<Settings, Error> {
     let (h, g) = (wire.host, wire.guest);
     Ok(Settings {
         recipe,
@@ -163,6 +169,7 @@ pub(crate) fn from_wire(wire: SettingsV2, recipe: Recipe) -> Result<Settings, Er
                 SchedulerV2::Rr => Scheduler::Rr,
             },
             priority: g.priority,
+            emulator,
         },
     })
 }

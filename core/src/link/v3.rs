@@ -1,5 +1,6 @@
-//! Link version 3: v2's host and settings, and the recipe revision the plan was made with, so that a
-//! link opens to the same plan after rtkvm's recipe has moved on. Frozen like v1 and v2.
+//! Link version 3: v2's host and settings, the recipe revision the plan was made with (so that a link
+//! opens to the same plan after rtkvm's recipe has moved on) and the emulator threads' policy. Frozen
+//! like v1 and v2.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,13 +9,20 @@ use super::damaged;
 use super::v2::{from_wire, to_wire, SettingsV2};
 use crate::error::Error;
 use crate::host::Host;
-use crate::settings::{Recipe, Settings};
+use crate::settings::{EmulatorPolicy, Recipe, Settings};
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
     host: WireHost,
     settings: SettingsV2,
     recipe: u32,
+    emulator: EmulatorV3,
+}
+
+#[derive(Serialize, Deserialize)]
+enum EmulatorV3 {
+    Share,
+    Isolate,
 }
 
 /// Encodes a host and settings as a v3 payload (before deflating).
@@ -23,6 +31,10 @@ pub(crate) fn encode(host: &Host, settings: &Settings) -> Vec<u8> {
         host: WireHost::new(host),
         settings: to_wire(settings),
         recipe: settings.recipe.number(),
+        emulator: match settings.guest.emulator {
+            EmulatorPolicy::Share => EmulatorV3::Share,
+            EmulatorPolicy::Isolate => EmulatorV3::Isolate,
+        },
     };
     postcard::to_allocvec(&wire).expect("plain data always serializes")
 }
@@ -38,5 +50,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
             Recipe::ALL.len()
         ))
     })?;
-    Ok((wire.host.into_host()?, from_wire(wire.settings, recipe)?))
+    let emulator = match wire.emulator {
+        EmulatorV3::Share => EmulatorPolicy::Share,
+        EmulatorV3::Isolate => EmulatorPolicy::Isolate,
+    };
+    Ok((
+        wire.host.into_host()?,
+        from_wire(wire.settings, recipe, emulator)?,
+    ))
 }

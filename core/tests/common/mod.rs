@@ -183,6 +183,7 @@ pub fn cli_args(settings: &rtkvm_core::Settings) -> Vec<String> {
     flag("rt-vcpus", &f.rt_vcpus);
     flag("scheduler", &f.scheduler);
     flag("priority", &f.priority);
+    flag("emulator", &f.emulator);
     args
 }
 

@@ -51,6 +51,7 @@ CASES = [
     ("recipe-1", SEED, ["--recipe", "1"]),
     ("recipe-1-aarch64", AARCH64, ["--recipe", "1", "--vcpus", "2", "--memory", "4G"]),
     ("rt-vcpus-all", SEED, ["--rt-vcpus", "all"]),
+    ("emulator-isolate", SEED, ["--emulator", "isolate"]),
 ]
 
 
