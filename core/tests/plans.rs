@@ -353,6 +353,7 @@ fn each_architecture_gets_what_the_qemu_driver_accepts() {
     assert!(x86.contains("<topology sockets=\"1\" cores=\"4\" threads=\"1\"/>"));
 
     let ppc = small("virt-manager/kvm-ppc64le.xml");
+    insta::assert_snapshot!("ppc64le_domain", ppc);
     assert!(!ppc.contains("<pmu"), "{ppc}");
     assert!(!ppc.contains("hint-dedicated") && !ppc.contains("<timer"));
     assert_libvirt_accepts(&ppc, "ppc64le");
@@ -362,6 +363,7 @@ fn each_architecture_gets_what_the_qemu_driver_accepts() {
     );
 
     let arm = small("virt-manager/kvm-aarch64.xml");
+    insta::assert_snapshot!("aarch64_domain", arm);
     assert!(arm.contains("<os firmware=\"efi\">"), "{arm}");
     assert!(!arm.contains("hint-dedicated") && !arm.contains("<timer"));
     assert_libvirt_accepts(&arm, "aarch64");
