@@ -213,22 +213,26 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
         prop_oneof![3 => Just(None), 1 => (0u32..64).prop_map(Some)],
         any::<bool>(),
         any::<bool>(),
+        prop_oneof![3 => Just(EmulatorPolicy::Share), 1 => Just(EmulatorPolicy::Isolate)],
     )
-        .prop_map(|(host_cpus, host_gib, vcpus, gib, node, two_mib, no_rt0)| {
-            let mut s = Settings::default();
-            s.host.host_cpus = host_cpus;
-            s.host.host_memory = Kib::gib(host_gib);
-            if two_mib {
-                s.host.page_size = PageSize::Kib(2048);
-            }
-            s.guest.vcpus = vcpus;
-            s.guest.memory = Kib::gib(gib);
-            s.guest.node = node;
-            if no_rt0 {
-                s.guest.rt_vcpus = RtVcpus::AllBut(CpuSet::from_iter([0]));
-            }
-            s
-        })
+        .prop_map(
+            |(host_cpus, host_gib, vcpus, gib, node, two_mib, no_rt0, emulator)| {
+                let mut s = Settings::default();
+                s.host.host_cpus = host_cpus;
+                s.host.host_memory = Kib::gib(host_gib);
+                if two_mib {
+                    s.host.page_size = PageSize::Kib(2048);
+                }
+                s.guest.vcpus = vcpus;
+                s.guest.memory = Kib::gib(gib);
+                s.guest.node = node;
+                if no_rt0 {
+                    s.guest.rt_vcpus = RtVcpus::AllBut(CpuSet::from_iter([0]));
+                }
+                s.guest.emulator = emulator;
+                s
+            },
+        )
 }
 
 proptest! {
@@ -277,8 +281,18 @@ proptest! {
         }
         // Emulator threads stay off isolated CPUs, on the guest's node.
         prop_assert!(!g.emulatorpin.is_empty());
-        prop_assert!(g.emulatorpin.is_disjoint(&h.isolcpus));
         prop_assert!(g.emulatorpin.is_subset(&node_cpus));
+        match g.emulator {
+            // Shared: on housekeeping CPUs only.
+            EmulatorPolicy::Share => prop_assert!(g.emulatorpin.is_disjoint(&h.isolcpus)),
+            // Isolated: a whole isolated core that no vCPU uses.
+            EmulatorPolicy::Isolate => {
+                prop_assert!(g.emulatorpin.is_subset(&h.isolcpus));
+                let first = g.emulatorpin.first().unwrap();
+                prop_assert_eq!(&siblings[&first].intersection(&online), &g.emulatorpin);
+                prop_assert!(g.vcpupin.iter().all(|v| !siblings[v].contains(first)));
+            }
+        }
 
         // Pages fit and divide the memory.
         prop_assert_eq!(g.memory_kib % h.page_size_kib, 0);

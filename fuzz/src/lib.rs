@@ -84,7 +84,14 @@ pub fn pipeline(data: &[u8]) -> bool {
     let pins: CpuSet = g.vcpupin.iter().copied().collect();
     assert_eq!(pins.len(), g.vcpus as usize);
     assert!(pins.is_subset(&h.isolcpus));
-    assert!(g.emulatorpin.is_disjoint(&h.isolcpus));
+    match g.emulator {
+        EmulatorPolicy::Share => assert!(g.emulatorpin.is_disjoint(&h.isolcpus)),
+        EmulatorPolicy::Isolate => {
+            assert!(g.emulatorpin.is_subset(&h.isolcpus));
+            assert!(g.emulatorpin.is_disjoint(&pins));
+            assert!(g.emulatorpin.is_disjoint(&g.idle_siblings));
+        }
+    }
     assert!(g.rt_vcpus.iter().all(|v| v < g.vcpus));
     assert_eq!(g.memory_kib % h.page_size_kib, 0);
     // The guest name (the one free-text input) never reaches the command line or the script.
