@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::form::page_size_choices;
 use rtkvm_core::report::host_summary;
-use rtkvm_core::settings::{EmulatorPolicy, Preset, Recipe, Scheduler};
+use rtkvm_core::settings::{EmulatorPolicy, Named, Preset, Recipe, Scheduler};
 use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
@@ -239,15 +239,15 @@ fn Choice(
     }
 }
 
-/// `(value, text)` options of a fixed list, for [`Choice`].
-fn fixed(options: &[(&str, &str)]) -> Signal<Vec<(String, String)>> {
-    let options: Vec<(String, String)> = options
-        .iter()
-        .map(|(v, t)| (v.to_string(), t.to_string()))
-        .collect();
-    Signal::stored(options)
+/// `(value, text)` options of a named setting's values, for [`Choice`].
+fn named<T: Named>() -> Signal<Vec<(String, String)>> {
+    Signal::stored(
+        T::ALL
+            .iter()
+            .map(|v| (v.as_str().to_string(), v.label().to_string()))
+            .collect(),
+    )
 }
-
 #[component]
 fn SettingsForm() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -281,16 +281,11 @@ fn SettingsForm() -> impl IntoView {
             .host
             .with(|host| page_size_choices(host.as_ref().ok(), &current))
     });
-    let presets: Vec<(&str, &str)> = Preset::ALL
-        .iter()
-        .map(|p| {
-            let text = match p {
-                Preset::Full => "full real-time host",
-                Preset::Minimal => "minimal (isolcpus + huge pages)",
-            };
-            (p.as_str(), text)
-        })
-        .collect();
+    let (presets, schedulers, emulators) = (
+        named::<Preset>(),
+        named::<Scheduler>(),
+        named::<EmulatorPolicy>(),
+    );
     let recipes = Signal::stored(
         Recipe::ALL
             .iter()
@@ -308,26 +303,6 @@ fn SettingsForm() -> impl IntoView {
             })
             .collect::<Vec<_>>(),
     );
-    let emulators: Vec<(&str, &str)> = EmulatorPolicy::ALL
-        .iter()
-        .map(|p| {
-            let text = match p {
-                EmulatorPolicy::Share => "on the node's housekeeping CPUs",
-                EmulatorPolicy::Isolate => "on an isolated core of their own",
-            };
-            (p.as_str(), text)
-        })
-        .collect();
-    let schedulers: Vec<(&str, &str)> = Scheduler::ALL
-        .iter()
-        .map(|s| {
-            let text = match s {
-                Scheduler::Fifo => "SCHED_FIFO",
-                Scheduler::Rr => "SCHED_RR",
-            };
-            (s.as_str(), text)
-        })
-        .collect();
     view! {
         <section class="card settings">
             <h2>"2. Host"</h2>
@@ -346,7 +321,7 @@ fn SettingsForm() -> impl IntoView {
                     options=page_sizes
                     get=|f| f.page_size.clone() set=|f, v| f.page_size = v/>
                 <Choice id="preset" label="Kernel parameters" hint="Full: like tuned's realtime-virtual-host."
-                    options=fixed(&presets)
+                    options=presets
                     get=|f| f.preset.clone() set=|f, v| f.preset = v/>
                 <Choice id="recipe" label="Recipe"
                     hint="What rtkvm writes; a shared link keeps the revision it was made with."
@@ -369,13 +344,13 @@ fn SettingsForm() -> impl IntoView {
                     hint="^0: all but vCPU 0, the guest's housekeeping vCPU (default); a list (1-3); none; or all, as libvirt's guide (no housekeeping vCPU)."
                     get=|f| f.rt_vcpus.clone() set=|f, v| f.rt_vcpus = v/>
                 <Choice id="scheduler" label="Scheduler" hint="The real-time policy of the vCPU threads."
-                    options=fixed(&schedulers)
+                    options=schedulers
                     get=|f| f.scheduler.clone() set=|f, v| f.scheduler = v/>
                 <Field id="priority" label="Priority" input_type="number" min="1" max="99"
                     hint="1 to 99." get=|f| f.priority.clone() set=|f, v| f.priority = v/>
                 <Choice id="emulator" label="Emulator threads"
                     hint="Isolate: a core of their own, one more than the vCPUs (Nova's isolate)."
-                    options=fixed(&emulators)
+                    options=emulators
                     get=|f| f.emulator.clone() set=|f, v| f.emulator = v/>
             </div>
         </section>

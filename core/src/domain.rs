@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::host::Host;
 use crate::plan::GuestPlan;
-use crate::settings::Recipe;
+use crate::settings::{Named, Recipe};
 use crate::units::GIB_KIB;
 
 /// `<domain>`: the whole guest definition.

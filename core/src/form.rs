@@ -5,7 +5,7 @@
 
 use crate::error::Error;
 use crate::host::Host;
-use crate::settings::{GuestSettings, HostSettings, PageSize, Settings};
+use crate::settings::{GuestSettings, HostSettings, Named, PageSize, Settings};
 use crate::units::{format_kib, kernel_size, Kib};
 
 /// The settings as text fields, named like the CLI's flags.

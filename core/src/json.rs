@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::outputs::Outputs;
 use crate::plan::Plan;
+use crate::settings::Named;
 
 /// The version of the JSON document written by this build.
 pub const JSON_VERSION: u32 = 1;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use crate::host::Host;
 use crate::outputs::Outputs;
 use crate::plan::Plan;
+use crate::settings::Named;
 use crate::units::format_kib;
 
 /// Describes the host in one line: architecture, vendor, nodes, CPUs, sockets and SMT.

@@ -145,7 +145,42 @@ impl fmt::Display for PageSize {
     }
 }
 
-/// The kernel command line preset. The CLI's `--preset` takes the names of [`Preset::as_str`].
+/// A setting chosen among a few named values (`full` or `minimal`, `fifo` or `rr`, …), spelled the
+/// same by the CLI (clap's `ValueEnum`), the form and the JSON.
+pub trait Named: Sized + Copy + 'static {
+    /// Every value, in the order the form offers them.
+    const ALL: &'static [Self];
+    /// What the setting is called in messages (`preset`).
+    const SETTING: &'static str;
+    /// What one of its values is (`a preset`).
+    const KIND: &'static str;
+
+    /// Returns the value's name.
+    fn as_str(self) -> &'static str;
+
+    /// Returns the form's words for the value.
+    fn label(self) -> &'static str;
+
+    /// Reads a value's name, or says which names there are.
+    fn from_name(text: &str) -> Result<Self, Error> {
+        let text = text.trim();
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                Error::Setting(format!(
+                    "{}: '{text}' is not {}; choose {}",
+                    Self::SETTING,
+                    Self::KIND,
+                    names.join(" or ")
+                ))
+            })
+    }
+}
+
+/// The kernel command line preset. The CLI's `--preset` takes the names of [`Named::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Preset {
@@ -156,15 +191,22 @@ pub enum Preset {
     Full,
 }
 
-impl Preset {
-    /// Every preset, in the order the form offers them.
-    pub const ALL: [Preset; 2] = [Preset::Full, Preset::Minimal];
+impl Named for Preset {
+    const ALL: &'static [Preset] = &[Preset::Full, Preset::Minimal];
+    const SETTING: &'static str = "preset";
+    const KIND: &'static str = "a preset";
 
-    /// Returns the preset's name (`full`, `minimal`), as the CLI, the form and the JSON spell it.
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Preset::Minimal => "minimal",
             Preset::Full => "full",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Preset::Full => "full real-time host",
+            Preset::Minimal => "minimal (isolcpus + huge pages)",
         }
     }
 }
@@ -173,15 +215,7 @@ impl std::str::FromStr for Preset {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        let text = text.trim();
-        Preset::ALL
-            .into_iter()
-            .find(|p| p.as_str() == text)
-            .ok_or_else(|| {
-                Error::Setting(format!(
-                    "preset: '{text}' is not a preset; choose full or minimal"
-                ))
-            })
+        Preset::from_name(text)
     }
 }
 
@@ -197,15 +231,23 @@ pub enum Scheduler {
     Rr,
 }
 
-impl Scheduler {
-    /// Every policy, in the order the form offers them.
-    pub const ALL: [Scheduler; 2] = [Scheduler::Fifo, Scheduler::Rr];
+impl Named for Scheduler {
+    const ALL: &'static [Scheduler] = &[Scheduler::Fifo, Scheduler::Rr];
+    const SETTING: &'static str = "scheduler";
+    const KIND: &'static str = "a real-time policy";
 
-    /// Returns libvirt's name for the policy (`fifo`, `rr`).
-    pub fn as_str(self) -> &'static str {
+    /// libvirt's name for the policy.
+    fn as_str(self) -> &'static str {
         match self {
             Scheduler::Fifo => "fifo",
             Scheduler::Rr => "rr",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Scheduler::Fifo => "SCHED_FIFO",
+            Scheduler::Rr => "SCHED_RR",
         }
     }
 }
@@ -214,15 +256,7 @@ impl std::str::FromStr for Scheduler {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        let text = text.trim();
-        Scheduler::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| {
-                Error::Setting(format!(
-                    "scheduler: '{text}' is not a real-time policy; choose fifo or rr"
-                ))
-            })
+        Scheduler::from_name(text)
     }
 }
 
@@ -323,15 +357,22 @@ pub enum EmulatorPolicy {
     Isolate,
 }
 
-impl EmulatorPolicy {
-    /// Every policy, in the order the form offers them.
-    pub const ALL: [EmulatorPolicy; 2] = [EmulatorPolicy::Share, EmulatorPolicy::Isolate];
+impl Named for EmulatorPolicy {
+    const ALL: &'static [EmulatorPolicy] = &[EmulatorPolicy::Share, EmulatorPolicy::Isolate];
+    const SETTING: &'static str = "emulator threads";
+    const KIND: &'static str = "a policy";
 
-    /// Returns the policy's name (`share`, `isolate`), as the CLI, the form and the JSON spell it.
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             EmulatorPolicy::Share => "share",
             EmulatorPolicy::Isolate => "isolate",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            EmulatorPolicy::Share => "on the node's housekeeping CPUs",
+            EmulatorPolicy::Isolate => "on an isolated core of their own",
         }
     }
 }
@@ -340,15 +381,7 @@ impl std::str::FromStr for EmulatorPolicy {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        let text = text.trim();
-        EmulatorPolicy::ALL
-            .into_iter()
-            .find(|p| p.as_str() == text)
-            .ok_or_else(|| {
-                Error::Setting(format!(
-                    "emulator threads: '{text}' is not a policy; choose share or isolate"
-                ))
-            })
+        EmulatorPolicy::from_name(text)
     }
 }
 
