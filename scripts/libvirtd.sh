@@ -7,6 +7,8 @@
 #   scripts/libvirtd.sh stop    # stops the one this script started
 set -euo pipefail
 pidfile=/run/rtkvm-test-libvirtd.pid
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
 answers() { timeout 10 virsh -c qemu:///system uri >/dev/null 2>&1; }
 case "${1:-}" in
   start)
@@ -14,14 +16,14 @@ case "${1:-}" in
     # open /dev/kvm as the daemon can: udev grants the kvm group on a machine with systemd; where it
     # does not, every define would probe QEMU again (about 45 s).
     if [ -e /dev/kvm ] && getent group kvm >/dev/null; then
-      chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+      $sudo chgrp kvm /dev/kvm && $sudo chmod 660 /dev/kvm
     fi
     if answers; then
       exit 0
     fi
-    mkdir -p /var/log/libvirt /run/libvirt
-    libvirtd >/tmp/rtkvm-test-libvirtd.log 2>&1 &
-    echo $! > "$pidfile"
+    $sudo mkdir -p /var/log/libvirt /run/libvirt
+    $sudo libvirtd --pid-file=/run/rtkvm-test-libvirtd-daemon.pid >/tmp/rtkvm-test-libvirtd.log 2>&1 &
+    echo $! | $sudo tee "$pidfile" >/dev/null
     for _ in $(seq 1 60); do
       if answers; then
         exit 0
@@ -34,8 +36,8 @@ case "${1:-}" in
     ;;
   stop)
     if [ -f "$pidfile" ]; then
-      kill "$(cat "$pidfile")" 2>/dev/null || true
-      rm -f "$pidfile"
+      $sudo kill "$(cat "$pidfile")" 2>/dev/null || true
+      $sudo rm -f "$pidfile"
     fi
     ;;
   *)
