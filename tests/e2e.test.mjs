@@ -72,6 +72,22 @@ async function close({ page, context, requests, errors }) {
   await context.close();
 }
 
+/** Loads a site served by `server` in a fresh context, checks the example's plan appears without a
+ * console error, and closes both. */
+async function assertServesTheExample(server) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.origin + SUBPATH);
+  await page.waitForSelector('[data-testid=out-xml]');
+  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
+  assert.deepEqual(errors, []);
+  await context.close();
+  server.close();
+}
+
 async function outputText(page, testid) {
   return page.locator(`[data-testid=${testid}] pre`).textContent();
 }
@@ -256,18 +272,7 @@ test('the page carries a strict Content-Security-Policy', async () => {
 test('the page works from a server that does not know the wasm content type', async () => {
   // Many internal static servers send .wasm as application/octet-stream: the page then compiles the
   // module from a buffer instead of streaming it.
-  const plain = await serve(dist, SUBPATH, { '.wasm': 'application/octet-stream' });
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(plain.origin + SUBPATH);
-  await page.waitForSelector('[data-testid=topology-map]');
-  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
-  assert.deepEqual(errors, []);
-  await context.close();
-  plain.close();
+  await assertServesTheExample(await serve(dist, SUBPATH, { '.wasm': 'application/octet-stream' }));
 });
 
 test('the page is usable on a phone', async () => {
@@ -397,18 +402,7 @@ test('a link pasted into the address bar of an open page is followed', async () 
 
 test('a site built with --public-url /tools/rtkvm/ works under that path', async () => {
   // Built by scripts/test.sh: scripts/trunk.sh build --release --public-url /tools/rtkvm/ --dist target/dist-abs
-  const site = await serve(process.env.RTKVM_DIST_ABS ?? path.join(root, 'target', 'dist-abs'), SUBPATH);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(site.origin + SUBPATH);
-  await page.waitForSelector('[data-testid=out-xml]');
-  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
-  assert.deepEqual(errors, []);
-  await context.close();
-  site.close();
+  await assertServesTheExample(await serve(process.env.RTKVM_DIST_ABS ?? path.join(root, 'target', 'dist-abs'), SUBPATH));
 });
 
 test('a large host opens only the guest\'s node, and a header opens any other', async () => {
