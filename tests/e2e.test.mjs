@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, mkdir, writeFile, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -440,5 +440,19 @@ test('the guest OS files and the latency test download as the CLI prints them', 
   await page.waitForFunction(() => document.querySelector('[data-testid=out-latency-test] pre')?.innerText.includes('--affinity=1-2'));
   assert.equal(await outputText(page, 'out-guest-cmdline'), cli(['plan', '--vcpus', '3', '--format', 'guest-cmdline'], example));
   await page.screenshot({ path: path.join(artifacts, 'guest-os.png'), fullPage: true });
+  await close(s);
+});
+
+test('a refused file\'s message goes once other capabilities are pasted', async () => {
+  const s = await open();
+  const { page } = s;
+  const big = path.join(artifacts, 'too-big.xml');
+  await writeFile(big, Buffer.alloc(17 * 1024 * 1024, 32));
+  await page.setInputFiles('[data-testid=caps-file]', big);
+  assert.match(await page.innerText('[data-testid=link-error]'), /16 MiB limit/);
+  await rm(big);
+  await paste(page, await readFile(fixture('smt2.xml'), 'utf8'));
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu').length === 16);
+  assert.equal(await page.locator('[data-testid=link-error]').count(), 0);
   await close(s);
 });

@@ -158,7 +158,11 @@ fn Input() -> impl IntoView {
                         state.source.set(HostSource::Text(text));
                     }
                 }
-                on:input=move |ev| state.source.set(HostSource::Text(event_target_value(&ev)))></textarea>
+                on:input=move |ev| {
+                    // What the page said about an earlier link or file no longer applies.
+                    state.notice.set(None);
+                    state.source.set(HostSource::Text(event_target_value(&ev)));
+                }></textarea>
             <div class="row">
                 <label class="button" for="caps-file">"Open file…"</label>
                 <input id="caps-file" data-testid="caps-file" type="file" accept=".xml,.txt,.out,text/xml"
