@@ -467,7 +467,7 @@ fn Outputs() -> impl IntoView {
             g.node,
             g.vcpupin.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
             g.emulatorpin,
-            if g.rt_vcpus.is_empty() { "none".to_string() } else { g.rt_vcpus.to_string() },
+            g.rt_vcpus.or_none(),
             g.scheduler.as_str(),
             g.priority
         );
@@ -542,13 +542,6 @@ fn GuestOs() -> impl IntoView {
         let (plan, outputs) = state.plan.get()?.ok()?;
         let os = outputs.guest_os.clone();
         let [cmdline, tuned, setup, latency] = outputs.guest_files();
-        let list = |set: &rtkvm_core::CpuSet| {
-            if set.is_empty() {
-                "none".to_string()
-            } else {
-                set.to_string()
-            }
-        };
         let about = if os.kernel_params.is_empty() {
             if os.rt_vcpus.is_empty() {
                 "The guest has no real-time vCPU, so nothing needs isolating inside it.".to_string()
@@ -558,8 +551,8 @@ fn GuestOs() -> impl IntoView {
         } else {
             format!(
                 "Inside the guest, real-time vCPUs {} are isolated the way the host isolates its CPUs, and vCPU {} keeps the guest's kernel threads, timers, interrupts and I/O (tuned's realtime-virtual-guest profile).",
-                list(&os.rt_vcpus),
-                list(&os.housekeeping_vcpus)
+                os.rt_vcpus.or_none(),
+                os.housekeeping_vcpus.or_none()
             )
         };
         let host_hk = plan.guest.emulatorpin.to_string();

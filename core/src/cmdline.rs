@@ -15,7 +15,8 @@ pub struct KernelParam {
     pub explanation: String,
 }
 
-fn param(param: String, explanation: &str) -> KernelParam {
+/// Makes a parameter with its explanation.
+pub(crate) fn param(param: String, explanation: &str) -> KernelParam {
     KernelParam {
         param,
         explanation: explanation.to_string(),

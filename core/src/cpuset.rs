@@ -76,6 +76,15 @@ impl CpuSet {
         self.0.iter().copied()
     }
 
+    /// Writes the cpulist for people: `none` when the set is empty.
+    pub fn or_none(&self) -> String {
+        if self.is_empty() {
+            "none".into()
+        } else {
+            self.to_string()
+        }
+    }
+
     /// Returns the lowest id, if any.
     pub fn first(&self) -> Option<u32> {
         self.0.first().copied()

@@ -3,7 +3,7 @@
 //! so it writes the guest kernel command line, tuned's `realtime-virtual-guest` variables, a setup
 //! script and a latency test sized to the guest. Only cpulists and numbers go into them.
 
-use crate::cmdline::{join, KernelParam};
+use crate::cmdline::{join, param, KernelParam};
 use crate::cpuset::CpuSet;
 use crate::host::Host;
 use crate::plan::Plan;
@@ -27,13 +27,6 @@ pub struct GuestOs {
     pub setup_script: String,
     /// `latency-test.sh`: cyclictest and oslat over the real-time vCPUs.
     pub latency_test: String,
-}
-
-fn param(param: String, explanation: &str) -> KernelParam {
-    KernelParam {
-        param,
-        explanation: explanation.to_string(),
-    }
 }
 
 /// Writes the guest OS outputs of a plan.
@@ -95,15 +88,6 @@ pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
     }
 }
 
-/// A cpulist as the templates show it: `none` when empty.
-fn shown(set: &CpuSet) -> String {
-    if set.is_empty() {
-        "none".into()
-    } else {
-        set.to_string()
-    }
-}
-
 /// The template sections that apply: `isolate` (real-time and housekeeping vCPUs both), `none` (no
 /// real-time vCPU), `nohk` (every vCPU real-time).
 fn section(rt: &CpuSet, isolate: bool) -> impl Fn(&str) -> bool + '_ {
@@ -118,7 +102,7 @@ fn section(rt: &CpuSet, isolate: bool) -> impl Fn(&str) -> bool + '_ {
 fn tuned_variables(rt: &CpuSet, hk: &CpuSet, isolate: bool) -> String {
     render(
         include_str!("templates/realtime-virtual-guest-variables.conf"),
-        &[("RT", &shown(rt)), ("HK", &shown(hk))],
+        &[("RT", &rt.or_none()), ("HK", &hk.or_none())],
         section(rt, isolate),
     )
 }
@@ -127,8 +111,8 @@ fn setup_script(cmdline: &str, tuned: &str, rt: &CpuSet, hk: &CpuSet, isolate: b
     render(
         include_str!("templates/guest-setup.sh"),
         &[
-            ("RT", &shown(rt)),
-            ("HK", &shown(hk)),
+            ("RT", &rt.or_none()),
+            ("HK", &hk.or_none()),
             ("CMDLINE", cmdline),
             ("TUNED", tuned.trim_end()),
             ("ISOLATE", if isolate { "yes" } else { "no" }),
@@ -142,7 +126,7 @@ fn latency_test(rt: &CpuSet, hk: &CpuSet, host_hk: &CpuSet, isolate: bool) -> St
     render(
         include_str!("templates/latency-test.sh"),
         &[
-            ("RT", &shown(rt)),
+            ("RT", &rt.or_none()),
             ("RT_COUNT", &rt.len().to_string()),
             ("MAIN", &main),
             ("HOST_HK", &host_hk.to_string()),

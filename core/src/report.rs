@@ -62,11 +62,7 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
             .and_then(|c| c.memory_kib)
             .map_or("memory unknown".to_string(), format_kib);
         let pages = h.pages_on(node.node);
-        let isolated = if node.isolated.is_empty() {
-            "none".to_string()
-        } else {
-            node.isolated.to_string()
-        };
+        let isolated = node.isolated.or_none();
         let _ = writeln!(
             out,
             "  node {}: host CPUs {}, isolated {isolated}; {memory}, {pages} pages of {page}",

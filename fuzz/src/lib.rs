@@ -1,6 +1,8 @@
 //! The checks the fuzz targets run, shared with the regression tests in `tests/`.
 
-use rtkvm_core::settings::{EmulatorPolicy, PageSize, Preset, Recipe, RtVcpus, Scheduler};
+use rtkvm_core::settings::{
+    EmulatorPolicy, Named, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Settings};
 
@@ -37,26 +39,13 @@ pub fn pipeline(data: &[u8]) -> bool {
         2 => PageSize::Kib(1024 * 1024),
         _ => PageSize::Kib(4u64 << (b[3] % 24)),
     };
-    s.host.preset = if b[4] & 1 == 1 {
-        Preset::Minimal
-    } else {
-        Preset::Full
-    };
-    s.guest.scheduler = if b[4] & 2 == 2 {
-        Scheduler::Rr
-    } else {
-        Scheduler::Fifo
-    };
-    s.recipe = if b[4] & 4 == 4 {
-        Recipe::Guide
-    } else {
-        Recipe::Production
-    };
-    s.guest.emulator = if b[4] & 8 == 8 {
-        EmulatorPolicy::Isolate
-    } else {
-        EmulatorPolicy::Share
-    };
+    // Byte 4's low bits pick the named settings: the second of each list when set (the oldest recipe
+    // revision, for the recipe).
+    let bit = |mask: u8| usize::from(b[4] & mask != 0);
+    s.host.preset = Preset::ALL[bit(1)];
+    s.guest.scheduler = Scheduler::ALL[bit(2)];
+    s.recipe = Recipe::ALL[1 - bit(4)];
+    s.guest.emulator = EmulatorPolicy::ALL[bit(8)];
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);
     s.guest.node = (b[8] != 0xff).then_some(u32::from(b[8]));
