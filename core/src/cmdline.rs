@@ -1,10 +1,27 @@
 //! The host kernel command line, one explained parameter at a time.
 
-use crate::host::Host;
+use crate::host::{Host, X86Vendor};
 use crate::hugepages::boot_pages;
 use crate::plan::HostPlan;
-use crate::settings::Preset;
+use crate::settings::{Preset, Recipe};
 use crate::units::kernel_size;
+
+/// tuned's `realtime` profile (redhat-performance/tuned `profiles/realtime/tuned.conf`).
+pub const TUNED_REALTIME: &str = "tuned realtime";
+/// tuned's `realtime-virtual-host` profile and its `script.sh`.
+pub const TUNED_RVH: &str = "tuned realtime-virtual-host";
+/// tuned's `realtime-virtual-guest` profile.
+pub const TUNED_RVG: &str = "tuned realtime-virtual-guest";
+/// tuned's `network-latency` profile, which `realtime` includes.
+pub const TUNED_NETWORK_LATENCY: &str = "tuned network-latency";
+/// The OpenShift Node Tuning Operator's `openshift-node-performance` profiles.
+pub const NTO: &str = "OpenShift Node Tuning Operator";
+/// The kernel's `Documentation/admin-guide/kernel-parameters.txt`.
+pub const KERNEL_DOC: &str = "kernel-parameters.txt";
+/// The kernel's `Documentation/admin-guide/mm/hugetlbpage.rst`.
+pub const HUGETLB_DOC: &str = "kernel hugetlbpage.rst";
+/// libvirt's "KVM Real Time Guest Config" page.
+pub const LIBVIRT_GUIDE: &str = "libvirt's guide";
 
 /// One kernel parameter with the reason it is there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,91 +30,269 @@ pub struct KernelParam {
     pub param: String,
     /// One sentence saying what it does.
     pub explanation: String,
+    /// Where production deployments apply the same (one of the constants of this module).
+    pub source: &'static str,
 }
 
-/// Makes a parameter with its explanation.
-pub(crate) fn param(param: String, explanation: &str) -> KernelParam {
+/// Makes a parameter with its explanation and source.
+pub(crate) fn param(param: String, explanation: &str, source: &'static str) -> KernelParam {
     KernelParam {
         param,
         explanation: explanation.to_string(),
+        source,
+    }
+}
+
+/// Returns the most bytes the host's kernel takes on its command line (`COMMAND_LINE_SIZE`): 4096 on
+/// s390x, 2048 on x86, arm64 and powerpc.
+pub fn max_cmdline_bytes(host: &Host) -> usize {
+    match host.libvirt_arch() {
+        Some("s390x") => 4096,
+        _ => 2048,
     }
 }
 
 /// Builds the kernel command line for a partition, with the partition's preset. Every value is a
 /// cpulist or a number, so nothing a user typed can reach it.
 pub fn kernel_params(host: &Host, part: &HostPlan) -> Vec<KernelParam> {
+    let mut params = Vec::new();
+    match (part.preset, part.recipe >= Recipe::RealtimeHost) {
+        (Preset::Full, true) => realtime_host_params(host, part, &mut params),
+        (preset, _) => guide_params(host, part, preset, &mut params),
+    }
+    hugepage_params(part, &mut params);
+    params
+}
+
+/// Builds the command line of recipes 1 and 2 (and the `minimal` preset of every recipe).
+fn guide_params(host: &Host, part: &HostPlan, preset: Preset, params: &mut Vec<KernelParam>) {
     let iso = part.isolcpus.to_string();
     let hk = part.housekeeping.to_string();
-    let mut params = Vec::new();
-    match part.preset {
+    match preset {
         Preset::Minimal => params.push(param(
             format!("isolcpus={iso}"),
             "Removes the isolated CPUs from the scheduler, so that no process or kernel thread is placed on them unless pinned there.",
+            LIBVIRT_GUIDE,
         )),
         Preset::Full => {
             params.push(param(
                 format!("isolcpus=managed_irq,domain,{iso}"),
                 "Removes the isolated CPUs from the scheduler's load balancing (domain) and keeps managed device interrupts off them (managed_irq).",
+                TUNED_REALTIME,
             ));
             params.push(param(
                 "nohz=on".into(),
                 "Turns on the tickless kernel, which nohz_full needs.",
+                TUNED_RVH,
             ));
             params.push(param(
                 format!("nohz_full={iso}"),
                 "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
+                TUNED_RVH,
             ));
             params.push(param(
                 format!("rcu_nocbs={iso}"),
                 "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",
+                TUNED_RVH,
             ));
             params.push(param(
                 format!("irqaffinity={hk}"),
                 "Sends device interrupts to the housekeeping CPUs by default.",
+                NTO,
             ));
             params.push(param(
                 "skew_tick=1".into(),
                 "Offsets the tick on each CPU so that they do not all contend for the same kernel locks at once.",
+                TUNED_NETWORK_LATENCY,
             ));
             if host.is_x86() {
                 params.push(param(
                     "tsc=reliable".into(),
                     "Trusts the TSC clock source and turns off the clocksource watchdog, which periodically interrupts every CPU.",
+                    TUNED_NETWORK_LATENCY,
                 ));
             }
             params.push(param(
                 "nosoftlockup".into(),
                 "Turns off the soft-lockup detector, which would otherwise report a real-time vCPU that holds its CPU for long.",
+                TUNED_REALTIME,
             ));
             if host.is_x86() {
                 match host.vendor.as_deref() {
                     Some(v) if v.eq_ignore_ascii_case("AMD") => params.push(param(
                         "amd_pstate=disable".into(),
                         "Turns off the amd_pstate driver, so that the CPU frequency is not changed under the guest.",
+                        NTO,
                     )),
                     Some(v) if v.eq_ignore_ascii_case("Intel") => params.push(param(
                         "intel_pstate=disable".into(),
                         "Turns off the intel_pstate driver, so that the CPU frequency is not changed under the guest.",
+                        TUNED_REALTIME,
                     )),
                     _ => {}
                 }
             }
         }
     }
+}
+
+/// Builds recipe 3's full command line: tuned's realtime-virtual-host and the Node Tuning Operator's
+/// real-time profile, with only what the host's architecture, CPU vendor and kernel take.
+fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelParam>) {
+    let iso = part.isolcpus.to_string();
+    let hk = part.housekeeping.to_string();
+    let arch = host.libvirt_arch().unwrap_or("x86_64");
+    let vendor = host.x86_vendor();
+    params.push(if part.kernel.managed_irq() {
+        param(
+            format!("isolcpus=managed_irq,domain,{iso}"),
+            "Removes the isolated CPUs from the scheduler's load balancing (domain) and keeps managed device interrupts off them (managed_irq).",
+            TUNED_REALTIME,
+        )
+    } else {
+        param(
+            format!("isolcpus={iso}"),
+            "Removes the isolated CPUs from the scheduler's load balancing; without managed_irq, which kernels before 5.6 refuse together with the whole isolcpus=, so managed device interrupts can still land there.",
+            KERNEL_DOC,
+        )
+    });
+    params.push(param(
+        "nohz=on".into(),
+        "Turns on the tickless kernel, which nohz_full needs.",
+        TUNED_RVH,
+    ));
+    params.push(param(
+        format!("nohz_full={iso}"),
+        "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
+        TUNED_RVH,
+    ));
+    params.push(param(
+        format!("rcu_nocbs={iso}"),
+        "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",
+        TUNED_RVH,
+    ));
+    params.push(param(
+        format!("rcutree.kthread_prio={}", part.kthreads.rcu),
+        "Runs RCU's kernel threads (rcuc, rcub, rcuog) at SCHED_FIFO above the vCPUs, so that a vCPU spinning at its real-time priority cannot stall RCU.",
+        NTO,
+    ));
+    params.push(param(
+        "rcupdate.rcu_normal_after_boot=1".into(),
+        "Makes expedited RCU grace periods, which interrupt every CPU, normal ones once the system has booted.",
+        TUNED_NETWORK_LATENCY,
+    ));
+    params.push(param(
+        format!("irqaffinity={hk}"),
+        "Sends device interrupts to the housekeeping CPUs by default.",
+        NTO,
+    ));
+    params.push(param(
+        "skew_tick=1".into(),
+        "Offsets the tick on each CPU so that they do not all contend for the same kernel locks at once.",
+        TUNED_NETWORK_LATENCY,
+    ));
+    if host.is_x86() && host.invariant_tsc() == Some(true) {
+        params.push(param(
+            "tsc=reliable".into(),
+            "Trusts the invariant TSC (the host lists invtsc) and turns off the clocksource watchdog, which periodically interrupts every CPU.",
+            TUNED_NETWORK_LATENCY,
+        ));
+    }
+    params.push(param(
+        "nosoftlockup".into(),
+        "Turns off the soft-lockup detector, which would otherwise report a real-time vCPU that holds its CPU for long.",
+        TUNED_REALTIME,
+    ));
+    if arch != "s390x" {
+        params.push(param(
+            "nmi_watchdog=0".into(),
+            "Turns off the hard-lockup detector, whose periodic NMI interrupts every CPU, the isolated ones included.",
+            NTO,
+        ));
+    }
+    if host.is_x86() {
+        params.push(param(
+            "mce=ignore_ce".into(),
+            "Stops polling for corrected machine-check errors, a periodic timer on every CPU; uncorrected errors are still handled.",
+            TUNED_REALTIME,
+        ));
+        match vendor {
+            Some(X86Vendor::Intel) => params.push(param(
+                "intel_pstate=disable".into(),
+                "Turns off intel_pstate, which changes the frequency by itself: acpi-cpufreq takes over, and its performance governor (set by tuned or rtkvm-host.sh) keeps the isolated CPUs at their nominal frequency.",
+                TUNED_REALTIME,
+            )),
+            Some(X86Vendor::Amd) if part.kernel.amd_pstate() => params.push(param(
+                "amd_pstate=disable".into(),
+                "Turns off amd_pstate, which changes the frequency by itself: acpi-cpufreq takes over, and its performance governor (set by tuned or rtkvm-host.sh) keeps the isolated CPUs at their nominal frequency.",
+                NTO,
+            )),
+            _ => {}
+        }
+        params.push(param(
+            "processor.max_cstate=1".into(),
+            "Keeps idle CPUs out of the deep C-states, whose exit latency (tens to hundreds of microseconds) a vCPU waking from a halt would pay; it costs power.",
+            NTO,
+        ));
+        if vendor == Some(X86Vendor::Intel) {
+            params.push(param(
+                "intel_idle.max_cstate=0".into(),
+                "Turns off the intel_idle driver, which would otherwise choose deep C-states beyond processor.max_cstate.",
+                NTO,
+            ));
+        }
+        params.push(param(
+            "kvm.kvmclock_periodic_sync=N".into(),
+            "Stops KVM's periodic kvmclock update of every guest, which interrupts its vCPUs.",
+            TUNED_RVH,
+        ));
+        if vendor == Some(X86Vendor::Intel) {
+            params.push(param(
+                "kvm_intel.ple_gap=0".into(),
+                "Turns off pause-loop exiting: a vCPU that spins on a lock in the guest is not descheduled, which only helps hosts with more vCPUs than CPUs.",
+                TUNED_RVH,
+            ));
+        }
+    }
+    params.push(param(
+        "transparent_hugepage=never".into(),
+        "Turns off transparent huge pages, whose compaction and page collapsing (khugepaged) can stall the host; the guest's memory is on reserved huge pages anyway.",
+        TUNED_NETWORK_LATENCY,
+    ));
+}
+
+/// Adds the huge page parameters: the default and reserved size, and the pages to reserve at boot,
+/// per node where the nodes differ and the kernel takes per-node counts (recipe 3 on 5.16 and later).
+fn hugepage_params(part: &HostPlan, params: &mut Vec<KernelParam>) {
     let size = kernel_size(part.page_size_kib);
     params.push(param(
         format!("default_hugepagesz={size}"),
         "Makes this the default huge page size, the one hugetlbfs mounts and libvirt use unless told otherwise.",
+        HUGETLB_DOC,
     ));
     params.push(param(
         format!("hugepagesz={size}"),
         "Enables this huge page size so that pages of it can be reserved at boot.",
+        HUGETLB_DOC,
     ));
-    params.push(param(
-        format!("hugepages={}", boot_pages(part)),
-        "Reserves this many huge pages at boot, before memory fragments; the kernel spreads them evenly over the NUMA nodes.",
-    ));
-    params
+    params.push(if part.per_node_boot_pages() {
+        let counts: Vec<String> = part
+            .hugepages
+            .iter()
+            .map(|p| format!("{}:{}", p.node, p.count))
+            .collect();
+        param(
+            format!("hugepages={}", counts.join(",")),
+            "Reserves each node's huge pages at boot (node:count, Linux 5.16 and later), before memory fragments.",
+            HUGETLB_DOC,
+        )
+    } else {
+        param(
+            format!("hugepages={}", boot_pages(part)),
+            "Reserves this many huge pages at boot, before memory fragments; the kernel spreads them evenly over the NUMA nodes.",
+            HUGETLB_DOC,
+        )
+    });
 }
 
 /// Joins kernel parameters into the command line addition.

@@ -11,7 +11,7 @@ use crate::units::{format_kib, kernel_size, Kib};
 /// The settings as text fields, named like the CLI's flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
-    /// `--recipe`: the recipe revision (`1`, `2`).
+    /// `--recipe`: the recipe revision (`1`, `2`, `3`).
     pub recipe: String,
     /// `--host-cpus`: logical CPUs kept for the host on each node.
     pub host_cpus: String,
@@ -23,6 +23,10 @@ pub struct Form {
     pub page_size: String,
     /// `--preset`: `full` or `minimal`.
     pub preset: String,
+    /// `--kernel`: `5.16`, `rhel9`, `rhel8` or `older`.
+    pub kernel: String,
+    /// `--kernel-type`: `rt` or `generic`.
+    pub kernel_type: String,
     /// `--name`: the libvirt domain name.
     pub name: String,
     /// `--vcpus`: the vCPU count.
@@ -66,6 +70,8 @@ impl Form {
             host_memory: size_text(h.host_memory),
             page_size: h.page_size.to_string(),
             preset: h.preset.as_str().into(),
+            kernel: h.kernel.as_str().into(),
+            kernel_type: h.kernel_type.as_str().into(),
             name: g.name.clone(),
             vcpus: g.vcpus.to_string(),
             memory: size_text(g.memory),
@@ -103,6 +109,8 @@ impl Form {
                 host_memory: size(&self.host_memory, "host memory per node")?,
                 page_size: self.page_size.parse()?,
                 preset: self.preset.parse()?,
+                kernel: self.kernel.parse()?,
+                kernel_type: self.kernel_type.parse()?,
             },
             guest: GuestSettings {
                 name: self.name.clone(),

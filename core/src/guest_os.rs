@@ -3,7 +3,7 @@
 //! so it writes the guest kernel command line, tuned's `realtime-virtual-guest` variables, a setup
 //! script and a latency test sized to the guest. Only cpulists and numbers go into them.
 
-use crate::cmdline::{join, param, KernelParam};
+use crate::cmdline::{join, param, KernelParam, TUNED_RVG};
 use crate::cpuset::CpuSet;
 use crate::host::Host;
 use crate::plan::Plan;
@@ -41,36 +41,44 @@ pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
         params.push(param(
             format!("isolcpus=managed_irq,domain,{rt}"),
             "Removes the real-time vCPUs from the guest scheduler's load balancing and keeps managed device interrupts off them.",
+            TUNED_RVG,
         ));
         params.push(param(
             "nohz=on".into(),
             "Turns on the tickless kernel, which nohz_full needs.",
+            TUNED_RVG,
         ));
         params.push(param(
             format!("nohz_full={rt}"),
             "Stops the scheduler tick on the real-time vCPUs while each runs one task.",
+            TUNED_RVG,
         ));
         params.push(param(
             format!("rcu_nocbs={rt}"),
             "Moves RCU callbacks off the real-time vCPUs onto the housekeeping vCPUs.",
+            TUNED_RVG,
         ));
         params.push(param(
             format!("irqaffinity={hk}"),
             "Sends the guest's device interrupts to its housekeeping vCPUs.",
+            TUNED_RVG,
         ));
         params.push(param(
             "skew_tick=1".into(),
             "Offsets each vCPU's tick so that they do not contend for the same kernel locks at once.",
+            TUNED_RVG,
         ));
         if host.is_x86() {
             params.push(param(
                 "tsc=reliable".into(),
                 "Turns off the clocksource watchdog, which periodically interrupts every vCPU.",
+                TUNED_RVG,
             ));
         }
         params.push(param(
             "nosoftlockup".into(),
             "Turns off the soft-lockup detector, which would report a real-time task that holds its vCPU.",
+            TUNED_RVG,
         ));
     }
     let kernel_cmdline = join(&params);

@@ -34,6 +34,15 @@ pub struct Host {
     pub cells: Vec<Cell>,
 }
 
+/// The x86 CPU vendors whose power management and KVM module differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum X86Vendor {
+    /// Intel: `intel_pstate`, `intel_idle`, `kvm_intel`.
+    Intel,
+    /// AMD: `amd_pstate`, `kvm_amd`.
+    Amd,
+}
+
 /// One NUMA node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
@@ -232,6 +241,29 @@ impl Host {
         match self.libvirt_arch() {
             None => true,
             Some(arch) => matches!(arch, "x86_64" | "i686"),
+        }
+    }
+
+    /// Returns what the capabilities say about the TSC: `None` when they list no CPU features at all
+    /// (so nothing can be told), else whether the TSC is invariant (`invtsc`: constant rate through
+    /// frequency and idle states, the condition for trusting it as the clock source).
+    pub fn invariant_tsc(&self) -> Option<bool> {
+        if self.features.is_empty() {
+            None
+        } else {
+            Some(self.features.iter().any(|f| f == "invtsc"))
+        }
+    }
+
+    /// Returns the CPU vendor if it is Intel or AMD, the two whose power and KVM settings differ.
+    pub fn x86_vendor(&self) -> Option<X86Vendor> {
+        if !self.is_x86() {
+            return None;
+        }
+        match self.vendor.as_deref() {
+            Some(v) if v.eq_ignore_ascii_case("Intel") => Some(X86Vendor::Intel),
+            Some(v) if v.eq_ignore_ascii_case("AMD") => Some(X86Vendor::Amd),
+            _ => None,
         }
     }
 

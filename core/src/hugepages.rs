@@ -3,6 +3,7 @@
 
 use crate::caps::expected_pages_line;
 use crate::plan::HostPlan;
+use crate::settings::{KernelType, Preset, Recipe};
 use crate::template::render;
 use crate::units::{format_kib, kernel_size, GIB_KIB};
 
@@ -40,8 +41,12 @@ pub fn boot_pages(part: &HostPlan) -> u64 {
 /// Builds the huge page settings for a partition. Only numbers and sizes go into the script.
 pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
     let size_kib = part.page_size_kib;
-    let runtime = part.uneven_pages();
-    let boot = boot_pages(part);
+    let runtime = part.runtime_pages();
+    let boot = if part.per_node_boot_pages() {
+        part.hugepages.iter().map(|p| p.count).sum()
+    } else {
+        boot_pages(part)
+    };
     let plan_text: Vec<String> = part
         .hugepages
         .iter()
@@ -54,24 +59,33 @@ pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let script = render(
-        include_str!("templates/hugepages.sh"),
-        &[
-            ("HUMAN", &format_kib(size_kib)),
-            ("PLAN", &plan_text.join(", ")),
-            ("SIZE", &kernel_size(size_kib)),
-            ("BOOT", &boot.to_string()),
-            ("SIZE_KB", &size_kib.to_string()),
-            ("RESERVE", &per_node("reserve")),
-            ("CHECK", &per_node("check")),
-        ],
-        |section| match section {
-            "runtime" => runtime,
-            "even" => !runtime,
-            "gigantic" => runtime && size_kib >= GIB_KIB,
-            other => panic!("unknown section %{other}% in templates/hugepages.sh"),
-        },
-    );
+    let script = if part.recipe >= Recipe::RealtimeHost {
+        host_script(
+            part,
+            &plan_text.join(", "),
+            &per_node("reserve"),
+            &per_node("check"),
+        )
+    } else {
+        render(
+            include_str!("templates/hugepages.sh"),
+            &[
+                ("HUMAN", &format_kib(size_kib)),
+                ("PLAN", &plan_text.join(", ")),
+                ("SIZE", &kernel_size(size_kib)),
+                ("BOOT", &boot.to_string()),
+                ("SIZE_KB", &size_kib.to_string()),
+                ("RESERVE", &per_node("reserve")),
+                ("CHECK", &per_node("check")),
+            ],
+            |section| match section {
+                "runtime" => runtime,
+                "even" => !runtime,
+                "gigantic" => runtime && size_kib >= GIB_KIB,
+                other => panic!("unknown section %{other}% in templates/hugepages.sh"),
+            },
+        )
+    };
     let expected_pages = part
         .hugepages
         .iter()
@@ -89,4 +103,53 @@ pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
         ),
         expected_pages,
     }
+}
+
+/// Writes recipe 3's `rtkvm-host.sh`: the huge pages of every node (set at runtime where the kernel
+/// cannot reserve them per node at boot, with retries, and checked), and on the `full` preset the
+/// kernel threads above the vCPUs, the performance governor on the isolated CPUs and irqbalance kept
+/// off them.
+fn host_script(part: &HostPlan, plan: &str, reserve: &str, check: &str) -> String {
+    let size_kib = part.page_size_kib;
+    let full = part.preset == Preset::Full;
+    let k = part.kthreads;
+    render(
+        include_str!("templates/rtkvm-host.sh"),
+        &[
+            ("HUMAN", &format_kib(size_kib)),
+            ("PLAN", plan),
+            ("SIZE", &kernel_size(size_kib)),
+            ("SIZE_KB", &size_kib.to_string()),
+            ("ISOLATED", &part.isolcpus.to_string()),
+            ("RESERVE", reserve),
+            ("CHECK", check),
+            ("VCPU_PRIO", &k.vcpu.to_string()),
+            ("KSOFTIRQD_PRIO", &k.ksoftirqd.to_string()),
+            ("KTIMERS_PRIO", &k.ktimers.to_string()),
+            ("RCU_PRIO", &k.rcu.to_string()),
+        ],
+        |section| match section {
+            "runtime" => part.runtime_pages(),
+            "boot" => !part.runtime_pages(),
+            "full" => full,
+            "rt" => full && part.kernel_type == KernelType::Rt,
+            other => panic!("unknown section %{other}% in templates/rtkvm-host.sh"),
+        },
+    )
+}
+
+/// Writes recipe 3's `rtkvm-host.service`, the systemd unit that runs `rtkvm-host.sh` at every boot
+/// before irqbalance, virtqemud and libvirtd.
+pub fn host_unit(part: &HostPlan) -> String {
+    let what = match (part.preset, part.runtime_pages()) {
+        (Preset::Full, true) => "huge pages per node, kernel threads, CPU frequency, irqbalance",
+        (Preset::Full, false) => "huge page check, kernel threads, CPU frequency, irqbalance",
+        (Preset::Minimal, true) => "huge pages per node",
+        (Preset::Minimal, false) => "huge page check",
+    };
+    render(
+        include_str!("templates/rtkvm-host.service"),
+        &[("WHAT", what)],
+        |section| panic!("unknown section %{section}% in templates/rtkvm-host.service"),
+    )
 }

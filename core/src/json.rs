@@ -70,6 +70,27 @@ pub struct JsonHost {
     pub hugepages: Vec<JsonPages>,
     /// How to reserve and check them.
     pub hugepage_settings: JsonHugepageSettings,
+    /// The host's kernel (added 2026-11-25): `5.16`, `rhel9`, `rhel8` or `older`.
+    pub kernel: &'static str,
+    /// Whether it is PREEMPT_RT (added 2026-11-25): `rt` or `generic`.
+    pub kernel_type: &'static str,
+    /// The host's sysctl file, tuned script and boot unit (added 2026-11-25; `null` before recipe 3).
+    pub setup: Option<JsonHostSetup>,
+}
+
+/// The host's settings beside its command line (recipe 3 on).
+#[derive(Debug, Serialize)]
+pub struct JsonHostSetup {
+    /// `/etc/sysctl.d/90-rtkvm-realtime.conf`.
+    pub sysctl: String,
+    /// `/etc/tuned/realtime-virtual-host-variables.conf`.
+    pub tuned_variables: String,
+    /// `/etc/tuned/rtkvm-host/tuned.conf`.
+    pub tuned_profile: String,
+    /// `tuned-host.sh`, which installs and activates the two tuned files.
+    pub tuned_script: String,
+    /// `rtkvm-host.service`, which runs the host script at every boot.
+    pub unit: String,
 }
 
 /// One node's split, as cpulists.
@@ -90,6 +111,8 @@ pub struct JsonParam {
     pub param: String,
     /// What it does.
     pub explanation: String,
+    /// Where production deployments apply the same (added 2026-11-25): `tuned realtime`, …
+    pub source: &'static str,
 }
 
 /// The huge pages of one node.
@@ -171,6 +194,7 @@ fn params(params: &[crate::cmdline::KernelParam]) -> Vec<JsonParam> {
         .map(|p| JsonParam {
             param: p.param.clone(),
             explanation: p.explanation.clone(),
+            source: p.source,
         })
         .collect()
 }
@@ -220,6 +244,15 @@ impl JsonPlan {
                         })
                         .collect(),
                 },
+                kernel: h.kernel.as_str(),
+                kernel_type: h.kernel_type.as_str(),
+                setup: outputs.host_setup.as_ref().map(|s| JsonHostSetup {
+                    sysctl: s.sysctl.clone(),
+                    tuned_variables: s.tuned_variables.clone(),
+                    tuned_profile: s.tuned_profile.clone(),
+                    tuned_script: s.tuned_script.clone(),
+                    unit: s.unit.clone(),
+                }),
             },
             guest: JsonGuest {
                 name: g.name.clone(),

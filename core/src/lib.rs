@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod caps;
 pub mod cmdline;
 pub mod cpuset;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod form;
 pub mod guest_os;
 pub mod host;
+pub mod host_setup;
 pub mod hugepages;
 pub mod json;
 pub mod link;

@@ -5,8 +5,10 @@ use crate::cmdline::{join, kernel_params, KernelParam};
 use crate::domain::domain_xml;
 use crate::guest_os::{guest_os, GuestOs};
 use crate::host::Host;
+use crate::host_setup::{host_setup, HostSetup};
 use crate::hugepages::{hugepage_settings, HugepageSettings};
 use crate::plan::Plan;
+use crate::settings::Recipe;
 
 /// Everything written from one plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub struct Outputs {
     pub kernel_cmdline: String,
     /// How to reserve the huge pages and check them, `hugepages.sh` included.
     pub hugepages: HugepageSettings,
+    /// The host's sysctl file, tuned profile and boot unit (recipe 3 on).
+    pub host_setup: Option<HostSetup>,
     /// The libvirt domain XML for the guest.
     pub domain_xml: String,
     /// What goes inside the guest: its kernel command line, tuned's variables, a setup script and a
@@ -24,20 +28,32 @@ pub struct Outputs {
     pub guest_os: GuestOs,
     /// The guest's name, for the XML's file name.
     guest_name: String,
+    /// The huge page script's file name: `hugepages.sh`, or `rtkvm-host.sh` from recipe 3 on.
+    pub host_script_name: &'static str,
 }
 
 /// Writes every output of a plan.
 pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
     let kernel_params = kernel_params(host, &plan.host);
+    let kernel_cmdline = join(&kernel_params);
     Outputs {
-        kernel_cmdline: join(&kernel_params),
+        host_setup: host_setup(plan, &kernel_params, &kernel_cmdline),
+        kernel_cmdline,
         kernel_params,
         hugepages: hugepage_settings(&plan.host),
         domain_xml: domain_xml(host, &plan.guest, plan.recipe),
         guest_os: guest_os(host, plan),
         guest_name: plan.guest.name.clone(),
+        host_script_name: if plan.recipe >= Recipe::RealtimeHost {
+            "rtkvm-host.sh"
+        } else {
+            "hugepages.sh"
+        },
     }
 }
+
+/// The sysctl file's name, for `/etc/sysctl.d/`.
+pub const SYSCTL_FILE: &str = "90-rtkvm-realtime.conf";
 
 /// One downloadable output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +87,25 @@ impl Outputs {
         ]
     }
 
-    /// Returns the three files: `kernel-cmdline.txt`, `hugepages.sh` and `<guest>.xml`.
+    /// Returns the host's files beside the command line (recipe 3 on, else none):
+    /// `90-rtkvm-realtime.conf`, `rtkvm-host.service` and `tuned-host.sh`.
+    pub fn host_files(&self) -> Vec<OutputFile> {
+        let Some(h) = &self.host_setup else {
+            return Vec::new();
+        };
+        let file = |name: &str, content: &String| OutputFile {
+            name: name.into(),
+            content: content.clone(),
+        };
+        vec![
+            file(SYSCTL_FILE, &h.sysctl),
+            file("rtkvm-host.service", &h.unit),
+            file("tuned-host.sh", &h.tuned_script),
+        ]
+    }
+
+    /// Returns the three files: `kernel-cmdline.txt`, the huge page script (`hugepages.sh`, or
+    /// `rtkvm-host.sh` from recipe 3 on) and `<guest>.xml`.
     pub fn files(&self) -> [OutputFile; 3] {
         [
             OutputFile {
@@ -79,7 +113,7 @@ impl Outputs {
                 content: format!("{}\n", self.kernel_cmdline),
             },
             OutputFile {
-                name: "hugepages.sh".into(),
+                name: self.host_script_name.into(),
                 content: self.hugepages.script.clone(),
             },
             OutputFile {

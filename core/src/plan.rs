@@ -9,7 +9,8 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::{Cell, Core, Host};
 use crate::settings::{
-    auto_page_size, EmulatorPolicy, GuestSettings, PageSize, Preset, Recipe, Scheduler, Settings,
+    auto_page_size, EmulatorPolicy, GuestSettings, Kernel, KernelType, PageSize, Preset, Recipe,
+    Scheduler, Settings,
 };
 use crate::units::{format_kib, GIB_KIB};
 
@@ -41,6 +42,47 @@ pub struct HostPlan {
     pub hugepages: Vec<NodePages>,
     /// Which kernel parameters the command line gets.
     pub preset: Preset,
+    /// The recipe revision the host's outputs are written with.
+    pub recipe: Recipe,
+    /// The host's kernel version.
+    pub kernel: Kernel,
+    /// Whether the host's kernel is PREEMPT_RT.
+    pub kernel_type: KernelType,
+    /// The priorities the host's per-CPU kernel threads get, above the vCPUs' (recipe 3 on).
+    pub kthreads: KthreadPriorities,
+}
+
+/// The SCHED_FIFO priorities recipe 3 gives the host's per-CPU kernel threads, so that a vCPU that
+/// spins at its real-time priority never starves them: tuned's realtime-virtual-host ladder
+/// (`ksoftirqd` 2, `ktimersoftd` 3, `rcuc`/`rcub` 4 over vCPUs at 1), kept above any vCPU priority up
+/// to 96. The kernel caps them at 99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KthreadPriorities {
+    /// The vCPUs' own priority, which the others are above.
+    pub vcpu: u32,
+    /// `ksoftirqd/N`: softirqs not run on interrupt exit (network receive, block completion).
+    pub ksoftirqd: u32,
+    /// `ktimers/N` (PREEMPT_RT only): timer softirqs, the guest's timers among them.
+    pub ktimers: u32,
+    /// `rcuc/N`, `rcub/N`, `rcuog/N`: RCU's kernel threads (`rcutree.kthread_prio`).
+    pub rcu: u32,
+}
+
+impl KthreadPriorities {
+    /// Returns the ladder above vCPUs of real-time priority `vcpu`.
+    pub fn above(vcpu: u32) -> KthreadPriorities {
+        KthreadPriorities {
+            vcpu,
+            ksoftirqd: (vcpu + 1).min(99),
+            ktimers: (vcpu + 2).min(99),
+            rcu: (vcpu + 3).min(99),
+        }
+    }
+
+    /// Returns whether every kernel thread is strictly above vCPUs of priority `vcpu`.
+    pub fn all_above(&self, vcpu: u32) -> bool {
+        self.ksoftirqd.min(self.ktimers).min(self.rcu) > vcpu
+    }
 }
 
 impl HostPlan {
@@ -50,6 +92,20 @@ impl HostPlan {
         let mut counts = self.hugepages.iter().map(|p| p.count);
         let first = counts.next();
         counts.any(|c| Some(c) != first)
+    }
+
+    /// Returns whether the kernel command line reserves each node's count at boot (recipe 3, Linux
+    /// 5.16 and later, nodes of different counts).
+    pub fn per_node_boot_pages(&self) -> bool {
+        self.recipe >= Recipe::RealtimeHost
+            && self.kernel.per_node_boot_pages()
+            && self.uneven_pages()
+    }
+
+    /// Returns whether some pages must be reserved at runtime: the nodes need different counts and the
+    /// kernel cannot take them per node at boot.
+    pub fn runtime_pages(&self) -> bool {
+        self.uneven_pages() && !self.per_node_boot_pages()
     }
 
     /// Returns the huge pages planned on a node (0 for a node without known memory).
@@ -147,11 +203,23 @@ pub enum WarningCode {
     NodeMemoryUnknown,
     /// Some CPUs are offline or listed without topology.
     OfflineCpus,
+    /// The vCPUs' real-time priority leaves no room above it for the host's kernel threads.
+    KthreadPriority,
+    /// The host's kernel is not PREEMPT_RT.
+    GenericKernel,
+    /// The x86 host's TSC is not invariant, so it is not trusted as the clock source.
+    NoInvariantTsc,
+    /// The capabilities list no CPU features, so the TSC could not be checked.
+    TscUnknown,
+    /// The kernel command line addition is close to or over the architecture's length limit.
+    CmdlineTooLong,
+    /// The architecture gets only the generic part of the host recipe.
+    ArchGeneric,
 }
 
 impl WarningCode {
     /// Every code, in the order warnings are listed.
-    pub const ALL: [WarningCode; 11] = [
+    pub const ALL: [WarningCode; 17] = [
         WarningCode::SmtEnabled,
         WarningCode::GuestSpansSockets,
         WarningCode::GuestSpansDies,
@@ -163,6 +231,12 @@ impl WarningCode {
         WarningCode::HostMemoryLow,
         WarningCode::NodeMemoryUnknown,
         WarningCode::OfflineCpus,
+        WarningCode::KthreadPriority,
+        WarningCode::GenericKernel,
+        WarningCode::NoInvariantTsc,
+        WarningCode::TscUnknown,
+        WarningCode::CmdlineTooLong,
+        WarningCode::ArchGeneric,
     ];
 
     /// Returns the code as the JSON output, the text report, the app and the README print it
@@ -180,6 +254,12 @@ impl WarningCode {
             WarningCode::HostMemoryLow => "host-memory-low",
             WarningCode::NodeMemoryUnknown => "node-memory-unknown",
             WarningCode::OfflineCpus => "offline-cpus",
+            WarningCode::KthreadPriority => "kthread-priority",
+            WarningCode::GenericKernel => "generic-kernel",
+            WarningCode::NoInvariantTsc => "no-invariant-tsc",
+            WarningCode::TscUnknown => "tsc-unknown",
+            WarningCode::CmdlineTooLong => "cmdline-too-long",
+            WarningCode::ArchGeneric => "arch-generic",
         }
     }
 }
@@ -211,6 +291,9 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     let cell = choose_node(host, &host_plan, gs, host_memory)?;
     let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe);
     warnings.extend(guest_warnings(cell.id, &cores, &host_plan, &guest));
+    if settings.recipe >= Recipe::RealtimeHost {
+        warnings.extend(host_recipe_warnings(host, &host_plan, &guest));
+    }
     warnings.sort_by_key(|w| w.code);
     Ok(Plan {
         recipe: settings.recipe,
@@ -247,6 +330,10 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             page_size_kib,
             hugepages,
             preset: hs.preset,
+            recipe: settings.recipe,
+            kernel: hs.kernel,
+            kernel_type: hs.kernel_type,
+            kthreads: KthreadPriorities::above(settings.guest.priority),
         },
         warnings,
     })
@@ -270,6 +357,9 @@ fn split_cpus(host: &Host, settings: &Settings) -> Result<(Vec<NodePartition>, C
         let cell_cpus = cell.cpu_set();
         let chosen: CpuSet = match &hs.housekeeping {
             Some(list) => list.intersection(&cell_cpus),
+            None if settings.recipe >= Recipe::RealtimeHost => {
+                whole_cores(cell.cores(), hs.host_cpus as usize)
+            }
             None => cell_cpus.iter().take(hs.host_cpus as usize).collect(),
         };
         if chosen.is_empty() {
@@ -292,6 +382,23 @@ fn split_cpus(host: &Host, settings: &Settings) -> Result<(Vec<NodePartition>, C
         });
     }
     Ok((nodes, housekeeping))
+}
+
+/// Takes whole cores, in the order of each core's lowest CPU id, until they hold at least `cpus`
+/// logical CPUs: the same request keeps the same amount whether SMT siblings are numbered next to each
+/// other (0,1) or apart (0,8). Recipe 3 counts the host's CPUs this way; before, the lowest `cpus` ids
+/// were taken and grown to their cores, which kept one core in the first numbering and two in the
+/// second.
+fn whole_cores(mut cores: Vec<Core>, cpus: usize) -> CpuSet {
+    cores.sort_by_key(|c| c.cpus.first());
+    let mut kept = CpuSet::new();
+    for core in cores {
+        if kept.len() >= cpus {
+            break;
+        }
+        kept.extend_from(&core.cpus);
+    }
+    kept
 }
 
 /// The warnings about the host's CPUs: CPU 0 isolated, SMT, offline CPUs.
@@ -645,7 +752,7 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
             ),
         );
     }
-    if part.page_size_kib >= GIB_KIB && part.uneven_pages() {
+    if part.page_size_kib >= GIB_KIB && part.runtime_pages() {
         warn(
             &mut warnings,
             WarningCode::RuntimeGiganticPages,
@@ -657,6 +764,72 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
     }
     warnings
 }
+
+/// The warnings about the host recipe (recipe 3 on): kernel threads that cannot outrank the vCPUs, a
+/// kernel without PREEMPT_RT, a TSC that cannot be trusted or checked, an architecture the recipe
+/// knows only in part, and a command line too long for the kernel.
+fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let p = guest.priority;
+    if !guest.rt_vcpus.is_empty() && !part.kthreads.all_above(p) {
+        let k = part.kthreads;
+        warn(
+            &mut warnings,
+            WarningCode::KthreadPriority,
+            format!(
+                "the real-time vCPUs run at priority {p}, which leaves no room above them for the host's per-CPU kernel threads (ksoftirqd {}, ktimers {}, rcuc/rcub {}): a vCPU that spins at that priority starves them, which stalls RCU and delays timers on its CPU; choose a priority of 98 or less (96 or less keeps tuned's order of ksoftirqd, ktimers and RCU above the vCPUs; tuned gives the vCPUs 1)",
+                k.ksoftirqd, k.ktimers, k.rcu
+            ),
+        );
+    }
+    if part.kernel_type == KernelType::Generic {
+        warn(
+            &mut warnings,
+            WarningCode::GenericKernel,
+            "the host's kernel is not PREEMPT_RT: isolation keeps other work off the vCPUs' CPUs, but a vCPU can still wait for non-preemptible kernel sections, so worst-case latency is not bounded; install the real-time kernel (kernel-rt, linux-image-rt) for hard real-time guests".into(),
+        );
+    }
+    if host.is_x86() {
+        match host.invariant_tsc() {
+            Some(true) => {}
+            Some(false) => warn(
+                &mut warnings,
+                WarningCode::NoInvariantTsc,
+                "the host CPU does not list invtsc, so its TSC may change rate with frequency or idle states: tsc=reliable is left out and the clocksource watchdog keeps checking it (a periodic interrupt on every CPU); check /proc/cpuinfo for constant_tsc and nonstop_tsc".into(),
+            ),
+            None => warn(
+                &mut warnings,
+                WarningCode::TscUnknown,
+                "the capabilities list no CPU features, so whether the TSC is invariant (invtsc) could not be checked: tsc=reliable is left out; if /proc/cpuinfo lists constant_tsc and nonstop_tsc, add it".into(),
+            ),
+        }
+    }
+    let arch = host.libvirt_arch().unwrap_or("x86_64");
+    if !host.is_x86() && !matches!(arch, "aarch64" | "ppc64" | "ppc64le") {
+        warn(
+            &mut warnings,
+            WarningCode::ArchGeneric,
+            format!("rtkvm's host recipe knows {arch} only in part: it writes the CPU isolation, RCU, tick and huge page parameters, which every architecture has, and no power, clock or KVM module settings; check your platform's real-time guide for those"),
+        );
+    }
+    let cmdline = crate::cmdline::join(&crate::cmdline::kernel_params(host, part));
+    let limit = crate::cmdline::max_cmdline_bytes(host);
+    if cmdline.len() + CMDLINE_RESERVE > limit {
+        warn(
+            &mut warnings,
+            WarningCode::CmdlineTooLong,
+            format!(
+                "the kernel command line addition is {} bytes, and the kernel takes at most {limit} on {arch} in all, the distribution's own parameters (root=, crashkernel=, …, often about {CMDLINE_RESERVE} bytes) included: the end would be cut off; keep fewer, contiguous housekeeping CPUs so that the cpulists get shorter",
+                cmdline.len()
+            ),
+        );
+    }
+    warnings
+}
+
+/// What a distribution's own kernel parameters take of the command line, allowed for when checking
+/// rtkvm's addition against the limit.
+const CMDLINE_RESERVE: usize = 256;
 
 /// Picks `n` cores: within one socket and die if one has enough (lowest socket, then die, first), else
 /// within one socket, else across sockets in id order. Cores keep their lowest-id-first order.

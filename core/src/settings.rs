@@ -30,19 +30,25 @@ pub enum Recipe {
     /// Revision 2 (2026-11): the domain as production real-time guests get it (OpenStack Nova,
     /// KubeVirt): a memory hard limit with the locked memory, the dedicated-CPU hint and Nova's timers
     /// on x86, UEFI on aarch64, and `dies` only where the host's libvirt knows them.
-    #[default]
     Production,
+    /// Revision 3 (2026-11): revision 2's guest on the host a real-time engineer would sign (tuned's
+    /// realtime-virtual-host, the OpenShift Node Tuning Operator): kernel threads above the vCPUs, no
+    /// RT throttling, power and clock settings by CPU vendor and architecture, per-node huge pages at
+    /// boot where the kernel takes them, and housekeeping CPUs counted over whole cores.
+    #[default]
+    RealtimeHost,
 }
 
 impl Recipe {
     /// Every revision, oldest first.
-    pub const ALL: [Recipe; 2] = [Recipe::Guide, Recipe::Production];
+    pub const ALL: [Recipe; 3] = [Recipe::Guide, Recipe::Production, Recipe::RealtimeHost];
 
     /// Returns the revision's number, as links, the JSON, the form and `--recipe` write it.
     pub fn number(self) -> u32 {
         match self {
             Recipe::Guide => 1,
             Recipe::Production => 2,
+            Recipe::RealtimeHost => 3,
         }
     }
 
@@ -56,6 +62,7 @@ impl Recipe {
         match self {
             Recipe::Guide => "libvirt's guide, as rtkvm first wrote it",
             Recipe::Production => "production real-time guest (2026-11)",
+            Recipe::RealtimeHost => "production real-time guest and host (2026-11)",
         }
     }
 }
@@ -63,7 +70,7 @@ impl Recipe {
 impl std::str::FromStr for Recipe {
     type Err = Error;
 
-    /// Reads a revision number (`1`, `2`).
+    /// Reads a revision number (`1`, `2`, `3`).
     fn from_str(text: &str) -> Result<Self, Error> {
         let text = text.trim();
         text.parse()
@@ -91,6 +98,10 @@ pub struct HostSettings {
     pub page_size: PageSize,
     /// Which kernel parameters to emit.
     pub preset: Preset,
+    /// The host's kernel version (recipe 3 on).
+    pub kernel: Kernel,
+    /// Whether the host runs a PREEMPT_RT kernel (recipe 3 on).
+    pub kernel_type: KernelType,
 }
 
 impl Default for HostSettings {
@@ -101,6 +112,8 @@ impl Default for HostSettings {
             host_memory: Kib::gib(6),
             page_size: PageSize::Auto,
             preset: Preset::Full,
+            kernel: Kernel::default(),
+            kernel_type: KernelType::default(),
         }
     }
 }
@@ -216,6 +229,118 @@ impl std::str::FromStr for Preset {
 
     fn from_str(text: &str) -> Result<Self, Error> {
         Preset::from_name(text)
+    }
+}
+
+/// The host's kernel, as far as the recipe depends on it. The CLI's `--kernel` takes the names of
+/// [`Named::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Kernel {
+    /// Linux 5.16 or newer: every parameter the recipe writes, per-node huge pages at boot included.
+    #[default]
+    #[cfg_attr(feature = "cli", value(name = "5.16"))]
+    Linux516,
+    /// Red Hat Enterprise Linux 9 (5.14, with `amd_pstate` backported; no per-node boot huge pages).
+    Rhel9,
+    /// Red Hat Enterprise Linux 8 (4.18, with `isolcpus=managed_irq` backported in 8.5).
+    Rhel8,
+    /// Older than 5.6 and not a RHEL kernel: no `isolcpus=managed_irq`, which such kernels refuse,
+    /// ignoring the whole `isolcpus=`.
+    Older,
+}
+
+impl Kernel {
+    /// Returns whether `isolcpus=` takes the `managed_irq` flag (Linux 5.6, RHEL 8.5).
+    pub fn managed_irq(self) -> bool {
+        self != Kernel::Older
+    }
+
+    /// Returns whether `hugepages=` takes per-node counts at boot (`hugepages=0:26,1:24`, Linux 5.16).
+    pub fn per_node_boot_pages(self) -> bool {
+        self == Kernel::Linux516
+    }
+
+    /// Returns whether the `amd_pstate` driver exists (Linux 5.17, RHEL 9).
+    pub fn amd_pstate(self) -> bool {
+        matches!(self, Kernel::Linux516 | Kernel::Rhel9)
+    }
+}
+
+impl Named for Kernel {
+    const ALL: &'static [Kernel] = &[
+        Kernel::Linux516,
+        Kernel::Rhel9,
+        Kernel::Rhel8,
+        Kernel::Older,
+    ];
+    const SETTING: &'static str = "kernel";
+    const KIND: &'static str = "a kernel choice";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Kernel::Linux516 => "5.16",
+            Kernel::Rhel9 => "rhel9",
+            Kernel::Rhel8 => "rhel8",
+            Kernel::Older => "older",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Kernel::Linux516 => "5.16 or newer",
+            Kernel::Rhel9 => "RHEL 9 (5.14)",
+            Kernel::Rhel8 => "RHEL 8 (4.18)",
+            Kernel::Older => "older than 5.6",
+        }
+    }
+}
+
+impl std::str::FromStr for Kernel {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Kernel::from_name(text)
+    }
+}
+
+/// Whether the host's kernel is built with PREEMPT_RT. The CLI's `--kernel-type` takes the names of
+/// [`Named::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum KernelType {
+    /// A PREEMPT_RT kernel (`kernel-rt`, `linux-image-rt`): bounded latency, `ktimers` threads.
+    #[default]
+    Rt,
+    /// A kernel without PREEMPT_RT: a vCPU can wait for non-preemptible kernel sections.
+    Generic,
+}
+
+impl Named for KernelType {
+    const ALL: &'static [KernelType] = &[KernelType::Rt, KernelType::Generic];
+    const SETTING: &'static str = "kernel type";
+    const KIND: &'static str = "a kernel type";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            KernelType::Rt => "rt",
+            KernelType::Generic => "generic",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            KernelType::Rt => "PREEMPT_RT",
+            KernelType::Generic => "generic (not PREEMPT_RT)",
+        }
+    }
+}
+
+impl std::str::FromStr for KernelType {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        KernelType::from_name(text)
     }
 }
 

@@ -56,7 +56,7 @@ fn json_carries_the_documented_contract() {
         .unwrap()
         .starts_with("<domain type=\"kvm\">"));
     assert_eq!(v["version"], 1);
-    assert_eq!(v["recipe"], 2);
+    assert_eq!(v["recipe"], 3);
     assert_eq!(v["warnings"], serde_json::json!([]));
     // libvirt's guide's setting is one flag away, and warned about.
     let out = rtkvm(
@@ -83,7 +83,7 @@ fn reads_stdin_with_dash_or_no_file() {
     assert_eq!(a.stdout, c.stdout);
     assert_eq!(
         String::from_utf8(a.stdout).unwrap(),
-        "isolcpus=managed_irq,domain,2-7,10-15 nohz=on nohz_full=2-7,10-15 rcu_nocbs=2-7,10-15 irqaffinity=0-1,8-9 skew_tick=1 tsc=reliable nosoftlockup intel_pstate=disable default_hugepagesz=1G hugepagesz=1G hugepages=52\n"
+        "isolcpus=managed_irq,domain,2-7,10-15 nohz=on nohz_full=2-7,10-15 rcu_nocbs=2-7,10-15 rcutree.kthread_prio=4 rcupdate.rcu_normal_after_boot=1 irqaffinity=0-1,8-9 skew_tick=1 tsc=reliable nosoftlockup nmi_watchdog=0 mce=ignore_ce intel_pstate=disable processor.max_cstate=1 intel_idle.max_cstate=0 kvm.kvmclock_periodic_sync=N kvm_intel.ple_gap=0 transparent_hugepage=never default_hugepagesz=1G hugepagesz=1G hugepages=52\n"
     );
 }
 
@@ -243,18 +243,35 @@ fn runtime_gigantic_pages_is_printed_as_documented() {
         "<memory unit='KiB'>5242880</memory>",
         1,
     );
+    let codes = |v: &serde_json::Value| -> Vec<String> {
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Linux 5.16 and later reserve each node's count at boot: nothing is left for runtime.
     let out = rtkvm(&["plan", "--format", "json"], Some(xml.as_bytes()));
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::assert_matches_schema(&v, "the uneven seed example");
-    let codes: Vec<&str> = v["warnings"]
-        .as_array()
+    assert_eq!(codes(&v), ["host-memory-low"]);
+    assert!(v["host"]["kernel_cmdline"]
+        .as_str()
         .unwrap()
-        .iter()
-        .map(|w| w["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, ["runtime-gigantic-pages", "host-memory-low"]);
-    let text = rtkvm(&["plan"], Some(xml.as_bytes()));
+        .ends_with(" hugepages=0:0,1:26"));
+    assert_eq!(v["host"]["hugepage_settings"]["runtime"], false);
+    // RHEL 9's kernel cannot: the boot unit tops node 1 up at runtime, and that is warned about.
+    let out = rtkvm(
+        &["plan", "--kernel", "rhel9", "--format", "json"],
+        Some(xml.as_bytes()),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_matches_schema(&v, "the uneven seed example on RHEL 9");
+    assert_eq!(codes(&v), ["runtime-gigantic-pages", "host-memory-low"]);
+    assert_eq!(v["host"]["hugepage_settings"]["runtime"], true);
+    let text = rtkvm(&["plan", "--kernel", "rhel9"], Some(xml.as_bytes()));
     assert!(String::from_utf8(text.stdout)
         .unwrap()
         .contains("[runtime-gigantic-pages]"));

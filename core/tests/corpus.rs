@@ -102,12 +102,20 @@ fn every_corpus_file_gives_a_plan_or_a_clear_error() {
         // A share link carries the host exactly, but for what planning does not read.
         let link = rtkvm_core::link::encode_link(&host, &Settings::default());
         let shared = rtkvm_core::link::decode_link(&link).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Of the features, it carries what planning reads: whether the TSC is invariant.
+        assert_eq!(
+            shared.host.invariant_tsc(),
+            host.invariant_tsc(),
+            "{name}: the link changed the TSC"
+        );
         let mut expected = host.clone();
         expected.features.clear();
         for cell in &mut expected.cells {
             cell.distances.clear();
         }
-        assert!(shared.host == expected, "{name}: the link changed the host");
+        let mut got = shared.host.clone();
+        got.features.clear();
+        assert!(got == expected, "{name}: the link changed the host");
         let _ = writeln!(report, "  link: {} characters", link.len());
         match plan(&host, &Settings::default()) {
             Ok(p) => {
@@ -147,11 +155,13 @@ fn links_stay_short_for_large_hosts() {
             "{cpus} CPUs: {} characters",
             link.len()
         );
+        let mut decoded = rtkvm_core::link::decode_link(&link).unwrap().host;
+        assert_eq!(decoded.invariant_tsc(), host.invariant_tsc());
         host.features.clear();
+        decoded.features.clear();
         for cell in &mut host.cells {
             cell.distances.clear();
         }
-        let decoded = rtkvm_core::link::decode_link(&link).unwrap().host;
         assert!(decoded == host, "{cpus} CPUs: the link changed the host");
     }
 }

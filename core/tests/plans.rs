@@ -111,7 +111,11 @@ fn interleaved_numbering_follows_ids_not_positions() {
 #[test]
 fn smt_gives_each_vcpu_a_whole_core() {
     let host = host("smt2.xml");
-    let mut settings = Settings::default();
+    // Recipe 2 counted the two lowest ids and grew them to cores (recipe 3's count is tested below).
+    let mut settings = Settings {
+        recipe: Recipe::Production,
+        ..Settings::default()
+    };
     settings.guest.vcpus = 3;
     settings.guest.memory = Kib::gib(8);
     settings.guest.rt_vcpus = "^0".parse().unwrap();
@@ -139,7 +143,11 @@ fn host_cpus_grow_to_whole_cores() {
 #[test]
 fn two_mib_pages_when_the_host_lacks_one_gib() {
     let host = host("two-mib-only.xml");
-    let mut settings = Settings::default();
+    // hugepages.sh as recipe 2 writes it (recipe 3's rtkvm-host.sh is tested below).
+    let mut settings = Settings {
+        recipe: Recipe::Production,
+        ..Settings::default()
+    };
     settings.guest.memory = Kib::gib(12);
     let plan = planned(&host, &settings).unwrap();
     assert_eq!(plan.host.page_size_kib, 2048);
@@ -249,7 +257,10 @@ fn user_strings_are_escaped_in_the_domain() {
         .out
         .domain_xml
         .contains("<name>a&amp;b &lt;c&gt; \"d\" 'e' $(reboot)</name>"));
-    assert!(!plan.out.hugepages.script.contains("reboot"));
+    assert!(!plan.out.hugepages.script.contains("$(reboot)"));
+    for file in plan.out.host_files() {
+        assert!(!file.content.contains("$(reboot)"), "{}", file.name);
+    }
     assert_libvirt_accepts(&plan.out.domain_xml, "a hostile guest name");
 }
 
@@ -257,7 +268,12 @@ fn user_strings_are_escaped_in_the_domain() {
 fn uneven_nodes_reserve_one_gib_pages_at_runtime_with_a_warning() {
     let mut host = host("seed-example.xml");
     host.cells[0].memory_kib = Some(20 * 1024 * 1024);
-    let plan = planned(&host, &Settings::default()).unwrap();
+    // hugepages.sh as recipe 2 writes it (recipe 3 reserves per node at boot on Linux 5.16).
+    let settings = Settings {
+        recipe: Recipe::Production,
+        ..Settings::default()
+    };
+    let plan = planned(&host, &settings).unwrap();
     let counts: Vec<u64> = plan.host.hugepages.iter().map(|p| p.count).collect();
     assert_eq!(counts, vec![14, 26]);
     assert_eq!(plan.out.hugepages.boot_pages, 28);
@@ -456,7 +472,10 @@ fn hybrid_cpus_keep_the_vcpus_on_one_kind_of_core() {
             cpu.siblings = CpuSet::from_iter([3]);
         }
     }
-    let mut settings = Settings::default();
+    let mut settings = Settings {
+        recipe: Recipe::Production,
+        ..Settings::default()
+    };
     settings.guest.vcpus = 3;
     settings.guest.memory = Kib::gib(4);
     let plan = planned(&host, &settings).unwrap();

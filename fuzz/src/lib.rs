@@ -1,7 +1,7 @@
 //! The checks the fuzz targets run, shared with the regression tests in `tests/`.
 
 use rtkvm_core::settings::{
-    EmulatorPolicy, Named, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+    EmulatorPolicy, Kernel, KernelType, Named, PageSize, Preset, Recipe, RtVcpus, Scheduler,
 };
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Settings};
@@ -39,12 +39,15 @@ pub fn pipeline(data: &[u8]) -> bool {
         2 => PageSize::Kib(1024 * 1024),
         _ => PageSize::Kib(4u64 << (b[3] % 24)),
     };
-    // Byte 4's low bits pick the named settings: the second of each list when set (the oldest recipe
-    // revision, for the recipe).
+    // Byte 4's low bits pick the named settings: the second of each list when set.
     let bit = |mask: u8| usize::from(b[4] & mask != 0);
     s.host.preset = Preset::ALL[bit(1)];
     s.guest.scheduler = Scheduler::ALL[bit(2)];
-    s.recipe = Recipe::ALL[1 - bit(4)];
+    // Bits 4-5 pick the recipe revision, newest first; bits 6-7 the host's kernel.
+    s.recipe =
+        Recipe::ALL[Recipe::ALL.len() - 1 - usize::from((b[4] >> 4) & 3) % Recipe::ALL.len()];
+    s.host.kernel = Kernel::ALL[usize::from(b[4] >> 6)];
+    s.host.kernel_type = KernelType::ALL[usize::from(b[11] >> 7)];
     s.guest.emulator = EmulatorPolicy::ALL[bit(8)];
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::json::JsonPlan;
 use rtkvm_core::settings::{
-    EmulatorPolicy, GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+    EmulatorPolicy, GuestSettings, HostSettings, Kernel, KernelType, PageSize, Preset, Recipe,
+    RtVcpus, Scheduler,
 };
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Error, Settings};
@@ -78,13 +79,23 @@ struct PlanArgs {
     /// The kernel parameters to emit.
     #[arg(long, value_enum, default_value = "full")]
     preset: Preset,
-    /// The recipe revision: 2 (production real-time guest, 2026-11) or 1 (libvirt's guide, as rtkvm
-    /// first wrote it). A share link keeps the revision it was made with.
-    #[arg(long, value_name = "N", default_value = "2", value_parser = parse_recipe)]
+    /// The host's kernel: 5.16 (5.16 or newer), rhel9 (5.14), rhel8 (4.18) or older (before 5.6).
+    /// Recipe 3 writes only what that kernel takes.
+    #[arg(long, value_enum, default_value = "5.16")]
+    kernel: Kernel,
+    /// Whether the host's kernel is PREEMPT_RT (rt) or not (generic).
+    #[arg(long, value_enum, default_value = "rt")]
+    kernel_type: KernelType,
+    /// The recipe revision: 3 (production real-time guest and host, 2026-11), 2 (the guest only) or
+    /// 1 (libvirt's guide, as rtkvm first wrote it). A share link keeps the revision it was made with.
+    #[arg(long, value_name = "N", default_value = "3", value_parser = parse_recipe)]
     recipe: Recipe,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// The directory `--format bundle` writes every file into (made if missing).
+    #[arg(long, value_name = "DIR", required_if_eq("format", "bundle"))]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -97,8 +108,17 @@ enum Format {
     Xml,
     /// The kernel command line addition.
     Cmdline,
-    /// The hugepages.sh script.
+    /// The huge page script: hugepages.sh, or from recipe 3 on rtkvm-host.sh (huge pages, kernel
+    /// threads, CPU frequency and irqbalance at every boot).
     Hugepages,
+    /// The host's sysctl settings, for /etc/sysctl.d/90-rtkvm-realtime.conf (recipe 3 on).
+    Sysctl,
+    /// tuned-host.sh: applies the host with tuned's realtime-virtual-host profile (recipe 3 on).
+    Tuned,
+    /// rtkvm-host.service: runs rtkvm-host.sh at every boot, before irqbalance and libvirt (recipe 3 on).
+    Unit,
+    /// Every file at once, with a README of the steps in order, into the directory --out.
+    Bundle,
     /// The guest kernel command line: the real-time vCPUs isolated inside the guest.
     GuestCmdline,
     /// tuned's realtime-virtual-guest variables (/etc/tuned/realtime-virtual-guest-variables.conf).
@@ -170,6 +190,8 @@ fn run(args: PlanArgs) -> Result<String, String> {
             host_memory: args.host_memory,
             page_size: args.page_size,
             preset: args.preset,
+            kernel: args.kernel,
+            kernel_type: args.kernel_type,
         },
         guest: GuestSettings {
             name: args.name,
@@ -209,8 +231,52 @@ fn run(args: PlanArgs) -> Result<String, String> {
                 _ => latency.content,
             }
         }
+        Format::Sysctl | Format::Tuned | Format::Unit => {
+            let Some(setup) = &outputs.host_setup else {
+                return Err(format!(
+                    "recipe {} writes no sysctl file, tuned profile or boot unit; they are part of recipe 3 (--recipe 3)",
+                    plan.recipe.number()
+                ));
+            };
+            match args.format {
+                Format::Sysctl => setup.sysctl.clone(),
+                Format::Tuned => setup.tuned_script.clone(),
+                _ => setup.unit.clone(),
+            }
+        }
         Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),
+        Format::Bundle => {
+            let dir = args
+                .out
+                .as_ref()
+                .expect("clap requires --out with --format bundle");
+            let link = rtkvm_core::link::encode_link(&host, &settings);
+            let files = rtkvm_core::bundle::bundle(&plan, &outputs, &link);
+            write_bundle(dir, &files)?
+        }
     })
+}
+
+/// Writes the bundle's files into `dir` (scripts executable) and returns the list of what was written.
+fn write_bundle(
+    dir: &std::path::Path,
+    files: &[rtkvm_core::outputs::OutputFile],
+) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut listing = String::new();
+    for file in files {
+        let path = dir.join(&file.name);
+        std::fs::write(&path, &file.content)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        #[cfg(unix)]
+        if file.name.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("cannot make {} executable: {e}", path.display()))?;
+        }
+        listing.push_str(&format!("{}\n", path.display()));
+    }
+    Ok(listing)
 }
 
 fn main() -> ExitCode {

@@ -7,7 +7,7 @@
 //! for the regular numbering of real hosts.
 //!
 //! Links are a public contract: a link made once opens to the same plan forever. Each version's record
-//! is a set of wire types of its own ([`v1`], [`v2`], [`v3`]), converted explicitly from and to the model, so
+//! is a set of wire types of its own ([`v1`] to [`v4`]), converted explicitly from and to the model, so
 //! the model can change without changing what an old link decodes to. A new field means a new version;
 //! every older version keeps decoding, to settings that reproduce the plan it was made with
 //! (`core/tests/golden_links.rs` holds links of every version and the plans they open to).
@@ -26,9 +26,10 @@ mod columns;
 mod v1;
 mod v2;
 mod v3;
+mod v4;
 
 /// The format version written by this build.
-pub const LINK_VERSION: u32 = 3;
+pub const LINK_VERSION: u32 = 4;
 
 /// The longest fragment accepted, in characters.
 pub const MAX_LINK_CHARS: usize = 256 * 1024;
@@ -49,7 +50,7 @@ pub struct SharedPlan {
 
 /// Encodes a host and settings as a URL fragment of the current version, starting with `#`.
 pub fn encode_link(host: &Host, settings: &Settings) -> String {
-    let bytes = v3::encode(host, settings);
+    let bytes = v4::encode(host, settings);
     let packed = miniz_oxide::deflate::compress_to_vec(&bytes, 6);
     format!("#v{LINK_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
 }
@@ -95,7 +96,8 @@ pub fn decode_link(fragment: &str) -> Result<SharedPlan, Error> {
     let (host, settings) = match version {
         1 => v1::decode(&bytes)?,
         2 => v2::decode(&bytes)?,
-        _ => v3::decode(&bytes)?,
+        3 => v3::decode(&bytes)?,
+        _ => v4::decode(&bytes)?,
     };
     let host = host.validated()?;
     settings.validate()?;
@@ -119,7 +121,7 @@ mod tests {
         settings.guest.vcpus = 3;
         settings.guest.rt_vcpus = "^0".parse().unwrap();
         let link = encode_link(&host, &settings);
-        assert!(link.starts_with("#v3."));
+        assert!(link.starts_with("#v4."));
         assert!(link.len() <= 200, "{} characters: {link}", link.len());
         let shared = decode_link(&link).unwrap();
         assert_eq!(shared.settings, settings);
@@ -138,7 +140,8 @@ mod tests {
             ("#hello", "no version"),
             ("#v1.", "does not decompress"),
             ("#v1.!!!", "not base64url"),
-            ("#v4.AAAA", "newer rtkvm"),
+            ("#v5.AAAA", "newer rtkvm"),
+            ("#v4.AAAA", "does not decompress"),
             ("#v3.AAAA", "does not decompress"),
             ("#v2.AAAA", "does not decompress"),
             ("#v0.AAAA", "unknown format v0"),

@@ -13,8 +13,8 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
-    EmulatorPolicy, GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
-    Settings,
+    EmulatorPolicy, GuestSettings, HostSettings, Kernel, KernelType, PageSize, Preset, Recipe,
+    RtVcpus, Scheduler, Settings,
 };
 use crate::units::Kib;
 
@@ -98,6 +98,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
                 PresetV1::Minimal => Preset::Minimal,
                 PresetV1::Full => Preset::Full,
             },
+            kernel: Kernel::default(),
+            kernel_type: KernelType::default(),
         },
         guest: GuestSettings {
             name: g.name,

@@ -12,8 +12,8 @@ use crate::cpuset::CpuSet;
 use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
-    EmulatorPolicy, GuestSettings, HostSettings, PageSize, Preset, Recipe, RtVcpus, Scheduler,
-    Settings,
+    EmulatorPolicy, GuestSettings, HostSettings, Kernel, KernelType, PageSize, Preset, Recipe,
+    RtVcpus, Scheduler, Settings,
 };
 use crate::units::Kib;
 
@@ -152,6 +152,8 @@ pub(crate) fn from_wire(
                 PresetV2::Minimal => Preset::Minimal,
                 PresetV2::Full => Preset::Full,
             },
+            kernel: Kernel::default(),
+            kernel_type: KernelType::default(),
         },
         guest: GuestSettings {
             name: g.name,

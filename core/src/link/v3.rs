@@ -1,6 +1,6 @@
 //! Link version 3: v2's host and settings, the recipe revision the plan was made with (so that a link
 //! opens to the same plan after rtkvm's recipe has moved on) and the emulator threads' policy. Frozen
-//! like v1 and v2.
+//! like v1 and v2; v4 is a v3 record followed by an extension.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,13 @@ pub(crate) fn encode(host: &Host, settings: &Settings) -> Vec<u8> {
 
 /// Decodes a v3 payload (after inflating) into a host and settings, not yet validated.
 pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
-    let wire: Wire =
-        postcard::from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;
+    decode_prefix(bytes).map(|(host, settings, _)| (host, settings))
+}
+
+/// Decodes a v3 record at the start of `bytes`, returning what follows it (v4's extension).
+pub(crate) fn decode_prefix(bytes: &[u8]) -> Result<(Host, Settings, &[u8]), Error> {
+    let (wire, rest): (Wire, &[u8]) =
+        postcard::take_from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;
     let recipe = Recipe::from_number(wire.recipe).ok_or_else(|| {
         Error::Link(format!(
             "the link names recipe revision {}, which this rtkvm does not know (it knows 1 to {}); open it with the rtkvm that made it",
@@ -57,5 +62,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
     Ok((
         wire.host.into_host()?,
         from_wire(wire.settings, recipe, emulator)?,
+        rest,
     ))
 }

@@ -174,6 +174,8 @@ pub fn cli_args(settings: &rtkvm_core::Settings) -> Vec<String> {
     flag("host-memory", &f.host_memory);
     flag("page-size", &f.page_size);
     flag("preset", &f.preset);
+    flag("kernel", &f.kernel);
+    flag("kernel-type", &f.kernel_type);
     flag("name", &f.name);
     flag("vcpus", &f.vcpus);
     flag("memory", &f.memory);
