@@ -21,7 +21,16 @@ struct Golden {
     kernel_cmdline: String,
     hugepages_sh: String,
     domain_xml: String,
+    /// The host's sysctl file, tuned script and boot unit, recorded from link v4 (recipe 3) on.
+    #[serde(default)]
+    host_files: Option<Vec<GoldenFile>>,
     warnings: Vec<GoldenWarning>,
+}
+
+#[derive(serde::Deserialize)]
+struct GoldenFile {
+    name: String,
+    content: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -59,7 +68,16 @@ fn every_golden_link_opens_to_its_recorded_plan() {
         let shared = decode_link(&golden.link).unwrap_or_else(|e| panic!("{context}: {e}"));
         let plan = rtkvm_core::plan(&shared.host, &shared.settings)
             .unwrap_or_else(|e| panic!("{context}: {e}"));
-        let [cmdline, hugepages, xml] = outputs(&shared.host, &plan).files();
+        let out = outputs(&shared.host, &plan);
+        if let Some(files) = &golden.host_files {
+            let got = out.host_files();
+            assert_eq!(got.len(), files.len(), "{context}: host files");
+            for (got, want) in got.iter().zip(files) {
+                assert_eq!(got.name, want.name, "{context}");
+                assert_eq!(got.content, want.content, "{context}: {}", want.name);
+            }
+        }
+        let [cmdline, hugepages, xml] = out.files();
         assert_eq!(
             cmdline.content, golden.kernel_cmdline,
             "{context}: kernel command line"
@@ -102,6 +120,8 @@ fn every_golden_link_fills_the_form_with_the_flags_it_was_made_with() {
                 "--preset" => &form.preset,
                 "--recipe" => &form.recipe,
                 "--emulator" => &form.emulator,
+                "--kernel" => &form.kernel,
+                "--kernel-type" => &form.kernel_type,
                 other => panic!("{name}: no form field for {other}"),
             };
             assert_eq!(shown, value, "{name}: the form's {flag}");

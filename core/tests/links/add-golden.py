@@ -52,6 +52,13 @@ CASES = [
     ("recipe-1-aarch64", AARCH64, ["--recipe", "1", "--vcpus", "2", "--memory", "4G"]),
     ("rt-vcpus-all", SEED, ["--rt-vcpus", "all"]),
     ("emulator-isolate", SEED, ["--emulator", "isolate"]),
+    # Link v4 and later carry the host's kernel; recipe 3 writes the host's files.
+    ("recipe-2", SEED, ["--recipe", "2"]),
+    ("kernel-rhel9", SEED, ["--kernel", "rhel9"]),
+    ("kernel-rhel8", "core/fixtures/two-mib-only.xml", ["--kernel", "rhel8"]),
+    ("kernel-older", SEED, ["--kernel", "older"]),
+    ("kernel-type-generic", SEED, ["--kernel-type", "generic"]),
+    ("priority-99", SEED, ["--priority", "99"]),
 ]
 
 
@@ -88,6 +95,13 @@ def main():
             "domain_xml": run(["plan", "-", *args, "--format", "xml"], caps),
             "warnings": [{"code": w["code"], "message": w["message"]} for w in plan["warnings"]],
         }
+        setup = plan["host"].get("setup")
+        if setup:
+            record["host_files"] = [
+                {"name": "90-rtkvm-realtime.conf", "content": setup["sysctl"]},
+                {"name": "rtkvm-host.service", "content": setup["unit"]},
+                {"name": "tuned-host.sh", "content": setup["tuned_script"]},
+            ]
         with open(path, "w") as f:
             json.dump(record, f, indent=2, ensure_ascii=False)
             f.write("\n")
