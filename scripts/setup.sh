@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14          # trunk 0.22 needs rustc >= 1.96
 BINARYEN_VERSION=132.0.0       # Debian's binaryen 108 silently breaks the wasm; the npm build works
+TERSER_VERSION=5.51.4          # minifies wasm-bindgen's JS glue (scripts/post-build.mjs)
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print}' Cargo.lock)
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -72,6 +73,10 @@ fi
 if ! [ -x .tools/node_modules/.bin/wasm-opt ] || ! .tools/node_modules/.bin/wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then
   log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm into .tools/"
   npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+if ! [ -x .tools/node_modules/.bin/terser ] || [ "$(.tools/node_modules/.bin/terser --version)" != "terser $TERSER_VERSION" ]; then
+  log "installing terser $TERSER_VERSION (JS minifier) from npm into .tools/"
+  npm install --silent --no-audit --no-fund --prefix .tools "terser@$TERSER_VERSION" >/dev/null
 fi
 
 if ! [ -d tests/node_modules/playwright-core ]; then

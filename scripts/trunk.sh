@@ -10,5 +10,5 @@ set -euo pipefail
 export RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY"
 export CARGO_UNSTABLE_BUILD_STD="$RTKVM_BUILD_STD"
 export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none"
 exec trunk "$@"

@@ -113,7 +113,8 @@ test('the example plan is shown on load, and its downloads equal the CLI output'
   assert.equal(await page.locator('svg.topology g.cpu.vcpu').count(), 4);
   assert.match(await page.textContent('[data-cpu="12"] title'), /CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs guest vCPU 0/);
   const example = cli(['example']);
-  for (const [testid, format, name] of [['out-cmdline', 'cmdline', 'kernel-cmdline.txt'], ['out-hugepages', 'hugepages', 'hugepages.sh'], ['out-xml', 'xml', 'rt-guest.xml']]) {
+  for (const [testid, format, name] of [['out-cmdline', 'cmdline', 'kernel-cmdline.txt'], ['out-hugepages', 'hugepages', 'rtkvm-host.sh'], ['out-xml', 'xml', 'rt-guest.xml'],
+    ['out-sysctl', 'sysctl', '90-rtkvm-realtime.conf'], ['out-unit', 'unit', 'rtkvm-host.service'], ['out-tuned', 'tuned', 'tuned-host.sh']]) {
     const d = await downloadOf(page, testid);
     assert.equal(d.name, name);
     assert.equal(d.content, cli(['plan', '--format', format], example), `${name} differs from rtkvm plan --format ${format}`);
@@ -165,7 +166,7 @@ test('a link made by --format link opens the same plan', async () => {
   const xml = await readFile(fixture('smt2.xml'), 'utf8');
   const args = ['--vcpus', '3', '--memory', '8G', '--rt-vcpus', '^0', '--name', 'plc <1>'];
   const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-  assert.ok(link.startsWith('#v3.') && link.length < 400, link);
+  assert.ok(link.startsWith('#v4.') && link.length < 400, link);
   const s = await open(link);
   const { page } = s;
   await page.waitForSelector('[data-testid=from-link]');
@@ -187,10 +188,10 @@ test('editing updates the share link, and the link restores the edit', async () 
   await page.waitForFunction((l) => location.hash === l, exampleLink);
   await page.fill('[data-testid=name]', 'trading-1');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
-  await page.waitForFunction((l) => location.hash.startsWith('#v3.') && location.hash !== l, exampleLink);
+  await page.waitForFunction((l) => location.hash.startsWith('#v4.') && location.hash !== l, exampleLink);
   assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
   const hash = new URL(page.url()).hash;
-  assert.ok(hash.startsWith('#v3.'));
+  assert.ok(hash.startsWith('#v4.'));
   assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);
   const again = await open(hash);
   assert.equal(await again.page.inputValue('[data-testid=name]'), 'trading-1');
@@ -335,7 +336,7 @@ test('links made by the CLI with each non-default flag open to the CLI\'s output
   for (const [host, args] of cases) {
     const xml = await readFile(path.join(root, host), 'utf8');
     const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-    assert.ok(link.startsWith('#v3.'), link);
+    assert.ok(link.startsWith('#v4.'), link);
     // A fresh page from the link.
     const fresh = await s.context.newPage();
     await fresh.goto(origin + SUBPATH + link);
@@ -392,7 +393,7 @@ test('a link pasted into the address bar of an open page is followed', async () 
   assert.equal(await page.inputValue('[data-testid=name]'), 'from-hash');
   assert.equal(await settledHash(page), link);
   // A damaged link changes nothing but a message, and the address bar returns to the page's link.
-  await page.evaluate(() => { location.hash = '#v3.AAAA'; });
+  await page.evaluate(() => { location.hash = '#v4.AAAA'; });
   await page.waitForSelector('[data-testid=link-error]');
   assert.match(await page.innerText('[data-testid=link-error]'), /damaged.*still shows/);
   await page.waitForFunction((l) => location.hash === l, link);
@@ -419,6 +420,25 @@ test('a large host opens only the guest\'s node, and a header opens any other', 
   assert.deepEqual(await openNodes(), [0, guestNode]);
   assert.equal(await page.getAttribute('.topology-map .node[data-node="0"] .node-toggle', 'aria-expanded'), 'true');
   assert.equal(await page.locator('svg.topology g.cpu').count(), 128);
+  await close(s);
+});
+
+test('the host kernel choices change the host outputs as the CLI does', async () => {
+  const s = await open();
+  const { page } = s;
+  const example = cli(['example']);
+  await page.selectOption('[data-testid=kernel]', 'rhel8');
+  await page.selectOption('[data-testid=kernel-type]', 'generic');
+  const args = ['--kernel', 'rhel8', '--kernel-type', 'generic'];
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-sysctl] pre')?.innerText.includes('numa_balancing'));
+  for (const [testid, format] of [['out-cmdline', 'cmdline'], ['out-hugepages', 'hugepages'], ['out-sysctl', 'sysctl'], ['out-tuned', 'tuned']]) {
+    assert.equal(await outputText(page, testid), cli(['plan', ...args, '--format', format], example), format);
+  }
+  assert.match(await page.innerText('[data-testid=warnings]'), /not PREEMPT_RT/);
+  // Recipe 2 has no host files: their boxes go.
+  await page.selectOption('[data-testid=recipe]', '2');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=out-sysctl]'));
+  assert.equal((await downloadOf(page, 'out-hugepages')).name, 'hugepages.sh');
   await close(s);
 });
 

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::form::page_size_choices;
 use rtkvm_core::report::host_summary;
-use rtkvm_core::settings::{EmulatorPolicy, Named, Preset, Recipe, Scheduler};
+use rtkvm_core::settings::{EmulatorPolicy, Kernel, KernelType, Named, Preset, Recipe, Scheduler};
 use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
@@ -285,10 +285,12 @@ fn SettingsForm() -> impl IntoView {
             .host
             .with(|host| page_size_choices(host.as_ref().ok(), &current))
     });
-    let (presets, schedulers, emulators) = (
+    let (presets, schedulers, emulators, kernels, kernel_types) = (
         named::<Preset>(),
         named::<Scheduler>(),
         named::<EmulatorPolicy>(),
+        named::<Kernel>(),
+        named::<KernelType>(),
     );
     let recipes = Signal::stored(
         Recipe::ALL
@@ -331,6 +333,14 @@ fn SettingsForm() -> impl IntoView {
                     hint="What rtkvm writes; a shared link keeps the revision it was made with."
                     options=recipes
                     get=|f| f.recipe.clone() set=|f, v| f.recipe = v/>
+                <Choice id="kernel" label="Host kernel"
+                    hint="Recipe 3 writes only what this kernel takes."
+                    options=kernels
+                    get=|f| f.kernel.clone() set=|f, v| f.kernel = v/>
+                <Choice id="kernel-type" label="Kernel type"
+                    hint="PREEMPT_RT bounds latency; it has ktimers threads."
+                    options=kernel_types
+                    get=|f| f.kernel_type.clone() set=|f, v| f.kernel_type = v/>
             </div>
             <h2>"3. Guest"</h2>
             <div class="grid">
@@ -460,6 +470,12 @@ fn Outputs() -> impl IntoView {
     move || {
         let (plan, outputs) = state.plan.get()?.ok()?;
         let [cmdline, hugepages, xml] = outputs.files();
+        let host_files = outputs.host_files();
+        let boot_step = if host_files.is_empty() {
+            "Huge pages"
+        } else {
+            "Boot-time step"
+        };
         let g = &plan.guest;
         let placement = format!(
             "{} on NUMA node {}: vCPUs → host CPUs {}; emulator threads → {}; real-time vCPUs {} ({} priority {})",
@@ -500,10 +516,24 @@ fn Outputs() -> impl IntoView {
                     </table>
                     <p>"Fedora, RHEL and derivatives:"</p>
                     <pre><code>{format!("grubby --update-kernel=ALL --args=\"{args}\"")}</code></pre>
-                    <p>"Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
+                    <p>"Then reboot. Debian and Ubuntu: append the line to "<code>"GRUB_CMDLINE_LINUX"</code>" in "
                        <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
                 </Unfold>
-                <OutputBox title="Huge pages" testid="out-hugepages" file=hugepages.name content=hugepages.content/>
+                <OutputBox title=boot_step testid="out-hugepages" file=hugepages.name content=hugepages.content/>
+                {host_files.into_iter().map(|f| {
+                    let (title, testid, hint) = match f.name.as_str() {
+                        "rtkvm-host.service" => ("Boot unit", "out-unit",
+                            "Runs rtkvm-host.sh (as /usr/local/sbin/rtkvm-host.sh) at every boot, before irqbalance and libvirt."),
+                        "tuned-host.sh" => ("With tuned", "out-tuned",
+                            "RHEL and Fedora: instead of the command line and sysctl files, with tuned's realtime-virtual-host."),
+                        _ => ("sysctl", "out-sysctl",
+                            "No RT throttling, fewer interruptions: for /etc/sysctl.d/."),
+                    };
+                    view! {
+                        <OutputBox title=title testid=testid file=f.name content=f.content/>
+                        <p class="hint">{hint}</p>
+                    }
+                }).collect_view()}
                 <p class="hint">"Check after reboot: "<code>{hs.verify_command.clone()}</code>
                    ". "<code>"virsh capabilities"</code>" should then print:"</p>
                 <pre><code>{expected}</code></pre>

@@ -451,7 +451,14 @@ fn describe_xml_error(e: &quick_xml::Error) -> String {
         quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(name)) => {
             format!("the closing tag </{name}> has no matching opening tag")
         }
-        other => other.to_string(),
+        // Each kind on its own, so that std's I/O messages (reading from memory cannot fail) stay out
+        // of the site.
+        quick_xml::Error::Io(_) => "the input could not be read".into(),
+        quick_xml::Error::IllFormed(e) => e.to_string(),
+        quick_xml::Error::InvalidAttr(e) => e.to_string(),
+        quick_xml::Error::Encoding(e) => e.to_string(),
+        quick_xml::Error::Escape(e) => e.to_string(),
+        quick_xml::Error::Namespace(e) => e.to_string(),
     }
 }
 

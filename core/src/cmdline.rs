@@ -34,7 +34,9 @@ pub struct KernelParam {
     pub source: &'static str,
 }
 
-/// Makes a parameter with its explanation and source.
+/// Makes a parameter with its explanation and source (one copy, not one per call: the site stays
+/// small).
+#[inline(never)]
 pub(crate) fn param(param: String, explanation: &str, source: &'static str) -> KernelParam {
     KernelParam {
         param,
@@ -152,7 +154,7 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
     } else {
         param(
             format!("isolcpus={iso}"),
-            "Removes the isolated CPUs from the scheduler's load balancing; without managed_irq, which kernels before 5.6 refuse together with the whole isolcpus=, so managed device interrupts can still land there.",
+            "Removes the isolated CPUs from load balancing; kernels before 5.6 refuse managed_irq with the whole isolcpus=, so it is left out.",
             KERNEL_DOC,
         )
     });
@@ -173,12 +175,12 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
     ));
     params.push(param(
         format!("rcutree.kthread_prio={}", part.kthreads.rcu),
-        "Runs RCU's kernel threads (rcuc, rcub, rcuog) at SCHED_FIFO above the vCPUs, so that a vCPU spinning at its real-time priority cannot stall RCU.",
+        "Runs RCU's kernel threads at SCHED_FIFO above the vCPUs, so that a spinning vCPU cannot stall RCU.",
         NTO,
     ));
     params.push(param(
         "rcupdate.rcu_normal_after_boot=1".into(),
-        "Makes expedited RCU grace periods, which interrupt every CPU, normal ones once the system has booted.",
+        "After boot, expedited RCU grace periods, which interrupt every CPU, become normal ones.",
         TUNED_NETWORK_LATENCY,
     ));
     params.push(param(
@@ -194,7 +196,7 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
     if host.is_x86() && host.invariant_tsc() == Some(true) {
         params.push(param(
             "tsc=reliable".into(),
-            "Trusts the invariant TSC (the host lists invtsc) and turns off the clocksource watchdog, which periodically interrupts every CPU.",
+            "Trusts the invariant TSC (invtsc) and turns off the clocksource watchdog, which interrupts every CPU.",
             TUNED_NETWORK_LATENCY,
         ));
     }
@@ -206,57 +208,57 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
     if arch != "s390x" {
         params.push(param(
             "nmi_watchdog=0".into(),
-            "Turns off the hard-lockup detector, whose periodic NMI interrupts every CPU, the isolated ones included.",
+            "Turns off the hard-lockup detector's periodic NMI on every CPU.",
             NTO,
         ));
     }
     if host.is_x86() {
         params.push(param(
             "mce=ignore_ce".into(),
-            "Stops polling for corrected machine-check errors, a periodic timer on every CPU; uncorrected errors are still handled.",
+            "Stops the periodic polling for corrected machine-check errors; uncorrected ones are still handled.",
             TUNED_REALTIME,
         ));
         match vendor {
             Some(X86Vendor::Intel) => params.push(param(
                 "intel_pstate=disable".into(),
-                "Turns off intel_pstate, which changes the frequency by itself: acpi-cpufreq takes over, and its performance governor (set by tuned or rtkvm-host.sh) keeps the isolated CPUs at their nominal frequency.",
+                "Hands frequency control from intel_pstate to acpi-cpufreq, whose performance governor (tuned or rtkvm-host.sh) holds the nominal frequency.",
                 TUNED_REALTIME,
             )),
             Some(X86Vendor::Amd) if part.kernel.amd_pstate() => params.push(param(
                 "amd_pstate=disable".into(),
-                "Turns off amd_pstate, which changes the frequency by itself: acpi-cpufreq takes over, and its performance governor (set by tuned or rtkvm-host.sh) keeps the isolated CPUs at their nominal frequency.",
+                "Hands frequency control from amd_pstate to acpi-cpufreq, whose performance governor (tuned or rtkvm-host.sh) holds the nominal frequency.",
                 NTO,
             )),
             _ => {}
         }
         params.push(param(
             "processor.max_cstate=1".into(),
-            "Keeps idle CPUs out of the deep C-states, whose exit latency (tens to hundreds of microseconds) a vCPU waking from a halt would pay; it costs power.",
+            "Keeps idle CPUs out of deep C-states, whose exit latency a waking vCPU would pay; it costs power.",
             NTO,
         ));
         if vendor == Some(X86Vendor::Intel) {
             params.push(param(
                 "intel_idle.max_cstate=0".into(),
-                "Turns off the intel_idle driver, which would otherwise choose deep C-states beyond processor.max_cstate.",
+                "Turns off intel_idle, which would choose deeper C-states.",
                 NTO,
             ));
         }
         params.push(param(
             "kvm.kvmclock_periodic_sync=N".into(),
-            "Stops KVM's periodic kvmclock update of every guest, which interrupts its vCPUs.",
+            "Stops KVM's periodic kvmclock update, which interrupts the vCPUs.",
             TUNED_RVH,
         ));
         if vendor == Some(X86Vendor::Intel) {
             params.push(param(
                 "kvm_intel.ple_gap=0".into(),
-                "Turns off pause-loop exiting: a vCPU that spins on a lock in the guest is not descheduled, which only helps hosts with more vCPUs than CPUs.",
+                "Turns off pause-loop exiting, which only helps hosts with more vCPUs than CPUs.",
                 TUNED_RVH,
             ));
         }
     }
     params.push(param(
         "transparent_hugepage=never".into(),
-        "Turns off transparent huge pages, whose compaction and page collapsing (khugepaged) can stall the host; the guest's memory is on reserved huge pages anyway.",
+        "Turns off transparent huge pages, whose compaction can stall the host; the guest uses reserved huge pages.",
         TUNED_NETWORK_LATENCY,
     ));
 }
@@ -283,7 +285,7 @@ fn hugepage_params(part: &HostPlan, params: &mut Vec<KernelParam>) {
             .collect();
         param(
             format!("hugepages={}", counts.join(",")),
-            "Reserves each node's huge pages at boot (node:count, Linux 5.16 and later), before memory fragments.",
+            "Reserves each node's huge pages at boot (node:count, Linux 5.16), before memory fragments.",
             HUGETLB_DOC,
         )
     } else {

@@ -115,17 +115,17 @@ impl Host {
     pub fn validated(mut self) -> Result<Host, Error> {
         self.page_sizes_kib.sort_unstable();
         self.page_sizes_kib.dedup();
-        self.cells.sort_by_key(|c| c.id);
+        self.cells.sort_unstable_by_key(|c| c.id);
         if let Some(pair) = self.cells.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(Error::DuplicateCell(pair[0].id));
         }
         // The cell of every listed CPU, indexed by CPU id (ids are bounded by MAX_CPU_ID).
         let mut owner: Vec<Option<u32>> = Vec::new();
         for cell in &mut self.cells {
-            cell.cpus.sort_by_key(|c| c.id);
+            cell.cpus.sort_unstable_by_key(|c| c.id);
             cell.offline_cpus.sort_unstable();
-            cell.pages.sort_by_key(|p| p.size_kib);
-            cell.distances.sort_by_key(|d| d.node);
+            cell.pages.sort_unstable_by_key(|p| (p.size_kib, p.count));
+            cell.distances.sort_unstable_by_key(|d| (d.node, d.value));
             let ids = cell
                 .cpus
                 .iter()

@@ -141,15 +141,17 @@ fn host_script(part: &HostPlan, plan: &str, reserve: &str, check: &str) -> Strin
 /// Writes recipe 3's `rtkvm-host.service`, the systemd unit that runs `rtkvm-host.sh` at every boot
 /// before irqbalance, virtqemud and libvirtd.
 pub fn host_unit(part: &HostPlan) -> String {
-    let what = match (part.preset, part.runtime_pages()) {
-        (Preset::Full, true) => "huge pages per node, kernel threads, CPU frequency, irqbalance",
-        (Preset::Full, false) => "huge page check, kernel threads, CPU frequency, irqbalance",
-        (Preset::Minimal, true) => "huge pages per node",
-        (Preset::Minimal, false) => "huge page check",
-    };
+    let mut what = String::from(if part.runtime_pages() {
+        "huge pages per node"
+    } else {
+        "huge page check"
+    });
+    if part.preset == Preset::Full {
+        what.push_str(", kernel threads, CPU frequency, irqbalance");
+    }
     render(
         include_str!("templates/rtkvm-host.service"),
-        &[("WHAT", what)],
+        &[("WHAT", &what)],
         |section| panic!("unknown section %{section}% in templates/rtkvm-host.service"),
     )
 }

@@ -390,7 +390,7 @@ fn split_cpus(host: &Host, settings: &Settings) -> Result<(Vec<NodePartition>, C
 /// were taken and grown to their cores, which kept one core in the first numbering and two in the
 /// second.
 fn whole_cores(mut cores: Vec<Core>, cpus: usize) -> CpuSet {
-    cores.sort_by_key(|c| c.cpus.first());
+    cores.sort_unstable_by_key(|c| c.cpus.first());
     let mut kept = CpuSet::new();
     for core in cores {
         if kept.len() >= cpus {
@@ -415,7 +415,7 @@ fn cpu_warnings(host: &Host, isolated: &CpuSet) -> Vec<Warning> {
         warn(
             &mut warnings,
             WarningCode::SmtEnabled,
-            "SMT (hyper-threading) is enabled: each vCPU gets a whole core and its sibling threads stay idle; disabling SMT in the firmware gives the same isolation without wasting threads".into(),
+            "SMT (hyper-threading) is enabled: each vCPU gets a whole core, its sibling threads idle; disabling SMT in the firmware isolates as well without wasting threads".into(),
         );
     }
     let offline: CpuSet = host
@@ -700,7 +700,7 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
             &mut warnings,
             WarningCode::HybridCores,
             format!(
-                "the vCPUs run on cores of different kinds on node {node} (cores of {} threads): on a hybrid CPU the cores with fewer threads are efficiency cores, slower and with other caches, so the real-time vCPUs would not behave alike; keep the efficiency cores for the host (--housekeeping) or give the guest fewer vCPUs",
+                "the vCPUs run on cores of different kinds on node {node} (cores of {} threads): on a hybrid CPU those with fewer threads are slower efficiency cores, so the real-time vCPUs would not behave alike; keep them for the host (--housekeeping) or give the guest fewer vCPUs",
                 widths.iter().map(usize::to_string).collect::<Vec<_>>().join(" and ")
             ),
         );
@@ -748,7 +748,7 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
             &mut warnings,
             WarningCode::RtOnEveryVcpu,
             format!(
-                "every vCPU has the real-time scheduler, vCPU 0 included, as libvirt's guide does: the guest has no housekeeping vCPU, so its kernel threads, timers and I/O compete at real-time priority with the real-time tasks; the default ^0 ({others}, OpenStack Nova's hw:cpu_realtime_mask=^0) keeps vCPU 0 for them"
+                "every vCPU has the real-time scheduler, vCPU 0 included, as libvirt's guide does: with no housekeeping vCPU, the guest's kernel threads, timers and I/O compete with its real-time tasks; the default ^0 ({others}, Nova's hw:cpu_realtime_mask=^0) keeps vCPU 0 for them"
             ),
         );
     }
@@ -757,7 +757,7 @@ fn guest_warnings(node: u32, cores: &[Core], part: &HostPlan, guest: &GuestPlan)
             &mut warnings,
             WarningCode::RuntimeGiganticPages,
             format!(
-                "the nodes need different numbers of {} pages, but the kernel spreads boot-time pages evenly: the rest are reserved at runtime by hugepages.sh, which can fall short once memory is fragmented; run it early in boot and check its output",
+                "the nodes need different numbers of {} pages, but this kernel spreads boot-time pages evenly: the rest are reserved at runtime (hugepages.sh, or rtkvm-host.sh at every boot), which can fall short once memory is fragmented; check its output",
                 format_kib(part.page_size_kib)
             ),
         );
@@ -777,7 +777,7 @@ fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<
             &mut warnings,
             WarningCode::KthreadPriority,
             format!(
-                "the real-time vCPUs run at priority {p}, which leaves no room above them for the host's per-CPU kernel threads (ksoftirqd {}, ktimers {}, rcuc/rcub {}): a vCPU that spins at that priority starves them, which stalls RCU and delays timers on its CPU; choose a priority of 98 or less (96 or less keeps tuned's order of ksoftirqd, ktimers and RCU above the vCPUs; tuned gives the vCPUs 1)",
+                "the real-time vCPUs' priority {p} leaves no room above them for the host's kernel threads (ksoftirqd {}, ktimers {}, rcuc/rcub {}): a spinning vCPU starves them, stalling RCU and timers on its CPU; choose 98 or less (tuned uses 1)",
                 k.ksoftirqd, k.ktimers, k.rcu
             ),
         );
@@ -786,7 +786,7 @@ fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<
         warn(
             &mut warnings,
             WarningCode::GenericKernel,
-            "the host's kernel is not PREEMPT_RT: isolation keeps other work off the vCPUs' CPUs, but a vCPU can still wait for non-preemptible kernel sections, so worst-case latency is not bounded; install the real-time kernel (kernel-rt, linux-image-rt) for hard real-time guests".into(),
+            "the host's kernel is not PREEMPT_RT: a vCPU can still wait for non-preemptible kernel sections, so its worst-case latency is not bounded; hard real-time guests need kernel-rt or linux-image-rt".into(),
         );
     }
     if host.is_x86() {
@@ -795,12 +795,12 @@ fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<
             Some(false) => warn(
                 &mut warnings,
                 WarningCode::NoInvariantTsc,
-                "the host CPU does not list invtsc, so its TSC may change rate with frequency or idle states: tsc=reliable is left out and the clocksource watchdog keeps checking it (a periodic interrupt on every CPU); check /proc/cpuinfo for constant_tsc and nonstop_tsc".into(),
+                "the host CPU does not list invtsc, so its TSC may drift with frequency or idle states: tsc=reliable is left out and the clocksource watchdog keeps interrupting every CPU".into(),
             ),
             None => warn(
                 &mut warnings,
                 WarningCode::TscUnknown,
-                "the capabilities list no CPU features, so whether the TSC is invariant (invtsc) could not be checked: tsc=reliable is left out; if /proc/cpuinfo lists constant_tsc and nonstop_tsc, add it".into(),
+                "the capabilities list no CPU features, so the TSC could not be checked: tsc=reliable is left out; add it if /proc/cpuinfo lists constant_tsc and nonstop_tsc".into(),
             ),
         }
     }
@@ -809,7 +809,7 @@ fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<
         warn(
             &mut warnings,
             WarningCode::ArchGeneric,
-            format!("rtkvm's host recipe knows {arch} only in part: it writes the CPU isolation, RCU, tick and huge page parameters, which every architecture has, and no power, clock or KVM module settings; check your platform's real-time guide for those"),
+            format!("rtkvm knows {arch} only in part: the command line isolates CPUs, RCU, ticks and huge pages, but sets no power, clock or KVM module parameters; see your platform's real-time guide for those"),
         );
     }
     let cmdline = crate::cmdline::join(&crate::cmdline::kernel_params(host, part));
@@ -819,7 +819,7 @@ fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<
             &mut warnings,
             WarningCode::CmdlineTooLong,
             format!(
-                "the kernel command line addition is {} bytes, and the kernel takes at most {limit} on {arch} in all, the distribution's own parameters (root=, crashkernel=, …, often about {CMDLINE_RESERVE} bytes) included: the end would be cut off; keep fewer, contiguous housekeeping CPUs so that the cpulists get shorter",
+                "the command line addition is {} bytes; the kernel takes at most {limit} on {arch}, the distribution's own parameters (about {CMDLINE_RESERVE}) included, and cuts off the rest; contiguous housekeeping CPUs shorten the cpulists",
                 cmdline.len()
             ),
         );
@@ -860,7 +860,7 @@ fn choose_cores(cores: &[Core], n: usize) -> Vec<Core> {
         }
     }
     let mut all = cores.to_vec();
-    all.sort_by_key(|c| (c.socket, c.die, c.cpus.first()));
+    all.sort_unstable_by_key(|c| (c.socket, c.die, c.cpus.first()));
     all.truncate(n);
     all
 }

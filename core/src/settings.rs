@@ -176,21 +176,21 @@ pub trait Named: Sized + Copy + 'static {
 
     /// Reads a value's name, or says which names there are.
     fn from_name(text: &str) -> Result<Self, Error> {
-        let text = text.trim();
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                Error::Setting(format!(
-                    "{}: '{text}' is not {}; choose {}",
-                    Self::SETTING,
-                    Self::KIND,
-                    names.join(" or ")
-                ))
-            })
+        let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+        find_name(text, &names, Self::SETTING, Self::KIND).map(|i| Self::ALL[i])
     }
+}
+
+/// Finds `text` among `names`, or says which names there are (one copy for every [`Named`] type).
+#[inline(never)]
+fn find_name(text: &str, names: &[&str], setting: &str, kind: &str) -> Result<usize, Error> {
+    let text = text.trim();
+    names.iter().position(|n| *n == text).ok_or_else(|| {
+        Error::Setting(format!(
+            "{setting}: '{text}' is not {kind}; choose {}",
+            names.join(" or ")
+        ))
+    })
 }
 
 /// The kernel command line preset. The CLI's `--preset` takes the names of [`Named::as_str`].

@@ -10,6 +10,12 @@
 ///
 /// Panics on a field or section the caller does not know, which is a bug in the template.
 pub fn render(template: &str, values: &[(&str, &str)], keep: impl Fn(&str) -> bool) -> String {
+    render_with(template, values, &keep)
+}
+
+/// The one copy of the renderer, whichever closure chooses the sections (it keeps the site small).
+#[inline(never)]
+fn render_with(template: &str, values: &[(&str, &str)], keep: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::with_capacity(template.len() + 256);
     for line in template.lines() {
         let body = match line.strip_prefix('%').and_then(|l| l.split_once('%')) {
