@@ -314,7 +314,7 @@ fn SettingsForm() -> impl IntoView {
             <h2>"2. Host"</h2>
             <div class="grid">
                 <Field id="host-cpus" label="CPUs kept per node" input_type="number" min="1" max="64"
-                    hint="Lowest ids first, grown to whole cores."
+                    hint="Whole cores, lowest ids first, until they hold this many CPUs."
                     get=|f| f.host_cpus.clone() set=|f, v| f.host_cpus = v/>
                 <Field id="housekeeping" label="Housekeeping CPUs"
                     hint="A list such as 0-1,8-9 replaces the count above; empty to use it."

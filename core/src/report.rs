@@ -91,15 +91,32 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
         "  boot-time hugepages={} of {page}{}",
         outputs.hugepages.boot_pages,
         if outputs.hugepages.runtime {
-            "; hugepages.sh sets the per-node counts at runtime"
+            format!(
+                "; {} sets the per-node counts at runtime",
+                outputs.host_script_name
+            )
         } else {
-            ""
+            String::new()
         }
     );
     let _ = writeln!(out, "  check: {}", outputs.hugepages.verify_command);
     let _ = writeln!(out, "  `virsh capabilities` should then print:");
     for e in &outputs.hugepages.expected_pages {
         let _ = writeln!(out, "    node {}: {}", e.node, e.line);
+    }
+    if outputs.host_setup.is_some() {
+        let k = h.kthreads;
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Host setup (recipe 3):");
+        let _ = writeln!(
+            out,
+            "  kernel threads above the vCPUs: ksoftirqd {}, ktimers {}, rcuc/rcub {}",
+            k.ksoftirqd, k.ktimers, k.rcu
+        );
+        let _ = writeln!(
+            out,
+            "  files: --format sysctl (90-rtkvm-realtime.conf), --format unit (rtkvm-host.service) with --format hugepages (rtkvm-host.sh), or --format tuned (tuned-host.sh); every file and the steps in order: --format bundle --out DIR"
+        );
     }
     let _ = writeln!(out);
     let _ = writeln!(
