@@ -1,7 +1,32 @@
 //! The only module that touches browser APIs beyond rendering: URL hash, downloads, files, timers,
 //! clipboard and performance marks (gloo's crates where they fit).
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `CompressionStream` (a standard Web API; web-sys offers it only behind its
+    /// unstable-APIs flag).
+    type CompressionStream;
+
+    #[wasm_bindgen(constructor, catch)]
+    fn new(format: &str) -> Result<CompressionStream, JsValue>;
+}
+
+/// Compresses bytes to raw deflate with the browser's own compressor, so that the site carries no
+/// deflate encoder of its own (a share link decodes the same whichever encoder packed it).
+pub async fn deflate_raw(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    // A CompressionStream is a `{readable, writable}` pair, which is what `pipeThrough` takes.
+    let pair: web_sys::ReadableWritablePair =
+        CompressionStream::new("deflate-raw")?.unchecked_into();
+    let blob = gloo_file::Blob::new(bytes);
+    let input: &web_sys::Blob = blob.as_ref();
+    let packed = input.stream().pipe_through(&pair);
+    let response = web_sys::Response::new_with_opt_readable_stream(Some(&packed))?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
 
 /// Returns the page's URL fragment, `#` included, if any.
 pub fn current_hash() -> Option<String> {
@@ -46,8 +71,7 @@ pub fn download(name: &str, content: &str) {
         let blob = gloo_file::Blob::new_with_options(content, Some("application/octet-stream"));
         // The object URL is revoked when `url` is dropped, once the click has started the download.
         let url = gloo_file::ObjectUrl::from(blob);
-        let anchor: web_sys::HtmlAnchorElement =
-            wasm_bindgen::JsCast::unchecked_into(document.create_element("a")?);
+        let anchor: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
         anchor.set_href(&url);
         anchor.set_download(name);
         anchor.click();

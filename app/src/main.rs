@@ -13,7 +13,7 @@ use rtkvm_core::settings::{EmulatorPolicy, Kernel, KernelType, Named, Preset, Re
 use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
-use state::{AppState, HostSource};
+use state::{AppState, HostSource, LinkSource};
 
 fn main() {
     browser::mark("rtkvm:start");
@@ -35,8 +35,28 @@ fn App() -> impl IntoView {
     // The share link follows each change in a task of its own, after the new plan is painted; it
     // is not needed to read the plan, and compressing it would delay every keystroke's update.
     Effect::new(move |_| {
-        state.link.track();
-        browser::later(move || state.share.set(state.link.get_untracked()));
+        let Some(source) = state.link.get() else {
+            return;
+        };
+        browser::later(move || match source {
+            LinkSource::Opened(fragment) => state.share.set(Some(fragment)),
+            LinkSource::Payload(payload) => leptos::task::spawn_local(async move {
+                match browser::deflate_raw(&payload).await {
+                    // Unless the plan changed meanwhile: then its own link follows.
+                    Ok(packed) => {
+                        let current = state.link.with_untracked(
+                            |l| matches!(l, Some(LinkSource::Payload(p)) if *p == payload),
+                        );
+                        if current {
+                            state
+                                .share
+                                .set(Some(rtkvm_core::link::link_fragment(&packed)));
+                        }
+                    }
+                    Err(e) => web_sys::console::error_1(&e),
+                }
+            }),
+        });
     });
     // Sync the share link into the address bar.
     Effect::new(move |_| {

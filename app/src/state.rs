@@ -42,12 +42,21 @@ pub struct AppState {
     pub settings: Memo<Result<Settings, Error>>,
     /// The plan and its outputs, when host and settings are good.
     pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
-    /// The share-link fragment for the current host and settings: the opened link's own fragment
-    /// while they are what it says, else a new link.
-    pub link: Memo<Option<String>>,
+    /// What the share link for the current host and settings is made from: the opened link's own
+    /// fragment while they are what it says, else a new link's payload, to be compressed.
+    pub link: Memo<Option<LinkSource>>,
     /// The share link as shown and put in the address bar: `link`, copied in a task of its own after
     /// each change (see `App`), so that a new plan is painted before its link is compressed.
     pub share: RwSignal<Option<String>>,
+}
+
+/// What a share link is made from.
+#[derive(Clone, PartialEq)]
+pub enum LinkSource {
+    /// The fragment of the link the page opened, kept byte for byte.
+    Opened(String),
+    /// A new link's payload, before the browser compresses it.
+    Payload(Vec<u8>),
 }
 
 impl AppState {
@@ -85,9 +94,11 @@ impl AppState {
                     let same = opened.with(|o| {
                         o.as_ref()
                             .filter(|o| &o.host == h && &o.settings == s)
-                            .map(|o| o.fragment.clone())
+                            .map(|o| LinkSource::Opened(o.fragment.clone()))
                     });
-                    Some(same.unwrap_or_else(|| rtkvm_core::link::encode_link(h, s)))
+                    Some(same.unwrap_or_else(|| {
+                        LinkSource::Payload(rtkvm_core::link::link_payload(h, s))
+                    }))
                 })
             })
         });

@@ -50,8 +50,20 @@ pub struct SharedPlan {
 
 /// Encodes a host and settings as a URL fragment of the current version, starting with `#`.
 pub fn encode_link(host: &Host, settings: &Settings) -> String {
-    let bytes = v4::encode(host, settings);
-    let packed = miniz_oxide::deflate::compress_to_vec(&bytes, 6);
+    let packed = miniz_oxide::deflate::compress_to_vec(&link_payload(host, settings), 6);
+    link_fragment(&packed)
+}
+
+/// Returns what a link of the current version carries for a host and settings, before it is
+/// compressed. Any raw-deflate compressor may pack it for [`link_fragment`]: the browser app uses the
+/// browser's own (`CompressionStream`), which keeps a deflate encoder out of the site, so its links
+/// may differ from the CLI's in their bytes but open to the same plan.
+pub fn link_payload(host: &Host, settings: &Settings) -> Vec<u8> {
+    v4::encode(host, settings)
+}
+
+/// Writes the URL fragment, starting with `#`, of a raw-deflated [`link_payload`].
+pub fn link_fragment(packed: &[u8]) -> String {
     format!("#v{LINK_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
 }
 
@@ -129,6 +141,26 @@ mod tests {
             plan(&shared.host, &shared.settings).unwrap(),
             plan(&host, &settings).unwrap()
         );
+    }
+
+    #[test]
+    fn links_open_the_same_whichever_deflate_packed_them() {
+        let host = parse_capabilities(EXAMPLE_CAPABILITIES).unwrap();
+        let settings = Settings::default();
+        let payload = link_payload(&host, &settings);
+        let links: Vec<String> = [0, 1, 6, 10]
+            .into_iter()
+            .map(|level| link_fragment(&miniz_oxide::deflate::compress_to_vec(&payload, level)))
+            .collect();
+        assert_eq!(links[2], encode_link(&host, &settings));
+        assert_ne!(links[0], links[2], "stored and compressed blocks differ");
+        for link in &links {
+            let shared = decode_link(link).unwrap();
+            assert_eq!(
+                (&shared.host, &shared.settings),
+                (&decode_link(&links[2]).unwrap().host, &settings)
+            );
+        }
     }
 
     #[test]
