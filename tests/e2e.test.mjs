@@ -482,3 +482,55 @@ test('a refused file\'s message goes once other capabilities are pasted', async 
   assert.equal(await page.locator('[data-testid=link-error]').count(), 0);
   await close(s);
 });
+
+test('copy buttons are named for what they copy and say when they have copied', async () => {
+  const s = await open();
+  const { page, context } = s;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  assert.equal(await page.getAttribute('[data-testid=out-cmdline-copy]', 'aria-label'), 'Copy kernel-cmdline.txt');
+  assert.equal(await page.getAttribute('[data-testid=out-xml-download]', 'aria-label'), 'Download rt-guest.xml');
+  assert.equal(await page.getAttribute('[data-testid=copy-link]', 'aria-label'), 'Copy the link to this plan');
+  await page.click('[data-testid=out-cmdline-copy]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-cmdline-copy]').textContent === 'Copied');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), cli(['plan', '--format', 'cmdline'], cli(['example'])));
+  // Back to "Copy" after two seconds.
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-cmdline-copy]').textContent === 'Copy', null, { timeout: 5000 });
+  await close(s);
+});
+
+test('messages read well: code set as code, warnings announced, plain words for odd input', async () => {
+  const s = await open();
+  const { page } = s;
+  await paste(page, 'hello');
+  await page.waitForSelector('[data-testid=error]');
+  assert.equal(await page.getAttribute('[data-testid=error]', 'role'), 'alert');
+  assert.ok(!(await page.innerText('[data-testid=error]')).includes('`'), 'no literal backticks');
+  assert.equal(await page.textContent('[data-testid=error] code'), 'virsh capabilities');
+  await page.click('[data-testid=load-example]');
+  await page.fill('[data-testid=priority]', '99');
+  await page.waitForSelector('[data-testid=warnings] [data-code=kthread-priority]');
+  assert.equal(await page.getAttribute('[data-testid=warnings]', 'role'), 'status');
+  await page.fill('[data-testid=priority]', '1');
+  for (const [field, value, expected] of [['vcpus', '-1', 'vCPUs cannot be negative (-1)'], ['rt-vcpus', '', 'real-time vCPUs: empty']]) {
+    await page.fill(`[data-testid=${field}]`, value);
+    await page.waitForFunction((e) => document.querySelector('[data-testid=error]')?.innerText.includes(e), expected);
+    await page.fill(`[data-testid=${field}]`, field === 'vcpus' ? '4' : '^0');
+  }
+  await page.fill('[data-testid=rt-vcpus]', 'none');
+  await page.waitForFunction(() => document.querySelector('[data-testid=placement]')?.innerText.endsWith('no real-time vCPUs'));
+  // A name in any script downloads under its own letters.
+  await page.fill('[data-testid=name]', 'ünï');
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('<name>ünï</name>'));
+  assert.equal((await downloadOf(page, 'out-xml')).name, 'ünï.xml');
+  await close(s);
+});
+
+test('a file dragged over the input is shown where it will land', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.dispatchEvent('section.card.input', 'dragover');
+  await page.waitForSelector('section.card.input.dragging');
+  await page.dispatchEvent('section.card.input', 'dragleave');
+  await page.waitForSelector('section.card.input:not(.dragging)');
+  await close(s);
+});

@@ -151,11 +151,17 @@ fn Input() -> impl IntoView {
             }
         });
     };
+    let dragging = RwSignal::new(false);
     view! {
-        <section class="card input"
-            on:dragover=|ev: web_sys::DragEvent| ev.prevent_default()
+        <section class="card input" class:dragging=move || dragging.get()
+            on:dragover=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
             on:drop=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
+                dragging.set(false);
                 if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
                     load_file(file);
                 }
@@ -443,20 +449,52 @@ fn Problems() -> impl IntoView {
         view! {
             {error.map(|(title, msg)| view! {
                 <div class="notice error" role="alert" data-testid="error">
-                    <strong>{title}": "</strong>{msg}
+                    <strong>{title}": "</strong>{with_code(&msg)}
                 </div>
             })}
             {(!warnings.is_empty()).then(|| view! {
-                <div class="notice warning" data-testid="warnings">
+                <div class="notice warning" role="status" data-testid="warnings">
                     <strong>"Warnings"</strong>
                     <ul>
                         {warnings.into_iter().map(|w| view! {
-                            <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{w.message}</li>
+                            <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{with_code(&w.message)}</li>
                         }).collect_view()}
                     </ul>
                 </div>
             })}
         }
+    }
+}
+
+/// A message with its `quoted` parts (commands, file names) set as code, as the CLI quotes them.
+fn with_code(message: &str) -> impl IntoView {
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            let part = part.to_string();
+            if i % 2 == 1 {
+                view! { <code>{part}</code> }.into_any()
+            } else {
+                part.into_any()
+            }
+        })
+        .collect_view()
+}
+
+/// A button that copies text, says "Copied" for two seconds, and is named for what it copies.
+#[component]
+fn CopyButton(testid: String, label: String, text: Signal<String>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    view! {
+        <button data-testid=testid aria-label=label
+            on:click=move |_| {
+                browser::copy(&text.get_untracked());
+                copied.set(true);
+                gloo_timers::callback::Timeout::new(2000, move || copied.set(false)).forget();
+            }>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
     }
 }
 
@@ -468,14 +506,15 @@ fn OutputBox(
     file: String,
     content: String,
 ) -> impl IntoView {
-    let (copy_text, download_text) = (content.clone(), content.clone());
+    let download_text = content.clone();
+    let copy_text = Signal::stored(content.clone());
     let download_name = file.clone();
     view! {
         <div class="output" data-testid=testid>
             <div class="output-head">
-                <h3>{title}" "<code>{file}</code></h3>
-                <button data-testid=format!("{testid}-copy") on:click=move |_| browser::copy(&copy_text)>"Copy"</button>
-                <button data-testid=format!("{testid}-download")
+                <h3>{title}" "<code>{file.clone()}</code></h3>
+                <CopyButton testid=format!("{testid}-copy") label=format!("Copy {file}") text=copy_text/>
+                <button data-testid=format!("{testid}-download") aria-label=format!("Download {file}")
                     on:click=move |_| browser::download(&download_name, &download_text)>"Download"</button>
             </div>
             <pre><code>{content}</code></pre>
@@ -497,15 +536,26 @@ fn Outputs() -> impl IntoView {
             "Boot-time step"
         };
         let g = &plan.guest;
+        let rt = if g.rt_vcpus.is_empty() {
+            "no real-time vCPUs".to_string()
+        } else {
+            format!(
+                "real-time vCPUs {} ({} priority {})",
+                g.rt_vcpus,
+                g.scheduler.as_str(),
+                g.priority
+            )
+        };
         let placement = format!(
-            "{} on NUMA node {}: vCPUs → host CPUs {}; emulator threads → {}; real-time vCPUs {} ({} priority {})",
+            "{} on NUMA node {}: vCPUs → host CPUs {}; emulator threads → {}; {rt}",
             g.name,
             g.node,
-            g.vcpupin.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+            g.vcpupin
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             g.emulatorpin,
-            g.rt_vcpus.or_none(),
-            g.scheduler.as_str(),
-            g.priority
         );
         let args = outputs.kernel_cmdline.clone();
         let params = outputs.kernel_params.clone();
@@ -524,7 +574,8 @@ fn Outputs() -> impl IntoView {
                 <h2>"4. Outputs"</h2>
                 <p data-testid="placement">{placement}</p>
                 <div class="share">
-                    <button data-testid="copy-link" on:click=move |_| browser::copy(&address())>"Copy link"</button>
+                    <CopyButton testid="copy-link".to_string() label="Copy the link to this plan".to_string()
+                        text=Signal::derive(address)/>
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>

@@ -86,8 +86,15 @@ impl Form {
     /// Reads the form into settings, or says which field is wrong and why.
     pub fn to_settings(&self) -> Result<Settings, Error> {
         let number = |text: &str, what: &str| {
-            text.trim().parse::<u32>().map_err(|_| {
-                Error::Setting(format!("{what}: '{}' is not a whole number", text.trim()))
+            let text = text.trim();
+            text.parse::<u32>().map_err(|_| {
+                Error::Setting(if text.starts_with('-') {
+                    format!("{what} cannot be negative ({text})")
+                } else if text.is_empty() {
+                    format!("{what} is empty")
+                } else {
+                    format!("{what}: '{text}' is not a whole number")
+                })
             })
         };
         let size = |text: &str, what: &str| {
@@ -178,6 +185,38 @@ mod tests {
             Some("0-3,8-11".into())
         );
         assert_eq!(Form::from_settings(&s).housekeeping, "0-3,8-11");
+    }
+
+    #[test]
+    fn number_fields_say_what_is_wrong() {
+        let message = |form: Form| form.to_settings().unwrap_err().to_string();
+        assert_eq!(
+            message(Form {
+                vcpus: "-1".into(),
+                ..Form::default()
+            }),
+            "vCPUs cannot be negative (-1)"
+        );
+        assert_eq!(
+            message(Form {
+                priority: " ".into(),
+                ..Form::default()
+            }),
+            "priority is empty"
+        );
+        assert_eq!(
+            message(Form {
+                host_cpus: "two".into(),
+                ..Form::default()
+            }),
+            "host CPUs per node: 'two' is not a whole number"
+        );
+        // An empty real-time field is refused, not taken to mean every vCPU.
+        assert!(message(Form {
+            rt_vcpus: String::new(),
+            ..Form::default()
+        })
+        .starts_with("real-time vCPUs: empty"));
     }
 
     #[test]

@@ -124,13 +124,14 @@ impl Outputs {
     }
 }
 
-/// Returns a file name for the guest's XML: the guest name with every character outside
-/// `A-Z a-z 0-9 . _ -` replaced by `_`, never starting with a dot, plus `.xml`.
+/// Returns a file name for the guest's XML: the guest name with every character but letters and
+/// digits (of any script) and `. _ -` replaced by `_` (path separators, spaces, quotes and shell
+/// characters among them), never starting with a dot, plus `.xml`.
 pub fn xml_file_name(guest_name: &str) -> String {
     let mut stem: String = guest_name
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
                 c
             } else {
                 '_'
@@ -152,6 +153,7 @@ mod tests {
         assert_eq!(xml_file_name("rt-guest"), "rt-guest.xml");
         assert_eq!(xml_file_name("../etc/passwd"), "_._etc_passwd.xml");
         assert_eq!(xml_file_name("$(reboot) `x`"), "__reboot___x_.xml");
-        assert_eq!(xml_file_name("plc ü"), "plc__.xml");
+        assert_eq!(xml_file_name("plc ü"), "plc_ü.xml");
+        assert_eq!(xml_file_name("ünï"), "ünï.xml");
     }
 }

@@ -543,8 +543,9 @@ fn misfit(part: &HostPlan, cell: &Cell, gs: &GuestSettings, host_memory: u64) ->
                 vcpus + 1
             ),
         };
+        let plural = if cores == 1 { "" } else { "s" };
         return Some(format!(
-            "node {} has {cores} isolated cores, {why}",
+            "node {} has {cores} isolated core{plural}, {why}",
             cell.id
         ));
     }

@@ -417,7 +417,8 @@ impl RtVcpus {
 impl std::str::FromStr for RtVcpus {
     type Err = Error;
 
-    /// Reads `all`, `none`, a list such as `1-3`, or an exclusion mask such as `^0`.
+    /// Reads `all`, `none`, a list such as `1-3`, or an exclusion mask such as `^0`; an empty text is
+    /// refused rather than taken to mean any of them.
     fn from_str(text: &str) -> Result<Self, Error> {
         let list = |t: &str| {
             t.parse::<CpuSet>().map_err(|source| Error::CpuList {
@@ -427,7 +428,11 @@ impl std::str::FromStr for RtVcpus {
         };
         let text = text.trim();
         match text {
-            "" | "all" => Ok(RtVcpus::All),
+            "" => Err(Error::Setting(
+                "real-time vCPUs: empty; write ^0 (every vCPU but 0), all, none or a list such as 1-3"
+                    .into(),
+            )),
+            "all" => Ok(RtVcpus::All),
             "none" => Ok(RtVcpus::None),
             _ => match text.strip_prefix('^') {
                 Some(excluded) => list(excluded).map(RtVcpus::AllBut),
