@@ -82,10 +82,29 @@ pub fn download(name: &str, content: &str) {
     }
 }
 
-/// Copies text to the clipboard.
-pub fn copy(text: &str) {
+/// Marks the element an event is handled on as having a file dragged over it (class `dragging`),
+/// directly on the DOM: a reactive signal for it would cost the site a kilobyte.
+pub fn mark_dragging(event: &web_sys::DragEvent, on: bool) {
+    if let Some(element) = event.current_target() {
+        let element: web_sys::Element = element.unchecked_into();
+        let _ = element.class_list().toggle_with_force("dragging", on);
+    }
+}
+
+/// Copies text to the clipboard, and has the clicked button say "Copied" for two seconds (directly
+/// on the DOM, as `mark_dragging` does).
+pub fn copy(click: &web_sys::MouseEvent, text: &str) {
     if let Some(window) = web_sys::window() {
         let _ = window.navigator().clipboard().write_text(text);
+    }
+    if let Some(button) = click.current_target() {
+        let button: web_sys::Element = button.unchecked_into();
+        let label = button.text_content();
+        button.set_text_content(Some("Copied"));
+        gloo_timers::callback::Timeout::new(2000, move || {
+            button.set_text_content(label.as_deref())
+        })
+        .forget();
     }
 }
 

@@ -151,17 +151,16 @@ fn Input() -> impl IntoView {
             }
         });
     };
-    let dragging = RwSignal::new(false);
     view! {
-        <section class="card input" class:dragging=move || dragging.get()
-            on:dragover=move |ev: web_sys::DragEvent| {
+        <section class="card input"
+            on:dragover=|ev: web_sys::DragEvent| {
                 ev.prevent_default();
-                dragging.set(true);
+                browser::mark_dragging(&ev, true);
             }
-            on:dragleave=move |_| dragging.set(false)
+            on:dragleave=|ev: web_sys::DragEvent| browser::mark_dragging(&ev, false)
             on:drop=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
-                dragging.set(false);
+                browser::mark_dragging(&ev, false);
                 if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
                     load_file(file);
                 }
@@ -449,7 +448,7 @@ fn Problems() -> impl IntoView {
         view! {
             {error.map(|(title, msg)| view! {
                 <div class="notice error" role="alert" data-testid="error">
-                    <strong>{title}": "</strong>{with_code(&msg)}
+                    <strong>{title}": "</strong>{quoted(&msg)}
                 </div>
             })}
             {(!warnings.is_empty()).then(|| view! {
@@ -457,7 +456,7 @@ fn Problems() -> impl IntoView {
                     <strong>"Warnings"</strong>
                     <ul>
                         {warnings.into_iter().map(|w| view! {
-                            <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{with_code(&w.message)}</li>
+                            <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{quoted(&w.message)}</li>
                         }).collect_view()}
                     </ul>
                 </div>
@@ -466,36 +465,23 @@ fn Problems() -> impl IntoView {
     }
 }
 
-/// A message with its `quoted` parts (commands, file names) set as code, as the CLI quotes them.
-fn with_code(message: &str) -> impl IntoView {
+/// A message with the CLI's `quotes` (around commands and file names) as typographic quotes.
+fn quoted(message: &str) -> String {
+    let mut open = false;
     message
-        .split('`')
-        .enumerate()
-        .map(|(i, part)| {
-            let part = part.to_string();
-            if i % 2 == 1 {
-                view! { <code>{part}</code> }.into_any()
-            } else {
-                part.into_any()
+        .chars()
+        .map(|c| match c {
+            '`' => {
+                open = !open;
+                if open {
+                    '“'
+                } else {
+                    '”'
+                }
             }
+            c => c,
         })
-        .collect_view()
-}
-
-/// A button that copies text, says "Copied" for two seconds, and is named for what it copies.
-#[component]
-fn CopyButton(testid: String, label: String, text: Signal<String>) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    view! {
-        <button data-testid=testid aria-label=label
-            on:click=move |_| {
-                browser::copy(&text.get_untracked());
-                copied.set(true);
-                gloo_timers::callback::Timeout::new(2000, move || copied.set(false)).forget();
-            }>
-            {move || if copied.get() { "Copied" } else { "Copy" }}
-        </button>
-    }
+        .collect()
 }
 
 /// One output with Copy and Download.
@@ -506,14 +492,14 @@ fn OutputBox(
     file: String,
     content: String,
 ) -> impl IntoView {
-    let download_text = content.clone();
-    let copy_text = Signal::stored(content.clone());
+    let (copy_text, download_text) = (content.clone(), content.clone());
     let download_name = file.clone();
     view! {
         <div class="output" data-testid=testid>
             <div class="output-head">
                 <h3>{title}" "<code>{file.clone()}</code></h3>
-                <CopyButton testid=format!("{testid}-copy") label=format!("Copy {file}") text=copy_text/>
+                <button data-testid=format!("{testid}-copy") aria-label=format!("Copy {file}")
+                    on:click=move |ev| browser::copy(&ev, &copy_text)>"Copy"</button>
                 <button data-testid=format!("{testid}-download") aria-label=format!("Download {file}")
                     on:click=move |_| browser::download(&download_name, &download_text)>"Download"</button>
             </div>
@@ -574,8 +560,8 @@ fn Outputs() -> impl IntoView {
                 <h2>"4. Outputs"</h2>
                 <p data-testid="placement">{placement}</p>
                 <div class="share">
-                    <CopyButton testid="copy-link".to_string() label="Copy the link to this plan".to_string()
-                        text=Signal::derive(address)/>
+                    <button data-testid="copy-link" aria-label="Copy the link to this plan"
+                        on:click=move |ev| browser::copy(&ev, &address())>"Copy link"</button>
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>

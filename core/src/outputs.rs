@@ -124,14 +124,16 @@ impl Outputs {
     }
 }
 
-/// Returns a file name for the guest's XML: the guest name with every character but letters and
-/// digits (of any script) and `. _ -` replaced by `_` (path separators, spaces, quotes and shell
-/// characters among them), never starting with a dot, plus `.xml`.
+/// Returns a file name for the guest's XML: the guest name with every ASCII character but letters,
+/// digits and `. _ -` replaced by `_` (path separators, spaces, quotes and shell characters among
+/// them), and so are control characters and spaces of other scripts; letters of any script stay.
+/// Never starts with a dot; ends in `.xml`. (No Unicode tables: they would cost the site kilobytes.)
 pub fn xml_file_name(guest_name: &str) -> String {
     let mut stem: String = guest_name
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            let other_script = !c.is_ascii() && !c.is_control() && !c.is_whitespace();
+            if other_script || c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
                 c
             } else {
                 '_'
@@ -155,5 +157,6 @@ mod tests {
         assert_eq!(xml_file_name("$(reboot) `x`"), "__reboot___x_.xml");
         assert_eq!(xml_file_name("plc ü"), "plc_ü.xml");
         assert_eq!(xml_file_name("ünï"), "ünï.xml");
+        assert_eq!(xml_file_name("a\u{2003}b\u{85}c"), "a_b_c.xml");
     }
 }
