@@ -537,3 +537,20 @@ test('a file dragged over the input is shown where it will land', async () => {
   await page.waitForSelector('section.card.input:not(.dragging)');
   await close(s);
 });
+
+test('the largest guest each node takes is said before a limit is met', async () => {
+  const s = await open();
+  const { page } = s;
+  assert.equal(await page.innerText('[data-testid=capacity]'),
+    'A guest lives on one NUMA node, next to its memory. The largest per node: node 0: 6 vCPUs, 26 GiB; node 1: 6 vCPUs, 26 GiB.');
+  // Isolated emulator threads take a core of their own; more host memory leaves fewer pages.
+  await page.selectOption('[data-testid=emulator]', 'isolate');
+  await page.fill('[data-testid=host-memory]', '8G');
+  await page.waitForFunction(() => document.querySelector('[data-testid=capacity]').innerText.endsWith('node 1: 5 vCPUs, 24 GiB.'));
+  // The limit said is the limit met.
+  await page.fill('[data-testid=vcpus]', '6');
+  await page.waitForFunction(() => document.querySelector('[data-testid=error]')?.innerText.includes('fits on no NUMA node'));
+  await page.fill('[data-testid=vcpus]', '5');
+  await page.waitForSelector('[data-testid=out-xml]');
+  await close(s);
+});

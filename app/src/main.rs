@@ -28,7 +28,7 @@ fn App() -> impl IntoView {
     // Tell the benchmarks a plan is on screen (effects run after the DOM is updated, in the order they
     // are created: this one first, so that the mark does not include updating the address bar).
     Effect::new(move |_| {
-        if let Some(Ok(_)) = state.plan.get() {
+        if state.plan.with(|p| matches!(p, Some(Ok(_)))) {
             browser::mark("rtkvm:plan-rendered");
         }
     });
@@ -414,6 +414,35 @@ fn HostView() -> impl IntoView {
             }),
         })
     });
+    // The largest guest each node takes, said before any limit is met.
+    let capacity = move || {
+        state.host.with(|host| {
+            state.settings.with(|settings| {
+                let (Ok(host), Ok(settings)) = (host, settings) else {
+                    return String::new();
+                };
+                let Ok(part) = rtkvm_core::plan::partition(host, settings) else {
+                    return String::new();
+                };
+                let nodes: Vec<String> =
+                    rtkvm_core::plan::capacity(host, &part.host, settings.guest.emulator)
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "node {}: {} vCPUs, {}",
+                                c.node,
+                                c.vcpus,
+                                rtkvm_core::units::format_kib(c.memory_kib)
+                            )
+                        })
+                        .collect();
+                format!(
+                    "A guest lives on one NUMA node, next to its memory. The largest per node: {}.",
+                    nodes.join("; ")
+                )
+            })
+        })
+    };
     move || {
         let host = state.host.get().ok()?;
         let summary = host_summary(&host);
@@ -421,6 +450,7 @@ fn HostView() -> impl IntoView {
             <section class="card">
                 <h2>"Host topology"</h2>
                 <p data-testid="host-summary">{summary}</p>
+                <p class="hint" data-testid="capacity">{capacity}</p>
                 <Legend/>
                 <div class="map-scroll">
                     <TopologyMap host=host layout=layout/>
@@ -435,16 +465,21 @@ fn HostView() -> impl IntoView {
 fn Problems() -> impl IntoView {
     let state = expect_context::<AppState>();
     move || {
-        let error = match (state.host.get(), state.settings.get(), state.plan.get()) {
-            (Err(e), _, _) => Some(("The capabilities cannot be used", e.to_string())),
-            (_, Err(e), _) => Some(("A setting is not valid", e.to_string())),
-            (_, _, Some(Err(e))) => Some(("No plan for these settings", e.to_string())),
-            _ => None,
-        };
-        let warnings = match state.plan.get() {
-            Some(Ok((plan, _))) => plan.warnings,
+        // Read in place: the host and the plan with its outputs are not cloned to look at them.
+        let error = state.host.with(|h| {
+            state.settings.with(|st| {
+                state.plan.with(|p| match (h, st, p) {
+                    (Err(e), _, _) => Some(("The capabilities cannot be used", e.to_string())),
+                    (_, Err(e), _) => Some(("A setting is not valid", e.to_string())),
+                    (_, _, Some(Err(e))) => Some(("No plan for these settings", e.to_string())),
+                    _ => None,
+                })
+            })
+        });
+        let warnings = state.plan.with(|p| match p {
+            Some(Ok((plan, _))) => plan.warnings.clone(),
             _ => Vec::new(),
-        };
+        });
         view! {
             {error.map(|(title, msg)| view! {
                 <div class="notice error" role="alert" data-testid="error">
@@ -633,7 +668,7 @@ fn GuestOs() -> impl IntoView {
             if os.rt_vcpus.is_empty() {
                 "The guest has no real-time vCPU, so nothing needs isolating inside it.".to_string()
             } else {
-                "Every vCPU is real-time (libvirt's guide), so the guest has no housekeeping vCPU and nothing can be isolated inside it: choose real-time vCPUs ^0 to keep vCPU 0 for the guest's own work.".to_string()
+                "Every vCPU is real-time (libvirt's guide): with no housekeeping vCPU nothing can be isolated inside the guest; ^0 keeps vCPU 0 for its own work.".to_string()
             }
         } else {
             format!(

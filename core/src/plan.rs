@@ -619,6 +619,36 @@ fn choose_node<'h>(
     )))
 }
 
+/// The largest guest one NUMA node can take with a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeCapacity {
+    /// The node id.
+    pub node: u32,
+    /// The most vCPUs: one per isolated core, one core fewer when the emulator threads take one.
+    pub vcpus: u32,
+    /// The most memory, in KiB: the node's planned huge pages.
+    pub memory_kib: u64,
+}
+
+/// Returns the largest guest each node with CPUs and known memory can take: a guest lives on one node,
+/// its vCPUs next to its memory, so these are the limits the vCPU and memory settings meet.
+pub fn capacity(host: &Host, part: &HostPlan, emulator: EmulatorPolicy) -> Vec<NodeCapacity> {
+    let spare = u32::from(emulator == EmulatorPolicy::Isolate);
+    part.nodes
+        .iter()
+        .filter_map(|n| {
+            let cell = host.cell(n.node)?;
+            cell.memory_kib?;
+            let cores = cell.isolated_cores(&n.isolated).len() as u32;
+            Some(NodeCapacity {
+                node: n.node,
+                vcpus: cores.saturating_sub(spare),
+                memory_kib: part.pages_on(n.node) * part.page_size_kib,
+            })
+        })
+        .collect()
+}
+
 /// Places the vCPUs on isolated cores of the node, one core each (idle SMT siblings), and the emulator
 /// threads on the node's housekeeping CPUs or, isolated, on one more core. From recipe 2 on, a hybrid
 /// node's widest cores (its performance cores) are taken first. Returns the guest and the cores its

@@ -488,3 +488,28 @@ fn hybrid_cpus_keep_the_vcpus_on_one_kind_of_core() {
     assert_eq!(plan.guest.vcpupin, vec![2, 3, 4]);
     assert!(codes(&plan).contains(&WarningCode::HybridCores));
 }
+
+/// The largest guest each node takes, as the page shows it before any limit is met.
+#[test]
+fn each_node_says_the_largest_guest_it_takes() {
+    let host = host("seed-example.xml");
+    let mut settings = Settings::default();
+    let part = rtkvm_core::plan::partition(&host, &settings).unwrap().host;
+    let caps = rtkvm_core::plan::capacity(&host, &part, EmulatorPolicy::Share);
+    let summary: Vec<(u32, u32, u64)> = caps
+        .iter()
+        .map(|c| (c.node, c.vcpus, c.memory_kib))
+        .collect();
+    assert_eq!(summary, [(0, 6, 26 << 20), (1, 6, 26 << 20)]);
+    let isolate = rtkvm_core::plan::capacity(&host, &part, EmulatorPolicy::Isolate);
+    assert_eq!(isolate[1].vcpus, 5);
+    // The limits are the real ones: a guest of exactly that size fits, one more vCPU does not.
+    settings.guest.vcpus = 6;
+    settings.guest.memory = Kib::gib(26);
+    assert!(planned(&host, &settings).is_ok());
+    settings.guest.vcpus = 7;
+    assert!(planned(&host, &settings).is_err());
+    settings.guest.vcpus = 6;
+    settings.guest.memory = Kib::gib(27);
+    assert!(planned(&host, &settings).is_err());
+}
