@@ -118,8 +118,8 @@ fn Input() -> impl IntoView {
     // pasted 20 MiB back into it would take seconds). Loading a file or the example writes it.
     let area = NodeRef::<leptos::html::Textarea>::new();
     let initial = state.source.with_untracked(|s| match s {
-        HostSource::Text(t) => t.clone(),
-        HostSource::Shared(_) => String::new(),
+        HostSource::Text(t) if !state.opening.get_untracked() => t.clone(),
+        _ => String::new(),
     });
     let load_text = move |text: String| {
         if let Some(area) = area.get_untracked() {
@@ -129,23 +129,6 @@ fn Input() -> impl IntoView {
         state.source.set(HostSource::Text(text));
     };
     let from_link = move || state.source.with(|s| matches!(s, HostSource::Shared(_)));
-    // A page loaded with a link shows the example's text until the link is open; once it is, the
-    // text area is emptied, as the host now comes from the link (if it cannot be opened, the example
-    // stays, as on a page loaded without one). `area.get()` runs this again once it is mounted.
-    Effect::new(move |_| {
-        let area = area.get();
-        if state.opening.get() {
-            return;
-        }
-        if let Some(area) = area {
-            if state
-                .source
-                .with_untracked(|s| matches!(s, HostSource::Shared(_)))
-            {
-                area.set_value("");
-            }
-        }
-    });
     let load_file = move |file: web_sys::File| {
         let size = file.size() as usize;
         if size > MAX_INPUT_BYTES {
