@@ -12,50 +12,6 @@ extern "C" {
 
     #[wasm_bindgen(constructor, catch)]
     fn new(format: &str) -> Result<CompressionStream, JsValue>;
-
-    /// The browser's `DecompressionStream`, likewise.
-    type DecompressionStream;
-
-    #[wasm_bindgen(constructor, catch)]
-    fn new(format: &str) -> Result<DecompressionStream, JsValue>;
-}
-
-/// Why raw deflate could not be inflated.
-pub enum InflateFailure {
-    /// It inflates to more than the limit (reading stopped there).
-    TooLarge,
-    /// It is not raw deflate, or is cut off.
-    Broken,
-}
-
-/// Inflates raw deflate with the browser's own decompressor, reading at most `limit` bytes, so that
-/// the site carries no inflater of its own and a small link cannot expand into a large allocation.
-pub async fn inflate_raw(bytes: &[u8], limit: usize) -> Result<Vec<u8>, InflateFailure> {
-    let broken = |_| InflateFailure::Broken;
-    let pair: web_sys::ReadableWritablePair = DecompressionStream::new("deflate-raw")
-        .map_err(broken)?
-        .unchecked_into();
-    let blob = gloo_file::Blob::new(bytes);
-    let input: &web_sys::Blob = blob.as_ref();
-    let reader = web_sys::ReadableStreamDefaultReader::new(&input.stream().pipe_through(&pair))
-        .map_err(broken)?;
-    let mut out = Vec::new();
-    loop {
-        let chunk: web_sys::ReadableStreamReadResult =
-            wasm_bindgen_futures::JsFuture::from(reader.read())
-                .await
-                .map_err(broken)?
-                .unchecked_into();
-        if chunk.get_done().unwrap_or(true) {
-            return Ok(out);
-        }
-        let chunk: js_sys::Uint8Array = chunk.get_value().unchecked_into();
-        if out.len() + chunk.length() as usize > limit {
-            let _ = reader.cancel();
-            return Err(InflateFailure::TooLarge);
-        }
-        out.extend(chunk.to_vec());
-    }
 }
 
 /// Compresses bytes to raw deflate with the browser's own compressor, so that the site carries no

@@ -73,7 +73,12 @@ fn App() -> impl IntoView {
         if state.share.get_untracked().as_deref() == Some(hash.as_str()) {
             return;
         }
-        state.open_link(hash, false);
+        if !state.open_link(&hash, false) {
+            // The page keeps its plan, so the address bar keeps its link.
+            if let Some(link) = state.share.get_untracked() {
+                browser::replace_hash(&link);
+            }
+        }
     });
     view! {
         <header>
@@ -118,8 +123,8 @@ fn Input() -> impl IntoView {
     // pasted 20 MiB back into it would take seconds). Loading a file or the example writes it.
     let area = NodeRef::<leptos::html::Textarea>::new();
     let initial = state.source.with_untracked(|s| match s {
-        HostSource::Text(t) if !state.opening.get_untracked() => t.clone(),
-        _ => String::new(),
+        HostSource::Text(t) => t.clone(),
+        HostSource::Shared(_) => String::new(),
     });
     let load_text = move |text: String| {
         if let Some(area) = area.get_untracked() {
@@ -439,9 +444,6 @@ fn HostView() -> impl IntoView {
         })
     };
     move || {
-        if state.opening.get() {
-            return None;
-        }
         let host = state.host.get().ok()?;
         let summary = host_summary(&host);
         Some(view! {
@@ -463,10 +465,6 @@ fn HostView() -> impl IntoView {
 fn Problems() -> impl IntoView {
     let state = expect_context::<AppState>();
     move || {
-        // Nothing to say while the page opens its link.
-        if state.opening.get() {
-            return None;
-        }
         // Read in place: the host and the plan with its outputs are not cloned to look at them.
         let error = state.host.with(|h| {
             state.settings.with(|st| {
@@ -482,7 +480,7 @@ fn Problems() -> impl IntoView {
             Some(Ok((plan, _))) => plan.warnings.clone(),
             _ => Vec::new(),
         });
-        Some(view! {
+        view! {
             {error.map(|(title, msg)| view! {
                 <div class="notice error" role="alert" data-testid="error">
                     <strong>{title}": "</strong>{quoted(&msg)}
@@ -498,7 +496,7 @@ fn Problems() -> impl IntoView {
                     </ul>
                 </div>
             })}
-        })
+        }
     }
 }
 

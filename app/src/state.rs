@@ -36,9 +36,6 @@ pub struct AppState {
     pub notice: RwSignal<Option<String>>,
     /// The share link the page last opened, if any.
     pub opened: RwSignal<Option<Opened>>,
-    /// Whether the page is opening the link it was loaded with (its payload is inflated by the
-    /// browser, asynchronously): until then nothing is shown, rather than the example for a moment.
-    pub opening: RwSignal<bool>,
     /// The parsed host.
     pub host: Memo<Result<Host, Error>>,
     /// The settings read from the form.
@@ -70,7 +67,6 @@ impl AppState {
         ));
         let form = RwSignal::new(Form::default());
         let opened = RwSignal::new(None::<Opened>);
-        let opening = RwSignal::new(false);
         let host = Memo::new(move |_| {
             source.with(|s| match s {
                 HostSource::Text(text) => rtkvm_core::parse_capabilities(text),
@@ -79,9 +75,6 @@ impl AppState {
         });
         let settings = Memo::new(move |_| form.with(Form::to_settings));
         let plan = Memo::new(move |_| {
-            if opening.get() {
-                return None;
-            }
             host.with(|h| {
                 let h = h.as_ref().ok()?;
                 settings.with(|s| {
@@ -94,9 +87,6 @@ impl AppState {
             })
         });
         let link = Memo::new(move |_| {
-            if opening.get() {
-                return None;
-            }
             host.with(|h| {
                 let h = h.as_ref().ok()?;
                 settings.with(|s| {
@@ -117,7 +107,6 @@ impl AppState {
             form,
             notice: RwSignal::new(None),
             opened,
-            opening,
             host,
             settings,
             plan,
@@ -125,63 +114,39 @@ impl AppState {
             share: RwSignal::new(None),
         };
         if let Some(fragment) = fragment {
-            state.open_link(fragment, true);
+            state.open_link(&fragment, true);
         }
         state
     }
 
     /// Opens a share link: its host and settings replace the page's, and the address bar keeps the
     /// link as it is. A link that cannot be opened leaves the page as it was (on first load, the
-    /// example host), with a message saying why, and the address bar showing the page's own link.
-    /// The payload is inflated by the browser, so the link opens in a task of its own.
-    pub fn open_link(self, fragment: String, first_load: bool) {
+    /// example host), with a message saying why; returns whether the link was opened.
+    pub fn open_link(&self, fragment: &str, first_load: bool) -> bool {
         if fragment.len() <= 1 {
-            return;
+            return false;
         }
-        self.opening.set(first_load);
-        leptos::task::spawn_local(async move {
-            let result = match rtkvm_core::link::unpack_link(&fragment) {
-                Ok(link) => {
-                    match crate::browser::inflate_raw(
-                        &link.packed,
-                        rtkvm_core::link::MAX_PAYLOAD_BYTES,
-                    )
-                    .await
-                    {
-                        Ok(bytes) => rtkvm_core::link::open_payload(link.version, &bytes),
-                        Err(failure) => Err(rtkvm_core::link::inflate_error(matches!(
-                            failure,
-                            crate::browser::InflateFailure::TooLarge
-                        ))),
-                    }
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(shared) => {
-                    self.notice.set(None);
-                    self.opened.set(Some(Opened {
-                        fragment,
-                        host: shared.host.clone(),
-                        settings: shared.settings.clone(),
-                    }));
-                    self.form.set(Form::from_settings(&shared.settings));
-                    self.source.set(HostSource::Shared(shared.host));
-                }
-                Err(e) => {
-                    let shown = if first_load {
-                        "The example host is shown instead."
-                    } else {
-                        "The page still shows the plan it showed before."
-                    };
-                    self.notice.set(Some(format!("{e}. {shown}")));
-                    // The page keeps its plan, so the address bar keeps its link.
-                    if let Some(link) = self.share.get_untracked() {
-                        crate::browser::replace_hash(&link);
-                    }
-                }
+        match rtkvm_core::link::decode_link(fragment) {
+            Ok(shared) => {
+                self.notice.set(None);
+                self.opened.set(Some(Opened {
+                    fragment: fragment.to_string(),
+                    host: shared.host.clone(),
+                    settings: shared.settings.clone(),
+                }));
+                self.form.set(Form::from_settings(&shared.settings));
+                self.source.set(HostSource::Shared(shared.host));
+                true
             }
-            self.opening.set(false);
-        });
+            Err(e) => {
+                let shown = if first_load {
+                    "The example host is shown instead."
+                } else {
+                    "The page still shows the plan it showed before."
+                };
+                self.notice.set(Some(format!("{e}. {shown}")));
+                false
+            }
+        }
     }
 }
