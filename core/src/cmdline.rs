@@ -82,21 +82,7 @@ fn guide_params(host: &Host, part: &HostPlan, preset: Preset, params: &mut Vec<K
                 "Removes the isolated CPUs from the scheduler's load balancing (domain) and keeps managed device interrupts off them (managed_irq).",
                 TUNED_REALTIME,
             ));
-            params.push(param(
-                "nohz=on".into(),
-                "Turns on the tickless kernel, which nohz_full needs.",
-                TUNED_RVH,
-            ));
-            params.push(param(
-                format!("nohz_full={iso}"),
-                "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
-                TUNED_RVH,
-            ));
-            params.push(param(
-                format!("rcu_nocbs={iso}"),
-                "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",
-                TUNED_RVH,
-            ));
+            tickless_params(&iso, params);
             params.push(param(
                 format!("irqaffinity={hk}"),
                 "Sends device interrupts to the housekeeping CPUs by default.",
@@ -158,21 +144,7 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
             KERNEL_DOC,
         )
     });
-    params.push(param(
-        "nohz=on".into(),
-        "Turns on the tickless kernel, which nohz_full needs.",
-        TUNED_RVH,
-    ));
-    params.push(param(
-        format!("nohz_full={iso}"),
-        "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
-        TUNED_RVH,
-    ));
-    params.push(param(
-        format!("rcu_nocbs={iso}"),
-        "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",
-        TUNED_RVH,
-    ));
+    tickless_params(&iso, params);
     params.push(param(
         format!("rcutree.kthread_prio={}", part.kthreads.rcu),
         "Runs RCU's kernel threads at SCHED_FIFO above the vCPUs, so that a spinning vCPU cannot stall RCU.",
@@ -260,6 +232,27 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
         "transparent_hugepage=never".into(),
         "Turns off transparent huge pages, whose compaction can stall the host; the guest uses reserved huge pages.",
         TUNED_NETWORK_LATENCY,
+    ));
+}
+
+/// Adds the parameters every recipe's full preset gives the isolated CPUs after `isolcpus=`: no
+/// tick (`nohz=on`, `nohz_full=`) and no RCU callbacks (`rcu_nocbs=`), as tuned's
+/// realtime-virtual-host writes them.
+fn tickless_params(iso: &str, params: &mut Vec<KernelParam>) {
+    params.push(param(
+        "nohz=on".into(),
+        "Turns on the tickless kernel, which nohz_full needs.",
+        TUNED_RVH,
+    ));
+    params.push(param(
+        format!("nohz_full={iso}"),
+        "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
+        TUNED_RVH,
+    ));
+    params.push(param(
+        format!("rcu_nocbs={iso}"),
+        "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",
+        TUNED_RVH,
     ));
 }
 

@@ -130,7 +130,6 @@ fn host_script(part: &HostPlan, plan: &str, reserve: &str, check: &str) -> Strin
         ],
         |section| match section {
             "runtime" => part.runtime_pages(),
-            "boot" => !part.runtime_pages(),
             "full" => full,
             "rt" => full && part.kernel_type == KernelType::Rt,
             other => panic!("unknown section %{other}% in templates/rtkvm-host.sh"),

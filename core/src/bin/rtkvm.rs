@@ -47,7 +47,8 @@ struct PlanArgs {
     /// The host NUMA node for the guest [default: the highest-numbered node it fits on].
     #[arg(long)]
     node: Option<u32>,
-    /// Logical CPUs kept for the host on each node, lowest ids first, grown to whole cores.
+    /// Logical CPUs kept for the host on each node: whole cores, in the order of their lowest CPU id,
+    /// until they hold this many (recipes 1 and 2: the lowest ids, grown to whole cores).
     #[arg(long, default_value_t = 2)]
     host_cpus: u32,
     /// An explicit list of housekeeping CPUs (e.g. 0-1,8-9), instead of --host-cpus.
