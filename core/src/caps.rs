@@ -23,6 +23,11 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Reads raw bytes (a file or a paste), checking the encoding first, then parses them.
 pub fn parse_capabilities_bytes(bytes: &[u8]) -> Result<Host, Error> {
+    parse_capabilities(decode(bytes)?)
+}
+
+/// Checks that raw bytes are at most [`MAX_INPUT_BYTES`] of UTF-8 text, naming the first bad byte.
+pub fn decode(bytes: &[u8]) -> Result<&str, Error> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(Error::InputTooLarge { bytes: bytes.len() });
     }
@@ -33,28 +38,37 @@ pub fn parse_capabilities_bytes(bytes: &[u8]) -> Result<Host, Error> {
                     .into(),
         });
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => parse_capabilities(text),
-        Err(e) => {
-            let position = Position::from_offset(
-                std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-                e.valid_up_to(),
-            );
-            Err(Error::NotText {
-                reason: format!("it is not valid UTF-8 (first bad byte at {position})"),
-            })
+    std::str::from_utf8(bytes).map_err(|e| {
+        let position = Position::from_offset(
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+            e.valid_up_to(),
+        );
+        Error::NotText {
+            reason: format!("it is not valid UTF-8 (first bad byte at {position})"),
         }
-    }
+    })
 }
 
 /// Parses the text printed by `virsh capabilities` into a validated [`Host`].
 pub fn parse_capabilities(text: &str) -> Result<Host, Error> {
+    let text = prepare(text, Error::EmptyInput, &not_xml_hint)?;
+    read(text)?.into_host()
+}
+
+/// Checks what every pasted document must be before it is parsed: at most [`MAX_INPUT_BYTES`], not
+/// empty (`empty` otherwise), no NUL, starting with `<` (`not_xml` explains it otherwise). Returns
+/// the text without a leading byte order mark.
+pub(crate) fn prepare<'a>(
+    text: &'a str,
+    empty: Error,
+    not_xml: &dyn Fn(&str) -> Error,
+) -> Result<&'a str, Error> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(Error::InputTooLarge { bytes: text.len() });
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(Error::EmptyInput);
+        return Err(empty);
     }
     if let Some(offset) = text.find('\0') {
         let reason = if text.as_bytes().iter().take(64).filter(|&&b| b == 0).count() > 8 {
@@ -68,9 +82,9 @@ pub fn parse_capabilities(text: &str) -> Result<Host, Error> {
         return Err(Error::NotText { reason });
     }
     if !text.trim_start().starts_with('<') {
-        return Err(not_xml_hint(text));
+        return Err(not_xml(text));
     }
-    read(text)?.into_host()
+    Ok(text)
 }
 
 /// Explains input that does not even start like XML.
@@ -438,7 +452,7 @@ fn collect<'a>(
     Ok(())
 }
 
-fn describe_xml_error(e: &quick_xml::Error) -> String {
+pub(crate) fn describe_xml_error(e: &quick_xml::Error) -> String {
     use quick_xml::errors::{IllFormedError, SyntaxError};
     match e {
         quick_xml::Error::Syntax(SyntaxError::UnclosedTag) => {
@@ -462,7 +476,7 @@ fn describe_xml_error(e: &quick_xml::Error) -> String {
     }
 }
 
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     if line.chars().count() > 40 {
         format!("{}…", line.chars().take(40).collect::<String>())
@@ -480,7 +494,7 @@ fn check_root(name: &str) -> Result<(), Error> {
         ),
         "domain" => (
             "a domain XML",
-            "; rtkvm writes the domain XML for you from the host's `virsh capabilities`",
+            "; rtkvm writes the domain XML for you from the host's `virsh capabilities` (to check or patch an existing domain, use `rtkvm check` or `rtkvm apply`)",
         ),
         "html" | "HTML" => (
             "an HTML page",

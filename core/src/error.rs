@@ -45,6 +45,9 @@ pub enum Error {
     /// Nothing but whitespace was given.
     #[error("the input is empty: paste the output of `virsh capabilities`")]
     EmptyInput,
+    /// A domain XML was expected but nothing but whitespace was given.
+    #[error("the domain XML is empty: paste the output of `virsh dumpxml NAME`")]
+    EmptyDomain,
     /// The input is not text that could be XML (binary, UTF-16, …).
     #[error("the input is not XML text: {reason}")]
     NotText {

@@ -281,14 +281,135 @@ impl JsonPlan {
                     latency_test: o.latency_test.clone(),
                 }
             },
-            warnings: plan
-                .warnings
-                .iter()
-                .map(|w| JsonWarning {
-                    code: w.code.as_str(),
-                    message: w.message.clone(),
-                })
-                .collect(),
+            warnings: warnings(plan),
+        }
+    }
+}
+
+fn warnings(plan: &Plan) -> Vec<JsonWarning> {
+    plan.warnings
+        .iter()
+        .map(|w| JsonWarning {
+            code: w.code.as_str(),
+            message: w.message.clone(),
+        })
+        .collect()
+}
+
+/// The version of the JSON documents of `rtkvm check` and `rtkvm apply`.
+pub const CHECK_JSON_VERSION: u32 = 1;
+
+/// `rtkvm check --format json`: the domain's facts and every finding (`docs/check.schema.json`).
+#[derive(Debug, Serialize)]
+pub struct JsonCheck {
+    /// The document's version, [`CHECK_JSON_VERSION`].
+    pub version: u32,
+    /// What was read from the domain.
+    pub domain: JsonDomainFacts,
+    /// The findings, in document order.
+    pub findings: Vec<JsonFinding>,
+}
+
+/// What was read from the domain.
+#[derive(Debug, Serialize)]
+pub struct JsonDomainFacts {
+    /// The domain name.
+    pub name: String,
+    /// The vCPU count.
+    pub vcpus: u32,
+    /// The memory in KiB, `null` when unreadable.
+    pub memory_kib: Option<u64>,
+    /// The guest architecture, `null` when the domain does not say.
+    pub arch: Option<String>,
+}
+
+/// One finding.
+#[derive(Debug, Serialize)]
+pub struct JsonFinding {
+    /// The stable code (`vcpu-unpinned`).
+    pub code: &'static str,
+    /// `error` or `warning`.
+    pub severity: crate::check::Severity,
+    /// The element, as a path below `<domain>` (`cputune/vcpusched`; empty for `<domain>`).
+    pub element: String,
+    /// The line of the element (of its parent when it is missing), from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// Why it matters.
+    pub why: &'static str,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl JsonCheck {
+    /// Converts a check report into its wire form.
+    pub fn new(report: &crate::check::CheckReport) -> JsonCheck {
+        let f = &report.facts;
+        JsonCheck {
+            version: CHECK_JSON_VERSION,
+            domain: JsonDomainFacts {
+                name: f.name.clone(),
+                vcpus: f.vcpus,
+                memory_kib: f.memory_kib,
+                arch: f.arch.clone(),
+            },
+            findings: findings(report),
+        }
+    }
+}
+
+fn findings(report: &crate::check::CheckReport) -> Vec<JsonFinding> {
+    report
+        .findings
+        .iter()
+        .map(|f| JsonFinding {
+            code: f.code.as_str(),
+            severity: f.severity,
+            element: f.element.clone(),
+            line: f.position.line,
+            column: f.position.column,
+            message: f.message.clone(),
+            why: f.why,
+            fix: f.fix.clone(),
+        })
+        .collect()
+}
+
+/// `rtkvm apply --format json`: the patched domain and what was done.
+#[derive(Debug, Serialize)]
+pub struct JsonApply {
+    /// The document's version, [`CHECK_JSON_VERSION`].
+    pub version: u32,
+    /// The patched domain XML.
+    pub domain_xml: String,
+    /// What was changed, one sentence each (`line 20: <cputune>: wrote <vcpupin> ×4, …`).
+    pub changes: Vec<String>,
+    /// Values taken from the domain that had to change (memory rounded up to whole pages).
+    pub notes: Vec<String>,
+    /// The plan's warnings.
+    pub warnings: Vec<JsonWarning>,
+    /// What a check of the patched domain still finds (a USB controller kept for a USB device).
+    pub remaining: Vec<JsonFinding>,
+}
+
+impl JsonApply {
+    /// Converts a patch, its notes, its plan and the check of its result into the wire form.
+    pub fn new(
+        applied: &crate::apply::Applied,
+        notes: &[String],
+        plan: &Plan,
+        remaining: &crate::check::CheckReport,
+    ) -> JsonApply {
+        JsonApply {
+            version: CHECK_JSON_VERSION,
+            domain_xml: applied.xml.clone(),
+            changes: applied.changes.iter().map(|c| c.to_string()).collect(),
+            notes: notes.to_vec(),
+            warnings: warnings(plan),
+            remaining: findings(remaining),
         }
     }
 }

@@ -17,12 +17,15 @@
 
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod bundle;
 pub mod caps;
+pub mod check;
 pub mod cmdline;
 pub mod cpuset;
 pub mod domain;
 pub mod error;
+pub mod existing;
 pub mod form;
 pub mod guest_os;
 pub mod host;
@@ -36,6 +39,7 @@ pub mod report;
 pub mod settings;
 pub mod template;
 pub mod units;
+pub mod xmltree;
 
 pub use caps::{parse_capabilities, parse_capabilities_bytes};
 pub use cpuset::CpuSet;

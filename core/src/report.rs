@@ -174,3 +174,52 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     );
     out
 }
+
+/// The readable report of `rtkvm check`: one paragraph per finding (`FILE:LINE:COLUMN:
+/// severity[code] element: what`, then why and the fix), then a summary line.
+pub fn check_report(label: &str, report: &crate::check::CheckReport) -> String {
+    use crate::check::Severity;
+    let mut out = String::new();
+    for f in &report.findings {
+        let severity = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let element = if f.element.is_empty() {
+            "domain"
+        } else {
+            &f.element
+        };
+        out.push_str(&format!(
+            "{label}:{}:{}: {severity}[{}] <{element}>: {}\n  why: {}\n  fix: {}\n\n",
+            f.position.line,
+            f.position.column,
+            f.code.as_str(),
+            f.message,
+            f.why,
+            f.fix
+        ));
+    }
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = report.findings.len() - errors;
+    let facts = &report.facts;
+    if report.findings.is_empty() {
+        out.push_str(&format!(
+            "{label}: '{}' ({} vCPUs): no real-time problem found\n",
+            facts.name, facts.vcpus
+        ));
+    } else {
+        out.push_str(&format!(
+            "{label}: '{}' ({} vCPUs): {errors} error{}, {warnings} warning{}; `rtkvm apply {label} --caps CAPS` fixes them\n",
+            facts.name,
+            facts.vcpus,
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" },
+        ));
+    }
+    out
+}

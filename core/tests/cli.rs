@@ -210,6 +210,9 @@ fn json_matches_the_schema_for_every_fixture_and_flag() {
     let mut fixtures_seen = 0;
     for entry in std::fs::read_dir(fixtures()).unwrap() {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue; // domains/: existing domains for check and apply
+        }
         common::cli_json(&path, &[]);
         fixtures_seen += 1;
     }

@@ -6,14 +6,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rtkvm_core::apply::Given;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
-use rtkvm_core::json::JsonPlan;
+use rtkvm_core::check::{check, HostContext};
+use rtkvm_core::existing::{parse_domain, DomainFacts};
+use rtkvm_core::json::{JsonApply, JsonCheck, JsonPlan};
+use rtkvm_core::plan::KthreadPriorities;
 use rtkvm_core::settings::{
     EmulatorPolicy, GuestSettings, HostSettings, Kernel, KernelType, PageSize, Preset, Recipe,
     RtVcpus, Scheduler,
 };
 use rtkvm_core::units::Kib;
-use rtkvm_core::{CpuSet, Error, Settings};
+use rtkvm_core::{CpuSet, Error, Host, Settings};
 
 /// Plans real-time KVM guests from `virsh capabilities`.
 #[derive(Parser)]
@@ -30,6 +34,19 @@ enum Command {
     /// Exit status: 0 with a plan (warnings go into the output), 2 with `error: …` on standard error for
     /// bad input or an impossible request.
     Plan(PlanArgs),
+    /// Checks an existing domain (`virsh dumpxml NAME`) for real-time mistakes.
+    ///
+    /// Every finding has a stable code, its element and line, why it matters and the fix. With --caps,
+    /// also against the host: the pinned CPUs exist, are isolated and on which node; the host has the
+    /// page size. Exit status: 0 when clean, 1 with findings, 2 when the input cannot be read.
+    Check(CheckArgs),
+    /// Patches an existing domain with the plan, keeping everything rtkvm does not own.
+    ///
+    /// Prints the same domain with the plan's memory, vCPUs, pinning, scheduling, NUMA binding, huge
+    /// pages, CPU model, PMU and device removals; disks, interfaces, uuid, metadata, comments and
+    /// everything else stay as they were. What changed goes to standard error. Exit status: 0 with a
+    /// patched domain, 2 when the input cannot be read or the plan cannot be made.
+    Apply(ApplyArgs),
     /// Prints the built-in example host (the one of libvirt's real-time guide) as `virsh capabilities`.
     Example,
 }
@@ -38,13 +55,28 @@ enum Command {
 struct PlanArgs {
     /// The saved output of `virsh capabilities`; `-` or nothing reads standard input.
     file: Option<PathBuf>,
-    /// The guest's vCPU count.
-    #[arg(long, default_value_t = 4)]
-    vcpus: u32,
-    /// The guest's memory, with a unit: 16G, 1536M.
-    #[arg(long, default_value = "16G", value_parser = parse_size)]
-    memory: Kib,
-    /// The host NUMA node for the guest [default: the highest-numbered node it fits on].
+    #[command(flatten)]
+    flags: Flags,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The directory `--format bundle` writes every file into (made if missing).
+    #[arg(long, value_name = "DIR", required_if_eq("format", "bundle"))]
+    out: Option<PathBuf>,
+}
+
+/// The settings of a plan, shared by `plan`, `check` and `apply`.
+#[derive(clap::Args)]
+struct Flags {
+    /// The guest's vCPU count [default: 4; check and apply: the domain's].
+    #[arg(long)]
+    vcpus: Option<u32>,
+    /// The guest's memory, with a unit: 16G, 1536M [default: 16G; check and apply: the domain's,
+    /// rounded up to whole huge pages].
+    #[arg(long, value_parser = parse_size)]
+    memory: Option<Kib>,
+    /// The host NUMA node for the guest [default: the highest-numbered node it fits on; check and
+    /// apply: the node the domain's memory is bound to].
     #[arg(long)]
     node: Option<u32>,
     /// Logical CPUs kept for the host on each node: whole cores, in the order of their lowest CPU id,
@@ -60,9 +92,9 @@ struct PlanArgs {
     /// The huge page size: auto (1G where supported, else 2M), 1G, 2M, …
     #[arg(long, default_value = "auto", value_parser = parse_page_size)]
     page_size: PageSize,
-    /// The guest's libvirt name.
-    #[arg(long, default_value = "rt-guest")]
-    name: String,
+    /// The guest's libvirt name [default: rt-guest; apply keeps the domain's].
+    #[arg(long)]
+    name: Option<String>,
     /// The vCPUs given the real-time scheduler: Nova's mask (^0 = all but vCPU 0, which stays the
     /// guest's housekeeping vCPU), a list (1-3), none, or all (libvirt's guide: no housekeeping vCPU).
     #[arg(long, value_name = "LIST", default_value = "^0", value_parser = parse_rt_vcpus)]
@@ -91,12 +123,52 @@ struct PlanArgs {
     /// 1 (libvirt's guide, as rtkvm first wrote it). A share link keeps the revision it was made with.
     #[arg(long, value_name = "N", default_value = "3", value_parser = parse_recipe)]
     recipe: Recipe,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The domain XML (`virsh dumpxml NAME`); `-` or nothing reads standard input.
+    domain: Option<PathBuf>,
+    /// The host's `virsh capabilities`, to also check the domain against the host and the partition
+    /// rtkvm plans for it with the flags below.
+    #[arg(long, value_name = "FILE")]
+    caps: Option<PathBuf>,
+    #[command(flatten)]
+    flags: Flags,
     /// What to print.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// The directory `--format bundle` writes every file into (made if missing).
-    #[arg(long, value_name = "DIR", required_if_eq("format", "bundle"))]
-    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    /// One finding per paragraph: place, code, what, why and the fix.
+    Text,
+    /// Every finding as one JSON object (docs/check.schema.json).
+    Json,
+}
+
+#[derive(clap::Args)]
+struct ApplyArgs {
+    /// The domain XML (`virsh dumpxml NAME`); `-` or nothing reads standard input.
+    domain: Option<PathBuf>,
+    /// The host's `virsh capabilities`.
+    #[arg(long, value_name = "FILE")]
+    caps: PathBuf,
+    #[command(flatten)]
+    flags: Flags,
+    /// What to print: the patched domain (what was changed goes to standard error), or everything
+    /// as one JSON object.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Xml)]
+    format: ApplyFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ApplyFormat {
+    /// The patched domain XML.
+    Xml,
+    /// The patched domain, the changes, the plan's warnings and what the check still finds, as JSON.
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -154,7 +226,7 @@ fn parse_rt_vcpus(text: &str) -> Result<RtVcpus, String> {
     text.parse().map_err(|e: Error| e.to_string())
 }
 
-fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+fn read_input(file: Option<&PathBuf>, what: &str) -> Result<Vec<u8>, String> {
     let limit = MAX_INPUT_BYTES as u64 + 1;
     let mut bytes = Vec::new();
     match file.filter(|p| p.as_os_str() != "-") {
@@ -168,7 +240,12 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                return Err("no capabilities given: run `virsh capabilities | rtkvm plan` or `rtkvm plan FILE` (try `rtkvm example | rtkvm plan`)".into());
+                return Err(if what == "domain" {
+                    "no domain given: run `virsh dumpxml NAME | rtkvm check` or `rtkvm check FILE`"
+                        .into()
+                } else {
+                    "no capabilities given: run `virsh capabilities | rtkvm plan` or `rtkvm plan FILE` (try `rtkvm example | rtkvm plan`)".into()
+                });
             }
             stdin
                 .lock()
@@ -180,41 +257,176 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn run(args: PlanArgs) -> Result<String, String> {
-    let bytes = read_input(args.file.as_ref())?;
-    let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
-    let settings = Settings {
-        recipe: args.recipe,
-        host: HostSettings {
-            host_cpus: args.host_cpus,
-            housekeeping: args.housekeeping,
-            host_memory: args.host_memory,
-            page_size: args.page_size,
-            preset: args.preset,
-            kernel: args.kernel,
-            kernel_type: args.kernel_type,
-        },
-        guest: GuestSettings {
-            name: args.name,
-            vcpus: args.vcpus,
-            memory: args.memory,
-            node: args.node,
-            rt_vcpus: args.rt_vcpus,
-            scheduler: args.scheduler,
-            priority: args.priority,
-            emulator: args.emulator,
-        },
+impl Flags {
+    /// The settings these flags give, with the documented defaults for what was not given.
+    fn settings(&self) -> Settings {
+        let defaults = GuestSettings::default();
+        Settings {
+            recipe: self.recipe,
+            host: HostSettings {
+                host_cpus: self.host_cpus,
+                housekeeping: self.housekeeping.clone(),
+                host_memory: self.host_memory,
+                page_size: self.page_size,
+                preset: self.preset,
+                kernel: self.kernel,
+                kernel_type: self.kernel_type,
+            },
+            guest: GuestSettings {
+                name: self.name.clone().unwrap_or(defaults.name),
+                vcpus: self.vcpus.unwrap_or(defaults.vcpus),
+                memory: self.memory.unwrap_or(defaults.memory),
+                node: self.node,
+                rt_vcpus: self.rt_vcpus.clone(),
+                scheduler: self.scheduler,
+                priority: self.priority,
+                emulator: self.emulator,
+            },
+        }
+    }
+
+    /// The settings for an existing domain: the flags, and the domain's own values where no flag
+    /// was given. Returns the notes about values that had to change.
+    fn settings_for(
+        &self,
+        facts: &DomainFacts,
+        host: &Host,
+    ) -> Result<(Settings, Vec<String>), String> {
+        let mut settings = self.settings();
+        let given = Given {
+            vcpus: self.vcpus.is_some(),
+            memory: self.memory.is_some(),
+            node: self.node.is_some(),
+        };
+        let notes = rtkvm_core::apply::settings_for_domain(facts, host, &mut settings, given)
+            .map_err(|e| e.to_string())?;
+        Ok((settings, notes))
+    }
+}
+
+fn read_caps(path: &PathBuf) -> Result<Host, String> {
+    let bytes = read_input(Some(path), "capabilities")?;
+    rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads and parses the domain; errors name the file.
+fn read_domain(path: Option<&PathBuf>) -> Result<(String, String), String> {
+    let bytes = read_input(path, "domain")?;
+    let label = path
+        .filter(|p| p.as_os_str() != "-")
+        .map_or("<stdin>".to_string(), |p| p.display().to_string());
+    let text = rtkvm_core::caps::decode(&bytes)
+        .map_err(|e| format!("{label}: {e}"))?
+        .to_string();
+    Ok((label, text))
+}
+
+/// `rtkvm check`: returns the report and whether anything was found.
+fn run_check(args: CheckArgs) -> Result<(String, bool), String> {
+    let (label, text) = read_domain(args.domain.as_ref())?;
+    let doc = parse_domain(&text).map_err(|e| format!("{label}: {e}"))?;
+    let facts = DomainFacts::read(&doc);
+    let host = args.caps.as_ref().map(read_caps).transpose()?;
+    let (partition, ladder) = match &host {
+        Some(host) => {
+            let (settings, _) = args.flags.settings_for(&facts, host)?;
+            let part = rtkvm_core::plan::partition(host, &settings).map_err(|e| e.to_string())?;
+            (
+                Some(part.host),
+                Some(KthreadPriorities::above(settings.guest.priority)),
+            )
+        }
+        None => (None, None),
     };
+    let context = host
+        .as_ref()
+        .zip(partition.as_ref())
+        .map(|(host, partition)| HostContext { host, partition });
+    let report = check(&doc, context, ladder);
+    let found = !report.findings.is_empty();
+    let out = match args.format {
+        CheckFormat::Text => rtkvm_core::report::check_report(&label, &report),
+        CheckFormat::Json => to_json(&JsonCheck::new(&report))?,
+    };
+    Ok((out, found))
+}
+
+/// `rtkvm apply`: returns the patched domain (or JSON) and what goes to standard error.
+fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
+    let (label, text) = read_domain(args.domain.as_ref())?;
+    let doc = parse_domain(&text).map_err(|e| format!("{label}: {e}"))?;
+    let facts = DomainFacts::read(&doc);
+    let host = read_caps(&args.caps)?;
+    let (settings, notes) = args.flags.settings_for(&facts, &host)?;
+    let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
+    let applied = rtkvm_core::apply::apply(&doc, &host, &plan);
+    let patched = parse_domain(&applied.xml)
+        .map_err(|e| format!("the patched domain cannot be read back ({e}); please report this"))?;
+    let context = HostContext {
+        host: &host,
+        partition: &plan.host,
+    };
+    let remaining = check(
+        &patched,
+        Some(context),
+        Some(KthreadPriorities::above(settings.guest.priority)),
+    );
+    Ok(match args.format {
+        ApplyFormat::Xml => {
+            let mut log = String::new();
+            for note in &notes {
+                log.push_str(&format!("rtkvm: {note}\n"));
+            }
+            if applied.changes.is_empty() {
+                log.push_str(&format!(
+                    "rtkvm: {label} already is as planned; nothing changed\n"
+                ));
+            }
+            for change in &applied.changes {
+                log.push_str(&format!("rtkvm: {label}: {change}\n"));
+            }
+            for w in &plan.warnings {
+                log.push_str(&format!(
+                    "rtkvm: warning[{}]: {}\n",
+                    w.code.as_str(),
+                    w.message
+                ));
+            }
+            for f in &remaining.findings {
+                log.push_str(&format!(
+                    "rtkvm: still {}[{}]: {}\n",
+                    match f.severity {
+                        rtkvm_core::check::Severity::Error => "error",
+                        rtkvm_core::check::Severity::Warning => "warning",
+                    },
+                    f.code.as_str(),
+                    f.message
+                ));
+            }
+            (applied.xml, log)
+        }
+        ApplyFormat::Json => (
+            to_json(&JsonApply::new(&applied, &notes, &plan, &remaining))?,
+            String::new(),
+        ),
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    let mut json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    json.push('\n');
+    Ok(json)
+}
+
+fn run(args: PlanArgs) -> Result<String, String> {
+    let bytes = read_input(args.file.as_ref(), "capabilities")?;
+    let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
+    let settings = args.flags.settings();
     let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
     let outputs = rtkvm_core::outputs(&host, &plan);
     Ok(match args.format {
         Format::Text => rtkvm_core::report::text_report(&host, &plan, &outputs),
-        Format::Json => {
-            let json = JsonPlan::new(&plan, &outputs);
-            let mut json = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
-            json.push('\n');
-            json
-        }
+        Format::Json => to_json(&JsonPlan::new(&plan, &outputs))?,
         Format::Cmdline | Format::Hugepages | Format::Xml => {
             let [cmdline, hugepages, xml] = outputs.files();
             match args.format {
@@ -283,17 +495,26 @@ fn write_bundle(
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Plan(args) => run(args),
-        Command::Example => Ok(rtkvm_core::EXAMPLE_CAPABILITIES.to_string()),
+        Command::Plan(args) => run(args).map(|out| (out, String::new(), 0)),
+        Command::Check(args) => {
+            run_check(args).map(|(out, found)| (out, String::new(), u8::from(found)))
+        }
+        Command::Apply(args) => run_apply(args).map(|(out, log)| (out, log, 0)),
+        Command::Example => Ok((
+            rtkvm_core::EXAMPLE_CAPABILITIES.to_string(),
+            String::new(),
+            0,
+        )),
     };
     match result {
-        Ok(text) => {
+        Ok((text, log, status)) => {
+            eprint!("{log}");
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`rtkvm plan | head`) is not an error worth reporting.
             let _ = stdout
                 .write_all(text.as_bytes())
                 .and_then(|_| stdout.flush());
-            ExitCode::SUCCESS
+            ExitCode::from(status)
         }
         Err(message) => {
             eprintln!("error: {message}");

@@ -1,0 +1,921 @@
+//! Patching an existing domain with a plan: the elements rtkvm owns (memory, vCPUs, pinning and
+//! scheduling, NUMA binding, huge pages, the CPU model, the PMU, the latency-adding devices) are
+//! written from the plan; every other byte of the document stays as it was: disks, interfaces, the
+//! uuid, metadata, comments, unknown elements, their order and their formatting.
+//!
+//! The patch is a list of edits on the original text. Each owned group replaces the matching children
+//! of one parent (removing them line and all, and writing the plan's where the first of them was), or
+//! creates the parent. A group whose children already read as the plan's is left alone, so applying a
+//! patched domain again changes nothing. One of the modules that know XML: new elements are serialized
+//! from the typed structs of [`crate::domain`] by quick-xml, tags by quick-xml's writer.
+
+use std::fmt;
+use std::ops::Range;
+
+use quick_xml::events::{BytesEnd, BytesStart, Event};
+use quick_xml::Writer;
+use serde::Serialize;
+
+use crate::cpuset::CpuSet;
+use crate::domain::{
+    Controller, CpuFeature, CpuSetPin, Domain, Empty, IoThreadPin, KvmFeatures, Model, State,
+    VcpuPin,
+};
+use crate::existing::needs_usb;
+use crate::host::Host;
+use crate::plan::Plan;
+use crate::settings::Recipe;
+use crate::xmltree::{self, Document, Element};
+
+/// What one group of the patch did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// The parent element, as a path below `<domain>` (empty for `<domain>` itself).
+    pub parent: String,
+    /// The line of the parent, or of the element it was added to.
+    pub line: usize,
+    /// The elements written from the plan.
+    pub written: Vec<String>,
+    /// The elements taken out, with their lines.
+    pub removed: Vec<(String, usize)>,
+    /// Whether the parent itself was added.
+    pub created: bool,
+    /// Attributes set on the parent, as `name='value'` (or `name` removed).
+    pub attributes: Vec<String>,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parent = if self.parent.is_empty() {
+            "domain"
+        } else {
+            &self.parent
+        };
+        write!(f, "line {}: <{parent}>", self.line)?;
+        if self.created {
+            f.write_str(" added")?;
+        }
+        let mut sep = ": ";
+        if !self.attributes.is_empty() {
+            write!(f, "{sep}set {}", self.attributes.join(" "))?;
+            sep = "; ";
+        }
+        if !self.written.is_empty() {
+            write!(
+                f,
+                "{sep}wrote {}",
+                counted(self.written.iter().map(String::as_str))
+            )?;
+            sep = "; ";
+        }
+        if !self.removed.is_empty() {
+            let lines: Vec<String> = self.removed.iter().map(|(_, l)| l.to_string()).collect();
+            write!(
+                f,
+                "{sep}removed {} (line {})",
+                counted(self.removed.iter().map(|(n, _)| n.as_str())),
+                lines.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `vcpupin ×4, emulatorpin`: names in order, repeats counted.
+fn counted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut out: Vec<(&str, usize)> = Vec::new();
+    for name in names {
+        match out.last_mut() {
+            Some((last, n)) if *last == name => *n += 1,
+            _ => out.push((name, 1)),
+        }
+    }
+    out.iter()
+        .map(|&(name, n)| {
+            if n > 1 {
+                format!("<{name}> ×{n}")
+            } else {
+                format!("<{name}>")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A patched domain and what was changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The whole patched document.
+    pub xml: String,
+    /// What was changed, in document order; empty when the domain already was as planned.
+    pub changes: Vec<Change>,
+}
+
+/// A fresh child element: its name and its serialized XML (without indentation of its own).
+struct Fresh {
+    name: &'static str,
+    xml: String,
+}
+
+fn fresh<T: Serialize>(name: &'static str, value: &T) -> Fresh {
+    let mut xml = String::new();
+    let mut ser = quick_xml::se::Serializer::with_root(&mut xml, Some(name))
+        .expect("element names are valid");
+    ser.indent(' ', 2);
+    value
+        .serialize(ser)
+        .expect("the domain structs serialize to XML");
+    Fresh { name, xml }
+}
+
+/// A fresh element with only a text content (`<iothreads>1</iothreads>`).
+#[derive(Serialize)]
+struct Text<T> {
+    #[serde(rename = "$text")]
+    value: T,
+}
+
+/// `<hugepages>` without a nodeset: the host node comes from `<numatune>`.
+#[derive(Serialize)]
+struct Hugepages<'a> {
+    page: &'a crate::domain::Page,
+}
+
+/// A guest NUMA cell covering every vCPU and all memory.
+#[derive(Serialize)]
+struct NumaCell {
+    #[serde(rename = "@id")]
+    id: u32,
+    #[serde(rename = "@cpus")]
+    cpus: String,
+    #[serde(rename = "@memory")]
+    memory: u64,
+    #[serde(rename = "@unit")]
+    unit: &'static str,
+    #[serde(rename = "@memAccess", skip_serializing_if = "Option::is_none")]
+    mem_access: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Numa {
+    cell: NumaCell,
+}
+
+struct Edit {
+    range: Range<usize>,
+    text: String,
+}
+
+struct Patcher<'d> {
+    doc: &'d Document<'d>,
+    edits: Vec<Edit>,
+    changes: Vec<Change>,
+    /// The indentation one level adds, as the document does it.
+    unit: String,
+}
+
+/// A canonical form of an element for comparisons: name, sorted attributes, trimmed text, children.
+fn canonical(e: &Element, out: &mut String) {
+    out.push('<');
+    out.push_str(&e.name);
+    let mut attrs: Vec<&(String, String)> = e.attrs.iter().collect();
+    attrs.sort();
+    for (k, v) in attrs {
+        out.push(' ');
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out.push('>');
+    out.push_str(e.text.trim());
+    for c in &e.children {
+        canonical(c, out);
+    }
+    out.push('/');
+}
+
+fn same(existing: &[&Element], fresh: &[Fresh]) -> bool {
+    if existing.len() != fresh.len() {
+        return false;
+    }
+    let mut a: Vec<String> = existing
+        .iter()
+        .map(|e| {
+            let mut out = String::new();
+            canonical(e, &mut out);
+            out
+        })
+        .collect();
+    let mut b: Vec<String> = Vec::with_capacity(fresh.len());
+    for f in fresh {
+        let Ok(parsed) = xmltree::parse(&f.xml, &|_| Ok(())) else {
+            return false;
+        };
+        let mut out = String::new();
+        canonical(&parsed.root, &mut out);
+        b.push(out);
+    }
+    a.sort();
+    b.sort();
+    a == b
+}
+
+impl<'d> Patcher<'d> {
+    fn text(&self) -> &'d str {
+        self.doc.text
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.doc.position(offset).line
+    }
+
+    /// The whitespace before `offset` on its line, when nothing else precedes it there.
+    fn indent_at(&self, offset: usize) -> Option<&'d str> {
+        let text = self.text();
+        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let lead = &text[start..offset];
+        lead.chars().all(|c| c == ' ' || c == '\t').then_some(lead)
+    }
+
+    /// The indentation of an element's children: that of its first child, else its own plus a unit.
+    fn child_indent(&self, parent: &Element) -> String {
+        parent
+            .children
+            .first()
+            .and_then(|c| self.indent_at(c.span.start))
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                format!(
+                    "{}{}",
+                    self.indent_at(parent.span.start).unwrap_or(""),
+                    self.unit
+                )
+            })
+    }
+
+    /// The range that removes an element: its whole line(s) when it stands alone on them.
+    fn removal(&self, e: &Element) -> Range<usize> {
+        let text = self.text();
+        let alone_before = self.indent_at(e.span.start);
+        let rest = &text[e.span.end..];
+        let line_end = rest.find('\n').map(|i| e.span.end + i + 1);
+        match (alone_before, line_end) {
+            (Some(lead), Some(end)) if text[e.span.end..end].trim().is_empty() => {
+                e.span.start - lead.len()..end
+            }
+            // Inline (`<cputune> <vcpupin/> <vcpupin/> </cputune>`): with the space before it.
+            _ => {
+                let lead = text[..e.span.start].len()
+                    - text[..e.span.start].trim_end_matches([' ', '\t']).len();
+                e.span.start - lead..e.span.end
+            }
+        }
+    }
+
+    /// Lays out fresh elements at `indent`, one per line, each line ended.
+    fn lines(&self, fresh: &[Fresh], indent: &str) -> String {
+        let mut out = String::new();
+        for f in fresh {
+            for line in f.xml.lines() {
+                out.push_str(indent);
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Replaces the children of `parent` that `owned` selects with `fresh`, where the first of them
+    /// was (else before the end tag), and sets `attributes` on it (`None` removes one). A missing
+    /// parent is created inside `container`. Records the edits and the change.
+    fn merge(
+        &mut self,
+        path: &str,
+        parent: Option<&'d Element>,
+        container: &'d Element,
+        owned: &dyn Fn(&Element) -> bool,
+        fresh: Vec<Fresh>,
+        attributes: &[(&str, Option<&str>)],
+    ) {
+        let Some(parent) = parent else {
+            if fresh.is_empty() {
+                return;
+            }
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let indent = self.child_indent(container);
+            let attrs: Vec<(String, String)> = attributes
+                .iter()
+                .filter_map(|&(k, v)| Some((k.to_string(), v?.to_string())))
+                .collect();
+            let xml = self.wrapped(name, &attrs, &fresh, &indent);
+            let (at, line_mode) = self.insertion(container, name);
+            let text = if line_mode {
+                format!("{indent}{xml}\n")
+            } else {
+                xml
+            };
+            self.edits.push(Edit {
+                range: at..at,
+                text,
+            });
+            self.changes.push(Change {
+                parent: path.into(),
+                line: self.line(container.span.start),
+                written: fresh.iter().map(|f| f.name.to_string()).collect(),
+                removed: Vec::new(),
+                created: true,
+                attributes: Vec::new(),
+            });
+            return;
+        };
+        let (attrs, said) = with_attributes(parent, attributes);
+        let existing: Vec<&Element> = parent.children.iter().filter(|c| owned(c)).collect();
+        let children_same = same(&existing, &fresh);
+        if children_same && said.is_empty() {
+            return;
+        }
+        let indent = self.child_indent(parent);
+        let mut change = Change {
+            parent: path.into(),
+            line: self.line(parent.span.start),
+            written: Vec::new(),
+            removed: Vec::new(),
+            created: false,
+            attributes: said,
+        };
+        if parent.end_tag.is_none() {
+            // `<features/>`: written again, with content when there is some.
+            let text = if fresh.is_empty() {
+                start_tag(&parent.name, &attrs, true)
+            } else {
+                let outer = self.indent_at(parent.span.start).unwrap_or("").to_string();
+                self.wrapped(&parent.name, &attrs, &fresh, &outer)
+            };
+            change.written = fresh.iter().map(|f| f.name.to_string()).collect();
+            self.edits.push(Edit {
+                range: parent.span.clone(),
+                text,
+            });
+            self.changes.push(change);
+            return;
+        }
+        if !change.attributes.is_empty() {
+            self.edits.push(Edit {
+                range: parent.start_tag.clone(),
+                text: start_tag(&parent.name, &attrs, false),
+            });
+        }
+        if !children_same {
+            change.written = fresh.iter().map(|f| f.name.to_string()).collect();
+            for e in &existing {
+                self.edits.push(Edit {
+                    range: self.removal(e),
+                    text: String::new(),
+                });
+                if !fresh.iter().any(|f| f.name == e.name) {
+                    change
+                        .removed
+                        .push((e.name.clone(), self.line(e.span.start)));
+                }
+            }
+            if !fresh.is_empty() {
+                let (at, line_mode) = match existing.first() {
+                    Some(first) => {
+                        let at = self.removal(first).start;
+                        (at, self.indent_at(first.span.start).is_some())
+                    }
+                    None => self.insertion(parent, fresh[0].name),
+                };
+                let text = if line_mode {
+                    self.lines(&fresh, &indent)
+                } else {
+                    inline(&fresh)
+                };
+                self.edits.push(Edit {
+                    range: at..at,
+                    text,
+                });
+            }
+        }
+        self.changes.push(change);
+    }
+
+    /// An element with `fresh` children, one per line at this indentation plus a unit, its end tag
+    /// at `indent`.
+    fn wrapped(
+        &self,
+        name: &str,
+        attrs: &[(String, String)],
+        fresh: &[Fresh],
+        indent: &str,
+    ) -> String {
+        let mut xml = start_tag(name, attrs, false);
+        xml.push('\n');
+        xml.push_str(&self.lines(fresh, &format!("{indent}{}", self.unit)));
+        xml.push_str(indent);
+        let mut writer = Writer::new(Vec::new());
+        writer
+            .write_event(Event::End(BytesEnd::new(name)))
+            .expect("writing to memory");
+        xml.push_str(std::str::from_utf8(&writer.into_inner()).expect("UTF-8"));
+        xml
+    }
+
+    /// Where a new child `name` goes in `parent`: in `<domain>`, after the last child libvirt writes
+    /// before it; elsewhere, before the end tag. Returns the offset and whether it starts a line.
+    fn insertion(&self, parent: &Element, name: &str) -> (usize, bool) {
+        let rank = |n: &str| DOMAIN_ORDER.iter().position(|&o| o == n);
+        if let (true, Some(mine)) = (parent.name == "domain", rank(name)) {
+            let before = parent
+                .children
+                .iter()
+                .rev()
+                .find(|c| rank(&c.name).is_some_and(|r| r < mine));
+            if let Some(prev) = before {
+                let text = self.text();
+                let end = prev.span.end;
+                if let Some(nl) = text[end..].find('\n') {
+                    if text[end..end + nl].trim().is_empty()
+                        && self.indent_at(prev.span.start).is_some()
+                    {
+                        return (end + nl + 1, true);
+                    }
+                }
+            }
+        }
+        self.end_insertion(parent)
+    }
+
+    /// Where to insert before an element's end tag: at the start of the end tag's line when it
+    /// stands alone there (line mode), else right before it.
+    fn end_insertion(&self, parent: &Element) -> (usize, bool) {
+        let end = parent.end_tag.as_ref().map_or(parent.span.end, |r| r.start);
+        match self.indent_at(end) {
+            Some(lead) if end - lead.len() > parent.start_tag.end => (end - lead.len(), true),
+            _ => (end, false),
+        }
+    }
+
+    fn finish(mut self) -> Applied {
+        self.edits.sort_by_key(|e| (e.range.start, e.range.end));
+        let text = self.text();
+        let mut xml = String::with_capacity(text.len() + 1024);
+        let mut at = 0;
+        for edit in &self.edits {
+            // Overlapping removals (an element inside one already removed) are dropped.
+            if edit.range.start < at {
+                continue;
+            }
+            xml.push_str(&text[at..edit.range.start]);
+            xml.push_str(&edit.text);
+            at = edit.range.end;
+        }
+        xml.push_str(&text[at..]);
+        self.changes.sort_by_key(|c| c.line);
+        Applied {
+            xml,
+            changes: self.changes,
+        }
+    }
+}
+
+/// Fresh elements on one line, each after a space.
+fn inline(fresh: &[Fresh]) -> String {
+    fresh
+        .iter()
+        .flat_map(|f| [" ", f.xml.as_str()])
+        .collect::<String>()
+        .replace('\n', " ")
+}
+
+/// The order libvirt writes a domain's children in: new ones go after the last existing child that
+/// comes before them, so that the patched domain reads as `virsh dumpxml` prints it.
+const DOMAIN_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+];
+
+/// Returns an element's attributes with `wanted` set (or, with `None`, removed), the others kept in
+/// their order, and what changed.
+fn with_attributes(
+    e: &Element,
+    wanted: &[(&str, Option<&str>)],
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut attrs: Vec<(String, String)> = e.attrs.clone();
+    let mut said = Vec::new();
+    for &(name, value) in wanted {
+        let at = attrs.iter().position(|(k, _)| k == name);
+        match (at, value) {
+            (Some(i), Some(v)) if attrs[i].1 != v => {
+                attrs[i].1 = v.to_string();
+                said.push(format!("{name}='{v}'"));
+            }
+            (None, Some(v)) => {
+                attrs.push((name.to_string(), v.to_string()));
+                said.push(format!("{name}='{v}'"));
+            }
+            (Some(i), None) => {
+                attrs.remove(i);
+                said.push(format!("no {name}"));
+            }
+            _ => {}
+        }
+    }
+    (attrs, said)
+}
+
+/// Writes a start tag (or an empty element) with quick-xml, escaping the attribute values.
+fn start_tag(name: &str, attrs: &[(String, String)], empty: bool) -> String {
+    let start =
+        BytesStart::new(name).with_attributes(attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut writer = Writer::new(Vec::new());
+    let event = if empty {
+        Event::Empty(start)
+    } else {
+        Event::Start(start)
+    };
+    writer.write_event(event).expect("writing to memory");
+    String::from_utf8(writer.into_inner()).expect("UTF-8")
+}
+
+/// Patches a parsed domain with a plan made for it (the plan's guest name is the domain's).
+pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
+    let root = &doc.root;
+    let unit = root
+        .children
+        .first()
+        .and_then(|c| {
+            let text = doc.text;
+            let start = text[..c.span.start].rfind('\n').map_or(0, |i| i + 1);
+            let lead = &text[start..c.span.start];
+            (!lead.is_empty() && lead.chars().all(|c| c == ' ' || c == '\t'))
+                .then(|| lead.to_string())
+        })
+        .unwrap_or_else(|| "  ".into());
+    let mut p = Patcher {
+        doc,
+        edits: Vec::new(),
+        changes: Vec::new(),
+        unit,
+    };
+    let d = Domain::new(host, &plan.guest, plan.recipe);
+    let g = &plan.guest;
+    let production = plan.recipe >= Recipe::Production;
+    let x86 = host.is_x86();
+    let old_vcpus = root
+        .child("vcpu")
+        .and_then(|v| v.trimmed().parse::<u32>().ok());
+    let old_memory = root
+        .child("memory")
+        .and_then(|m| crate::existing::libvirt_kib(m.trimmed(), m.attr("unit")));
+
+    // Memory and vCPUs.
+    p.merge(
+        "",
+        Some(root),
+        root,
+        &|e| matches!(e.name.as_str(), "memory" | "currentMemory"),
+        vec![
+            fresh("memory", &d.memory),
+            fresh("currentMemory", &d.current_memory),
+        ],
+        &[("type", Some("kvm"))],
+    );
+    p.merge(
+        "",
+        Some(root),
+        root,
+        &|e| matches!(e.name.as_str(), "vcpu" | "vcpus"),
+        vec![fresh("vcpu", &d.vcpu)],
+        &[],
+    );
+    let iothread_ids: Vec<u32> = match root.child("iothreadids") {
+        Some(ids) => ids
+            .children_named("iothread")
+            .filter_map(|t| t.attr("id")?.trim().parse().ok())
+            .collect(),
+        None => {
+            let count = root
+                .child("iothreads")
+                .and_then(|t| t.trimmed().parse::<u32>().ok())
+                .unwrap_or(0);
+            (1..=count).collect()
+        }
+    };
+    let iothread_ids = if iothread_ids.is_empty() && production {
+        p.merge(
+            "",
+            Some(root),
+            root,
+            &|e| e.name == "iothreads",
+            vec![fresh("iothreads", &Text { value: 1 })],
+            &[],
+        );
+        vec![1]
+    } else {
+        iothread_ids
+    };
+
+    // Pinning and scheduling.
+    let mut tune: Vec<Fresh> = g
+        .vcpupin
+        .iter()
+        .enumerate()
+        .map(|(vcpu, cpu)| {
+            fresh(
+                "vcpupin",
+                &VcpuPin {
+                    vcpu: vcpu as u32,
+                    cpuset: cpu.to_string(),
+                },
+            )
+        })
+        .collect();
+    tune.push(fresh(
+        "emulatorpin",
+        &CpuSetPin {
+            cpuset: g.emulatorpin.to_string(),
+        },
+    ));
+    for id in iothread_ids {
+        tune.push(fresh(
+            "iothreadpin",
+            &IoThreadPin {
+                iothread: id,
+                cpuset: g.emulatorpin.to_string(),
+            },
+        ));
+    }
+    if let Some(sched) = &d.cputune.vcpusched {
+        tune.push(fresh("vcpusched", sched));
+    }
+    p.merge(
+        "cputune",
+        root.child("cputune"),
+        root,
+        &|e| {
+            matches!(
+                e.name.as_str(),
+                "vcpupin" | "emulatorpin" | "iothreadpin" | "vcpusched"
+            )
+        },
+        tune,
+        &[],
+    );
+
+    // Memory placement and backing.
+    p.merge(
+        "numatune",
+        root.child("numatune"),
+        root,
+        &|e| matches!(e.name.as_str(), "memory" | "memnode"),
+        vec![fresh("memory", &d.numatune.memory)],
+        &[],
+    );
+    if let Some(memtune) = &d.memtune {
+        p.merge(
+            "memtune",
+            root.child("memtune"),
+            root,
+            &|e| matches!(e.name.as_str(), "hard_limit" | "swap_hard_limit"),
+            vec![fresh("hard_limit", &memtune.hard_limit)],
+            &[],
+        );
+    }
+
+    p.merge(
+        "memoryBacking",
+        root.child("memoryBacking"),
+        root,
+        &|e| matches!(e.name.as_str(), "hugepages" | "locked" | "nosharepages"),
+        vec![
+            fresh(
+                "hugepages",
+                &Hugepages {
+                    page: &d.memory_backing.hugepages.page,
+                },
+            ),
+            fresh("locked", &Empty {}),
+            fresh("nosharepages", &Empty {}),
+        ],
+        &[],
+    );
+    // The guest CPU.
+    let cpu = root.child("cpu");
+    let passthrough = cpu.and_then(|c| c.attr("mode")) == Some("host-passthrough");
+    let resized = old_vcpus != Some(g.vcpus) || old_memory != Some(g.memory_kib);
+    let mut cpu_children = vec![fresh("topology", &d.cpu.topology)];
+    if x86 {
+        cpu_children.push(fresh(
+            "feature",
+            &CpuFeature {
+                policy: "require",
+                name: "tsc-deadline",
+            },
+        ));
+    }
+    let cells = cpu
+        .and_then(|c| c.child("numa"))
+        .map(|n| n.children_named("cell").collect::<Vec<_>>());
+    if let (Some(cells), true) = (&cells, resized) {
+        cpu_children.push(fresh(
+            "numa",
+            &Numa {
+                cell: NumaCell {
+                    id: 0,
+                    cpus: (0..g.vcpus).collect::<CpuSet>().to_string(),
+                    memory: g.memory_kib,
+                    unit: "KiB",
+                    mem_access: cells
+                        .first()
+                        .and_then(|c| c.attr("memAccess"))
+                        .map(str::to_string),
+                },
+            },
+        ));
+    }
+    let mut cpu_attrs = vec![
+        ("mode", Some("host-passthrough")),
+        ("migratable", Some("off")),
+    ];
+    if !passthrough {
+        cpu_attrs.extend([("match", None), ("check", None)]);
+    }
+    p.merge(
+        "cpu",
+        cpu,
+        root,
+        &|e| match e.name.as_str() {
+            "topology" => true,
+            "feature" => e.attr("name") == Some("tsc-deadline"),
+            "model" | "vendor" => !passthrough,
+            "numa" => resized,
+            _ => false,
+        },
+        cpu_children,
+        &cpu_attrs,
+    );
+
+    // Hypervisor features.
+    let features = root.child("features");
+    let pmu = d.features.pmu.as_ref().map(|s| fresh("pmu", s));
+    let hint = (production && x86).then_some(State { state: "on" });
+    let kvm = features.and_then(|f| f.child("kvm"));
+    let mut feature_children: Vec<Fresh> = pmu.into_iter().collect();
+    if let Some(hint) = &hint {
+        match kvm {
+            Some(kvm) => p.merge(
+                "features/kvm",
+                Some(kvm),
+                root,
+                &|e| e.name == "hint-dedicated",
+                vec![fresh("hint-dedicated", hint)],
+                &[],
+            ),
+            None => feature_children.push(fresh(
+                "kvm",
+                &KvmFeatures {
+                    hint_dedicated: State { state: "on" },
+                },
+            )),
+        }
+    }
+    p.merge(
+        "features",
+        features,
+        root,
+        &|e| e.name == "pmu",
+        feature_children,
+        &[],
+    );
+
+    // Timers (x86, from recipe 2 on).
+    if !d.clock.timers.is_empty() {
+        let timers = d.clock.timers.iter().map(|t| fresh("timer", t)).collect();
+        p.merge(
+            "clock",
+            root.child("clock"),
+            root,
+            &|e| e.name == "timer" && matches!(e.attr("name"), Some("pit" | "rtc" | "hpet")),
+            timers,
+            if root.child("clock").is_some() {
+                &[]
+            } else {
+                &[("offset", Some("utc"))]
+            },
+        );
+    }
+
+    // Devices.
+    if let Some(devices) = root.child("devices") {
+        let keep_usb = devices.children.iter().any(needs_usb);
+        let mut written = Vec::new();
+        if !keep_usb {
+            written.push(fresh(
+                "controller",
+                &Controller {
+                    kind: "usb",
+                    model: "none",
+                },
+            ));
+        }
+        written.push(fresh("memballoon", &Model { model: "none" }));
+        p.merge(
+            "devices",
+            Some(devices),
+            root,
+            &|e| match e.name.as_str() {
+                "memballoon" | "sound" | "audio" | "graphics" => true,
+                "controller" => e.attr("type") == Some("usb") && !keep_usb,
+                "input" => {
+                    e.attr("type") == Some("tablet") || (e.attr("bus") == Some("usb") && !keep_usb)
+                }
+                "redirdev" | "channel" | "smartcard" => e.attr("type") == Some("spicevmc"),
+                _ => false,
+            },
+            written,
+            &[],
+        );
+    }
+    p.finish()
+}
+
+/// Which guest settings the user gave; the others come from the domain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Given {
+    /// `--vcpus`.
+    pub vcpus: bool,
+    /// `--memory`.
+    pub memory: bool,
+    /// `--node`.
+    pub node: bool,
+}
+
+/// Completes the settings for patching an existing domain: its name always, and where the user gave
+/// none, its vCPU count, its memory (rounded up to whole huge pages of the size the host's partition
+/// uses) and the host node its memory is bound to. Returns a note for each value it had to change.
+pub fn settings_for_domain(
+    facts: &crate::existing::DomainFacts,
+    host: &Host,
+    settings: &mut crate::Settings,
+    given: Given,
+) -> Result<Vec<String>, crate::Error> {
+    let mut notes = Vec::new();
+    settings.guest.name = facts.name.clone();
+    if !given.vcpus {
+        settings.guest.vcpus = facts.vcpus;
+    }
+    if !given.node && facts.node.is_some_and(|n| host.cell(n).is_some()) {
+        settings.guest.node = facts.node;
+    }
+    if !given.memory {
+        if let Some(kib) = facts.memory_kib.filter(|&k| k > 0) {
+            settings.guest.memory = crate::units::Kib(kib);
+            let page = crate::plan::partition(host, settings)?.host.page_size_kib;
+            let rounded = kib.div_ceil(page) * page;
+            if rounded != kib {
+                notes.push(format!(
+                    "memory rounded up from {} to {}, a whole number of {} pages",
+                    crate::units::format_kib(kib),
+                    crate::units::format_kib(rounded),
+                    crate::units::format_kib(page)
+                ));
+            }
+            settings.guest.memory = crate::units::Kib(rounded);
+        }
+    }
+    Ok(notes)
+}
