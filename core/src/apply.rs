@@ -141,26 +141,6 @@ struct Hugepages<'a> {
     page: &'a crate::domain::Page,
 }
 
-/// A guest NUMA cell covering every vCPU and all memory.
-#[derive(Serialize)]
-struct NumaCell {
-    #[serde(rename = "@id")]
-    id: u32,
-    #[serde(rename = "@cpus")]
-    cpus: String,
-    #[serde(rename = "@memory")]
-    memory: u64,
-    #[serde(rename = "@unit")]
-    unit: &'static str,
-    #[serde(rename = "@memAccess", skip_serializing_if = "Option::is_none")]
-    mem_access: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Numa {
-    cell: NumaCell,
-}
-
 struct Edit {
     range: Range<usize>,
     text: String,
@@ -456,6 +436,62 @@ impl<'d> Patcher<'d> {
         }
     }
 
+    /// Spreads a new vCPU count and memory over the guest's NUMA cells, keeping each cell's other
+    /// attributes and children: vCPUs in consecutive runs, memory in whole huge pages, as evenly as
+    /// they go. Cells that get nothing (fewer vCPUs or pages than cells) are removed.
+    fn reshape_cells(&mut self, cells: &[&'d Element], vcpus: u32, memory_kib: u64, page_kib: u64) {
+        let Some(first) = cells.first() else { return };
+        let pages = memory_kib / page_kib.max(1);
+        let kept = cells.len().min(vcpus as usize).min(pages as usize).max(1);
+        let mut change = Change {
+            parent: "cpu/numa".into(),
+            line: self.line(first.span.start),
+            written: Vec::new(),
+            removed: Vec::new(),
+            created: false,
+            attributes: Vec::new(),
+        };
+        let (mut next_vcpu, mut next_page) = (0u64, 0u64);
+        for (i, cell) in cells.iter().enumerate() {
+            if i >= kept {
+                self.edits.push(Edit {
+                    range: self.removal(cell),
+                    text: String::new(),
+                });
+                change
+                    .removed
+                    .push(("cell".into(), self.line(cell.span.start)));
+                continue;
+            }
+            let share =
+                |total: u64| total / kept as u64 + u64::from((i as u64) < total % kept as u64);
+            let (n_vcpus, n_pages) = (share(u64::from(vcpus)), share(pages));
+            let cpus: CpuSet = (next_vcpu as u32..(next_vcpu + n_vcpus) as u32).collect();
+            let memory = (n_pages * page_kib).to_string();
+            next_vcpu += n_vcpus;
+            next_page += n_pages;
+            let (attrs, said) = with_attributes(
+                cell,
+                &[
+                    ("cpus", Some(&cpus.to_string())),
+                    ("memory", Some(&memory)),
+                    ("unit", Some("KiB")),
+                ],
+            );
+            if !said.is_empty() {
+                self.edits.push(Edit {
+                    range: cell.start_tag.clone(),
+                    text: start_tag(&cell.name, &attrs, cell.end_tag.is_none()),
+                });
+                change.written.push("cell".into());
+            }
+        }
+        debug_assert_eq!(next_page, pages);
+        if !change.written.is_empty() || !change.removed.is_empty() {
+            self.changes.push(change);
+        }
+    }
+
     fn finish(mut self) -> Applied {
         self.edits.sort_by_key(|e| (e.range.start, e.range.end));
         let text = self.text();
@@ -733,62 +769,6 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         ],
         &[],
     );
-    // The guest CPU.
-    let cpu = root.child("cpu");
-    let passthrough = cpu.and_then(|c| c.attr("mode")) == Some("host-passthrough");
-    let resized = old_vcpus != Some(g.vcpus) || old_memory != Some(g.memory_kib);
-    let mut cpu_children = vec![fresh("topology", &d.cpu.topology)];
-    if x86 {
-        cpu_children.push(fresh(
-            "feature",
-            &CpuFeature {
-                policy: "require",
-                name: "tsc-deadline",
-            },
-        ));
-    }
-    let cells = cpu
-        .and_then(|c| c.child("numa"))
-        .map(|n| n.children_named("cell").collect::<Vec<_>>());
-    if let (Some(cells), true) = (&cells, resized) {
-        cpu_children.push(fresh(
-            "numa",
-            &Numa {
-                cell: NumaCell {
-                    id: 0,
-                    cpus: (0..g.vcpus).collect::<CpuSet>().to_string(),
-                    memory: g.memory_kib,
-                    unit: "KiB",
-                    mem_access: cells
-                        .first()
-                        .and_then(|c| c.attr("memAccess"))
-                        .map(str::to_string),
-                },
-            },
-        ));
-    }
-    let mut cpu_attrs = vec![
-        ("mode", Some("host-passthrough")),
-        ("migratable", Some("off")),
-    ];
-    if !passthrough {
-        cpu_attrs.extend([("match", None), ("check", None)]);
-    }
-    p.merge(
-        "cpu",
-        cpu,
-        root,
-        &|e| match e.name.as_str() {
-            "topology" => true,
-            "feature" => e.attr("name") == Some("tsc-deadline"),
-            "model" | "vendor" => !passthrough,
-            "numa" => resized,
-            _ => false,
-        },
-        cpu_children,
-        &cpu_attrs,
-    );
-
     // Hypervisor features.
     let features = root.child("features");
     let pmu = d.features.pmu.as_ref().map(|s| fresh("pmu", s));
@@ -820,6 +800,60 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         &|e| e.name == "pmu",
         feature_children,
         &[],
+    );
+
+    // The guest CPU.
+    let cpu = root.child("cpu");
+    let passthrough = cpu.and_then(|c| c.attr("mode")) == Some("host-passthrough");
+    let resized = old_vcpus != Some(g.vcpus) || old_memory != Some(g.memory_kib);
+    let mut cpu_children = vec![fresh("topology", &d.cpu.topology)];
+    if x86 {
+        cpu_children.push(fresh(
+            "feature",
+            &CpuFeature {
+                policy: "require",
+                name: "tsc-deadline",
+            },
+        ));
+    }
+    if let (Some(numa), true) = (cpu.and_then(|c| c.child("numa")), resized) {
+        // Hot-plugged DIMMs count in <memory>; the cells hold the rest.
+        let dimms: u64 = root
+            .child("devices")
+            .into_iter()
+            .flat_map(|d| d.children_named("memory"))
+            .filter_map(|m| {
+                let size = m.at(&["target", "size"])?;
+                crate::existing::libvirt_kib(size.trimmed(), size.attr("unit"))
+            })
+            .sum();
+        let cells: Vec<&Element> = numa.children_named("cell").collect();
+        p.reshape_cells(
+            &cells,
+            g.vcpus,
+            g.memory_kib.saturating_sub(dimms),
+            g.page_size_kib,
+        );
+    }
+    let mut cpu_attrs = vec![
+        ("mode", Some("host-passthrough")),
+        ("migratable", Some("off")),
+    ];
+    if !passthrough {
+        cpu_attrs.extend([("match", None), ("check", None)]);
+    }
+    p.merge(
+        "cpu",
+        cpu,
+        root,
+        &|e| match e.name.as_str() {
+            "topology" => true,
+            "feature" => e.attr("name") == Some("tsc-deadline"),
+            "model" | "vendor" => !passthrough,
+            _ => false,
+        },
+        cpu_children,
+        &cpu_attrs,
     );
 
     // Timers (x86, from recipe 2 on).
@@ -863,7 +897,10 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
                 "input" => {
                     e.attr("type") == Some("tablet") || (e.attr("bus") == Some("usb") && !keep_usb)
                 }
-                "redirdev" | "channel" | "smartcard" => e.attr("type") == Some("spicevmc"),
+                // Spice's own channels go with its graphics: libvirt refuses them without.
+                "redirdev" | "channel" | "smartcard" | "serial" | "parallel" | "console" => {
+                    matches!(e.attr("type"), Some("spicevmc" | "spiceport"))
+                }
                 _ => false,
             },
             written,

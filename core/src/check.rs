@@ -767,30 +767,42 @@ fn check_devices(c: &mut Checker<'_>, root: &Element) {
             FindingCode::Usb,
             controllers.first().copied().unwrap_or(devices),
             "devices/controller",
-            if controllers.is_empty() {
-                "no USB controller is given: libvirt adds one".into()
-            } else {
-                format!("{} USB controller(s)", controllers.len())
+            match controllers.as_slice() {
+                [] => "no USB controller is given: libvirt adds one".into(),
+                [one] => format!(
+                    "a USB controller ({})",
+                    one.attr("model").unwrap_or("the default model")
+                ),
+                many => format!("{} USB controllers", many.len()),
             },
             WHY_DEVICE,
             "replace every USB controller with <controller type='usb' model='none'/>",
         );
     }
     for dev in &devices.children {
-        let (code, what) = match dev.name.as_str() {
-            "input" if dev.attr("type") == Some("tablet") => (FindingCode::Tablet, "a USB tablet"),
-            "sound" => (FindingCode::Sound, "a sound device"),
-            "graphics" => (FindingCode::Graphics, "a graphical console"),
+        let (code, what, kind) = match dev.name.as_str() {
+            "input" if dev.attr("type") == Some("tablet") => (
+                FindingCode::Tablet,
+                "a tablet",
+                dev.attr("bus").unwrap_or("usb"),
+            ),
+            "sound" => (
+                FindingCode::Sound,
+                "a sound device",
+                dev.attr("model").unwrap_or_default(),
+            ),
+            "graphics" => (
+                FindingCode::Graphics,
+                "a graphical console",
+                dev.attr("type").unwrap_or_default(),
+            ),
             _ => continue,
         };
         c.add(
             code,
             dev,
             &format!("devices/{}", dev.name),
-            format!(
-                "{what} ({})",
-                dev.attr("type").or(dev.attr("model")).unwrap_or(&dev.name)
-            ),
+            format!("{what} ({kind})"),
             WHY_DEVICE,
             "remove it; reach the guest over SSH, with a serial console for emergencies",
         );

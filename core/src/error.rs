@@ -37,7 +37,7 @@ impl std::fmt::Display for Position {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The paste is larger than [`crate::caps::MAX_INPUT_BYTES`].
-    #[error("the input is {size}, more than the 16 MiB limit; `virsh capabilities` prints well under 1 MiB even for hosts with thousands of CPUs, so this is probably not its output", size = format_bytes(*.bytes))]
+    #[error("the input is {size}, more than the 16 MiB limit; `virsh capabilities` and `virsh dumpxml` print well under 1 MiB even for hosts with thousands of CPUs, so this is probably not their output", size = format_bytes(*.bytes))]
     InputTooLarge {
         /// The size of the input in bytes.
         bytes: usize,
@@ -63,7 +63,7 @@ pub enum Error {
         message: String,
     },
     /// The XML declares a DTD or entities, which are refused rather than expanded.
-    #[error("the XML declares a DTD at {position}; DTDs and entity declarations are refused (`virsh capabilities` never prints one)")]
+    #[error("the XML declares a DTD at {position}; DTDs and entity declarations are refused (libvirt never prints one)")]
     Dtd {
         /// Where the declaration starts.
         position: Position,
@@ -74,6 +74,14 @@ pub enum Error {
         /// What the document looks like.
         what: String,
         /// A sentence telling the user what to paste instead, starting with "; ".
+        hint: String,
+    },
+    /// A domain XML was expected, but the document is something else or for another hypervisor.
+    #[error("this is {what}, not a KVM domain; {hint}")]
+    NotADomain {
+        /// What the document looks like.
+        what: String,
+        /// What to give instead.
         hint: String,
     },
     /// The document has the right root but a part we need has an impossible value or shape.

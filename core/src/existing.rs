@@ -14,9 +14,9 @@ pub fn parse_domain(text: &str) -> Result<Document<'_>, Error> {
     let doc = xmltree::parse(text, &check_root)?;
     match doc.root.attr("type") {
         Some("kvm" | "qemu") => Ok(doc),
-        Some(other) => Err(Error::WrongDocument {
+        Some(other) => Err(Error::NotADomain {
             what: format!("a domain for the '{}' hypervisor", shorten(other)),
-            hint: "; rtkvm checks and patches KVM guests (<domain type='kvm'>)".into(),
+            hint: "rtkvm checks and patches KVM guests (<domain type='kvm'>)".into(),
         }),
         None => Err(Error::Xml {
             position: doc.position(doc.root.span.start),
@@ -44,15 +44,17 @@ fn check_root(name: &str) -> Result<(), Error> {
         "domainCapabilities" => "the output of `virsh domcapabilities`",
         "domainsnapshot" => "a snapshot",
         _ => {
-            return Err(Error::WrongDocument {
+            return Err(Error::NotADomain {
                 what: format!("an XML document whose root is <{}>", shorten(name)),
-                hint: "; a domain's root is <domain>".into(),
+                hint: "a domain's root is <domain>; paste the output of `virsh dumpxml NAME`"
+                    .into(),
             })
         }
     };
-    Err(Error::WrongDocument {
+    Err(Error::NotADomain {
         what: what.into(),
-        hint: ", but a domain; paste the output of `virsh dumpxml NAME` (the host's capabilities go in the other box, or --caps)".into(),
+        hint: "paste the output of `virsh dumpxml NAME` (the host's capabilities go with --caps)"
+            .into(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! a plan. The catalogue is also the document `docs/bad-input.md`; run with `RTKVM_BLESS=1` to rewrite it
 //! after changing a message on purpose.
 
+use rtkvm_core::existing::parse_domain;
 use rtkvm_core::parse_capabilities_bytes;
 
 fn caps(topology: &str) -> String {
@@ -105,6 +106,44 @@ fn catalogue() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// Every bad domain for `rtkvm check` and `rtkvm apply`: a name and the input.
+fn domain_catalogue() -> Vec<(&'static str, Vec<u8>)> {
+    let good = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/domains/desktop-vm.xml"
+    ))
+    .unwrap();
+    let deep = format!(
+        "<domain type='kvm'><name>x</name><metadata>{}{}</metadata></domain>",
+        "<a>".repeat(100),
+        "</a>".repeat(100)
+    );
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(good.encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    vec![
+        ("empty", b"".to_vec()),
+        ("not XML", b"Id   Name     State\n 1   rt-vm    running\n".to_vec()),
+        ("UTF-16", utf16),
+        ("virsh capabilities instead of a domain", rtkvm_core::EXAMPLE_CAPABILITIES.as_bytes().to_vec()),
+        ("a snapshot", b"<domainsnapshot><name>s1</name></domainsnapshot>".to_vec()),
+        ("a network", b"<network><name>default</name></network>".to_vec()),
+        ("a Xen domain", good.replacen("type=\"kvm\"", "type=\"xen\"", 1).into_bytes()),
+        ("no domain type", good.replacen(" type=\"kvm\"", "", 1).into_bytes()),
+        ("a DTD with entities", b"<?xml version='1.0'?>\n<!DOCTYPE domain [<!ENTITY x 'y'>]>\n<domain type='kvm'><name>&x;</name></domain>".to_vec()),
+        ("an external entity", b"<!DOCTYPE d [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]><domain type='kvm'>&xxe;</domain>".to_vec()),
+        ("an unknown entity", b"<domain type='kvm'><name>&nope;</name></domain>".to_vec()),
+        ("an unknown entity in an attribute", b"<domain type='kvm' id='&nope;'><name>x</name></domain>".to_vec()),
+        ("a 17 MiB domain", good.replace("<!-- the plant network -->", &format!("<!-- {} -->", "x".repeat(17 << 20))).into_bytes()),
+        ("nested 100 deep", deep.into_bytes()),
+        ("cut off", good.as_bytes()[..good.len() / 2].to_vec()),
+        ("two domains", format!("{good}{good}").into_bytes()),
+        ("a tag left open", good.replacen("</devices>", "", 1).into_bytes()),
+        ("a repeated attribute", b"<domain type='kvm' type='qemu'><name>x</name></domain>".to_vec()),
+    ]
+}
+
 fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -122,6 +161,15 @@ fn every_bad_input_gets_its_specific_message() {
             Err(e) => e.to_string(),
         };
         assert!(!message.is_empty());
+        doc.push_str(&format!("| {name} | {} |\n", escape_cell(&message)));
+    }
+    doc.push_str("\n## Existing domains\n\nWhat `rtkvm check` and `rtkvm apply` answer to a domain they cannot read (after `error: FILE: `, exit\nstatus 2).\n\n| input | message |\n|---|---|\n");
+    for (name, input) in domain_catalogue() {
+        let message =
+            match rtkvm_core::caps::decode(&input).and_then(|t| parse_domain(t).map(|_| ())) {
+                Ok(()) => panic!("{name} was accepted"),
+                Err(e) => e.to_string(),
+            };
         doc.push_str(&format!("| {name} | {} |\n", escape_cell(&message)));
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/bad-input.md");

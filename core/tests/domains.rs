@@ -1,0 +1,704 @@
+//! `rtkvm check` and `rtkvm apply` on existing domains, judged by libvirt.
+//!
+//! Fidelity is tested the way libvirt tests itself: every domain of the corpus (`tests/domains/`, real
+//! domains from public repositories, see its INDEX.tsv) is defined with libvirt's test driver and its
+//! QEMU driver and dumped back; the dump is patched, defined and dumped again; the two dumps must
+//! differ only in the elements rtkvm owns. The patch must also be accepted by libvirt's schema, be
+//! idempotent, and leave no error for `check` to find.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rtkvm_core::apply::{apply, settings_for_domain, Given};
+use rtkvm_core::check::{check, FindingCode, HostContext, Severity};
+use rtkvm_core::existing::{parse_domain, DomainFacts};
+use rtkvm_core::plan::{capacity, partition, KthreadPriorities};
+use rtkvm_core::xmltree::{self, Element};
+use rtkvm_core::{Host, Settings};
+
+#[path = "../benches/support/synthetic.rs"]
+#[allow(dead_code)]
+mod synthetic;
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(common::fixtures().join("domains").join(name)).expect("fixture")
+}
+
+fn seed_host() -> Host {
+    rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap()
+}
+
+fn codes(report: &rtkvm_core::check::CheckReport) -> Vec<&'static str> {
+    report.findings.iter().map(|f| f.code.as_str()).collect()
+}
+
+/// A host for a domain's architecture, large enough for the domains of the corpus.
+fn host_for(arch: Option<&str>) -> Host {
+    let corpus = common::corpus();
+    let text = match arch {
+        Some("aarch64") => {
+            std::fs::read_to_string(corpus.join("virt-manager/kvm-aarch64.xml")).unwrap()
+        }
+        Some("ppc64" | "ppc64le") => {
+            std::fs::read_to_string(corpus.join("virt-manager/kvm-ppc64le.xml")).unwrap()
+        }
+        Some("s390x") => {
+            std::fs::read_to_string(corpus.join("tp-libvirt/capabilities_s390x.xml")).unwrap()
+        }
+        _ => synthetic::synthetic_host(128),
+    };
+    rtkvm_core::parse_capabilities(&text).unwrap()
+}
+
+/// Plans for an existing domain as `rtkvm apply` does, its vCPUs and memory cut down to what the
+/// largest node of the host takes.
+fn plan_for(facts: &DomainFacts, host: &Host) -> (Settings, rtkvm_core::Plan) {
+    let mut settings = Settings::default();
+    settings_for_domain(facts, host, &mut settings, Given::default()).unwrap();
+    let part = partition(host, &settings).unwrap().host;
+    let best = capacity(host, &part, settings.guest.emulator)
+        .into_iter()
+        .max_by_key(|c| (c.vcpus, c.memory_kib))
+        .unwrap();
+    if settings.guest.vcpus > best.vcpus || settings.guest.memory.0 > best.memory_kib {
+        settings.guest.vcpus = settings.guest.vcpus.min(best.vcpus);
+        settings.guest.memory.0 = settings.guest.memory.0.min(best.memory_kib);
+        settings.guest.node = None;
+    }
+    let plan = rtkvm_core::plan(host, &settings)
+        .unwrap_or_else(|e| panic!("no plan for '{}': {e}", facts.name));
+    (settings, plan)
+}
+
+fn patch(text: &str, host: &Host) -> (String, Vec<String>) {
+    let doc = parse_domain(text).unwrap();
+    let facts = DomainFacts::read(&doc);
+    let (_, plan) = plan_for(&facts, host);
+    let applied = apply(&doc, host, &plan);
+    let changes = applied.changes.iter().map(|c| c.to_string()).collect();
+    (applied.xml, changes)
+}
+
+#[test]
+fn the_guides_example_reports_its_two_mistakes_explained() {
+    let text = fixture("guide-example.xml");
+    let doc = parse_domain(&text).unwrap();
+    let report = check(&doc, None, None);
+    let sched = report
+        .findings
+        .iter()
+        .find(|f| f.code == FindingCode::VcpuschedUnknownVcpu)
+        .expect("vcpusched vcpus='0-4' on 4 vCPUs is found");
+    assert_eq!(sched.severity, Severity::Error);
+    assert_eq!(sched.position.line, 9);
+    assert!(sched.message.contains("names vCPU 4"), "{}", sched.message);
+    assert_eq!(sched.fix, "vcpus='0-3'");
+    let page = report
+        .findings
+        .iter()
+        .find(|f| f.code == FindingCode::HugepageNodesetUnknown)
+        .expect("page nodeset='1' naming a guest node that does not exist is found");
+    assert_eq!(page.position.line, 12);
+    assert!(page.why.contains("guest NUMA nodes"), "{}", page.why);
+    assert!(page.fix.contains("numatune"), "{}", page.fix);
+    // Whatever else applies: no host node binding, every vCPU real-time, no hard limit.
+    for code in [
+        "memory-not-bound",
+        "no-housekeeping-vcpu",
+        "locked-without-hard-limit",
+    ] {
+        assert!(
+            codes(&report).contains(&code),
+            "{code}: {:?}",
+            codes(&report)
+        );
+    }
+    // libvirt agrees with both.
+    common::assert_virsh_refuses(&text, "vCPU '4' is not present in domain definition");
+    let one_fixed = text.replace("vcpus='0-4'", "vcpus='0-3'");
+    common::assert_virsh_refuses(&one_fixed, "hugepages: node 1 not found");
+}
+
+#[test]
+fn the_guides_example_against_its_host_finds_nothing_about_the_cpus() {
+    let text = fixture("guide-example.xml");
+    let doc = parse_domain(&text).unwrap();
+    let host = seed_host();
+    let part = partition(&host, &Settings::default()).unwrap().host;
+    let context = HostContext {
+        host: &host,
+        partition: &part,
+    };
+    let report = check(&doc, Some(context), None);
+    let found = codes(&report);
+    for code in [
+        "vcpu-on-housekeeping",
+        "cpu-not-on-host",
+        "vcpus-span-nodes",
+        "emulator-on-isolated",
+        "page-size-not-on-host",
+    ] {
+        assert!(!found.contains(&code), "{code}: {found:?}");
+    }
+}
+
+#[test]
+fn the_host_findings_name_the_cpus_and_nodes() {
+    // vCPUs on a housekeeping CPU, on SMT siblings, across nodes, on a CPU the host lacks; memory on
+    // the other node; 2 MiB pages on a host with 1 GiB only.
+    // The synthetic host: node 0 has CPUs 0-31 and their siblings 64-95, node 1 32-63 and 96-127;
+    // recipe 3 keeps the cores {0,64} and {32,96} for the host.
+    let host = host_for(None);
+    let part = partition(&host, &Settings::default()).unwrap().host;
+    let text = fixture("desktop-vm.xml").replace(
+        "<vcpu placement=\"static\">4</vcpu>",
+        "<vcpu placement=\"static\">5</vcpu>\n  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"2\"/>\n    <vcpupin vcpu=\"2\" cpuset=\"66\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"40\"/>\n    <vcpupin vcpu=\"4\" cpuset=\"999\"/>\n    <emulatorpin cpuset=\"3\"/>\n    <vcpusched vcpus=\"1-4\" scheduler=\"fifo\" priority=\"10\"/>\n  </cputune>\n  <numatune>\n    <memory mode=\"strict\" nodeset=\"1\"/>\n  </numatune>",
+    );
+    let doc = parse_domain(&text).unwrap();
+    let context = HostContext {
+        host: &host,
+        partition: &part,
+    };
+    let report = check(&doc, Some(context), None);
+    let found = codes(&report);
+    for code in [
+        "vcpu-on-housekeeping",
+        "vcpus-share-core",
+        "cpu-not-on-host",
+        "vcpus-span-nodes",
+        "emulator-on-isolated",
+        "rt-priority-above-kthreads",
+    ] {
+        assert!(found.contains(&code), "{code}: {found:?}");
+    }
+    insta::assert_snapshot!(
+        "check_host_findings",
+        rtkvm_core::report::check_report("desktop-vm.xml", &report)
+    );
+}
+
+#[test]
+fn a_desktop_vm_is_patched_and_libvirt_accepts_it() {
+    let text = fixture("desktop-vm.xml");
+    let host = seed_host();
+    let before = check(&parse_domain(&text).unwrap(), None, None);
+    insta::assert_snapshot!(
+        "check_desktop_vm",
+        rtkvm_core::report::check_report("desktop-vm.xml", &before)
+    );
+    let (patched, changes) = patch(&text, &host);
+    insta::assert_snapshot!("apply_desktop_vm", patched);
+    insta::assert_snapshot!("apply_desktop_vm_changes", changes.join("\n"));
+    common::assert_libvirt_accepts(&patched, "the patched desktop VM");
+    // Everything the check found is gone, except what the patch keeps on purpose.
+    let part = partition(&host, &Settings::default()).unwrap().host;
+    let after = check(
+        &parse_domain(&patched).unwrap(),
+        Some(HostContext {
+            host: &host,
+            partition: &part,
+        }),
+        Some(KthreadPriorities::above(1)),
+    );
+    assert_eq!(codes(&after), Vec::<&str>::new());
+    // The elements it does not own are byte for byte where they were.
+    for kept in [
+        "<uuid>6f2a5c0e-3d57-4c1b-9a8e-2f1d7b6c4e90</uuid>",
+        "    <!-- the plant network -->\n    <interface type=\"bridge\">",
+        "<libosinfo:os id=\"http://rockylinux.org/rocky/9\"/>",
+        "<video>\n      <model type=\"qxl\" ram=\"65536\" vram=\"65536\" vgamem=\"16384\" heads=\"1\" primary=\"yes\"/>\n    </video>",
+        "<timer name=\"rtc\" tickpolicy=\"catchup\"/>",
+    ] {
+        assert!(patched.contains(kept), "{kept} was not kept:\n{patched}");
+    }
+}
+
+#[test]
+fn the_guides_example_is_patched_into_a_domain_libvirt_accepts() {
+    let (patched, _) = patch(&fixture("guide-example.xml"), &seed_host());
+    insta::assert_snapshot!("apply_guide_example", patched);
+    common::assert_libvirt_accepts(&patched, "the patched guide example");
+    let again = check(&parse_domain(&patched).unwrap(), None, None);
+    assert!(
+        again
+            .findings
+            .iter()
+            .all(|f| f.severity == Severity::Warning),
+        "{:?}",
+        codes(&again)
+    );
+}
+
+/// The domains of the corpus, as its INDEX.tsv lists them.
+fn corpus_domains() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains");
+    let index = std::fs::read_to_string(dir.join("INDEX.tsv")).expect("tests/domains/INDEX.tsv");
+    let mut lines = index.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let path = header.iter().position(|&h| h == "path").unwrap();
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| dir.join(l.split('\t').nth(path).unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_corpus_has_at_least_fifty_domains_of_several_architectures() {
+    let domains = corpus_domains();
+    assert!(domains.len() >= 50, "{} domains", domains.len());
+    let mut arches = std::collections::BTreeSet::new();
+    for d in &domains {
+        let text = std::fs::read_to_string(d).unwrap();
+        let doc = parse_domain(&text).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        arches.insert(DomainFacts::read(&doc).arch.unwrap_or_default());
+    }
+    assert!(arches.len() >= 3, "{arches:?}");
+}
+
+/// Returns `virsh`'s output after `define` and `dumpxml` of `xml` with the test driver (one process:
+/// its state does not outlive it) or the QEMU driver (then undefined again).
+fn define_and_dump(xml: &str, name: &str, qemu: bool) -> Result<String, String> {
+    let file =
+        std::env::temp_dir().join(format!("rtkvm-fidelity-{}-{name}.xml", std::process::id()));
+    std::fs::write(&file, xml).unwrap();
+    let path = file.to_str().unwrap();
+    let run = |uri: &str, command: &str| {
+        let out = Command::new("virsh")
+            .args(["-c", uri, command])
+            .output()
+            .expect("virsh (libvirt-clients)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let result = if qemu {
+        let (ok, text) = run("qemu:///system", &format!("define {path}"));
+        if ok {
+            let (ok, dump) = run("qemu:///system", &format!("dumpxml --inactive {name}"));
+            let (gone, why) = run("qemu:///system", &format!("undefine --nvram {name}"));
+            assert!(gone, "cannot undefine {name}: {why}");
+            if ok {
+                Ok(dump)
+            } else {
+                Err(dump)
+            }
+        } else {
+            Err(text)
+        }
+    } else {
+        let (ok, text) = run(
+            "test:///default",
+            &format!("define {path} ; dumpxml --inactive {name}"),
+        );
+        if ok {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    };
+    let _ = std::fs::remove_file(&file);
+    result.map(|dump| dump[dump.find("<domain").expect("a domain was dumped")..].to_string())
+}
+
+/// Runs libvirt's RelaxNG schema (`virt-xml-validate FILE domain`) on a domain.
+fn schema_valid(xml: &str) -> Result<(), String> {
+    let file = std::env::temp_dir().join(format!(
+        "rtkvm-schema-{}-{:?}.xml",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("virt-xml-validate")
+        .args([file.to_str().unwrap(), "domain"])
+        .output()
+        .expect("virt-xml-validate (libvirt-clients, libxml2-utils)");
+    let _ = std::fs::remove_file(&file);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Gives a domain a name of its own and no uuid (tests run in parallel against one daemon), and the
+/// type the QEMU driver can run here.
+fn renamed(text: &str, name: &str, qemu_type: bool, drop_uuid: bool) -> String {
+    let doc = xmltree::parse(text, &|_| Ok(())).unwrap();
+    let name_el = doc.root.child("name").unwrap();
+    let mut out = String::new();
+    let mut edits: Vec<(std::ops::Range<usize>, String)> =
+        vec![(name_el.span.clone(), format!("<name>{name}</name>"))];
+    if let (Some(uuid), true) = (doc.root.child("uuid"), drop_uuid) {
+        edits.push((uuid.span.clone(), String::new()));
+    }
+    if qemu_type {
+        let tag = &text[doc.root.start_tag.clone()];
+        edits.push((
+            doc.root.start_tag.clone(),
+            tag.replacen("'kvm'", "'qemu'", 1)
+                .replacen("\"kvm\"", "\"qemu\"", 1),
+        ));
+    }
+    edits.sort_by_key(|e| e.0.start);
+    let mut at = 0;
+    for (range, with) in edits {
+        out.push_str(&text[at..range.start]);
+        out.push_str(&with);
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The elements and attributes rtkvm owns, by their parent's path below `<domain>`.
+fn owned(path: &[&str], e: &Element) -> bool {
+    let attr = |n: &str| e.attr(n);
+    match path {
+        [] => matches!(
+            e.name.as_str(),
+            "memory" | "currentMemory" | "vcpu" | "vcpus" | "iothreads"
+        ),
+        ["cputune"] => matches!(
+            e.name.as_str(),
+            "vcpupin" | "emulatorpin" | "iothreadpin" | "vcpusched"
+        ),
+        ["numatune"] => matches!(e.name.as_str(), "memory" | "memnode"),
+        ["memtune"] => matches!(e.name.as_str(), "hard_limit" | "swap_hard_limit"),
+        ["memoryBacking"] => matches!(e.name.as_str(), "hugepages" | "locked" | "nosharepages"),
+        ["cpu"] => {
+            matches!(e.name.as_str(), "topology" | "model" | "vendor" | "numa")
+                || (e.name == "feature" && attr("name") == Some("tsc-deadline"))
+        }
+        ["features"] => e.name == "pmu",
+        ["features", "kvm"] => e.name == "hint-dedicated",
+        ["clock"] => e.name == "timer" && matches!(attr("name"), Some("pit" | "rtc" | "hpet")),
+        ["devices"] => match e.name.as_str() {
+            "memballoon" | "sound" | "audio" | "graphics" => true,
+            "controller" => attr("type") == Some("usb"),
+            "input" => attr("type") == Some("tablet") || attr("bus") == Some("usb"),
+            "redirdev" | "channel" | "smartcard" | "serial" | "parallel" | "console" => {
+                matches!(attr("type"), Some("spicevmc" | "spiceport"))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A canonical form of what rtkvm does not own: sorted attributes, trimmed text, children in order,
+/// owned elements and attributes left out, and the containers that leaves empty.
+fn unowned(e: &Element, path: &[&str], root: bool, out: &mut String) {
+    let mut attrs: Vec<&(String, String)> = e
+        .attrs
+        .iter()
+        .filter(|(k, _)| !(root && k == "type"))
+        .filter(|(k, _)| {
+            !(path.is_empty()
+                && e.name == "cpu"
+                && matches!(k.as_str(), "mode" | "migratable" | "match" | "check"))
+        })
+        .filter(|(k, _)| {
+            !(path == ["cpu", "numa"]
+                && e.name == "cell"
+                && matches!(k.as_str(), "cpus" | "memory" | "unit"))
+        })
+        .collect();
+    attrs.sort();
+    let mut child_path = path.to_vec();
+    if !root {
+        child_path.push(&e.name);
+    }
+    // libvirt orders devices itself (controllers by type and index), so they compare as a set.
+    let mut children: Vec<String> = e
+        .children
+        .iter()
+        .filter(|c| !owned(&child_path, c))
+        .map(|c| {
+            let mut one = String::new();
+            unowned(c, &child_path, false, &mut one);
+            one
+        })
+        .collect();
+    if path.is_empty() && e.name == "devices" {
+        children.sort();
+    }
+    let inner = children.concat();
+    let container = matches!(
+        (path, e.name.as_str()),
+        (
+            [],
+            "cputune" | "numatune" | "memtune" | "memoryBacking" | "cpu" | "features" | "clock"
+        ) | (["features"], "kvm")
+    );
+    if container && inner.is_empty() && e.text.trim().is_empty() && attrs.is_empty() {
+        return;
+    }
+    out.push('<');
+    out.push_str(&e.name);
+    for (k, v) in attrs {
+        out.push_str(&format!(" {k}={v:?}"));
+    }
+    out.push('>');
+    out.push_str(e.text.trim());
+    out.push('\n');
+    out.push_str(&inner);
+    out.push_str("</>\n");
+}
+
+/// The lines only one side has, as `-`/`+` lines (at most 12).
+fn line_diff(a: &str, b: &str) -> String {
+    let mut only_b: Vec<&str> = b.lines().collect();
+    let mut only_a = Vec::new();
+    for line in a.lines() {
+        match only_b.iter().position(|l| *l == line) {
+            Some(i) => {
+                only_b.remove(i);
+            }
+            None => only_a.push(line),
+        }
+    }
+    only_a
+        .iter()
+        .map(|l| format!("  - {l}"))
+        .chain(only_b.iter().map(|l| format!("  + {l}")))
+        .take(12)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn unowned_of(xml: &str) -> String {
+    let doc = xmltree::parse(xml, &|_| Ok(())).unwrap();
+    let mut out = String::new();
+    unowned(&doc.root, &[], true, &mut out);
+    out
+}
+
+#[test]
+fn every_corpus_domain_is_patched_with_only_what_rtkvm_owns_changed() {
+    let mut failures = Vec::new();
+    for (i, d) in corpus_domains().iter().enumerate() {
+        let label = d.display().to_string();
+        let text = std::fs::read_to_string(d).unwrap();
+        let doc = parse_domain(&text).unwrap();
+        let facts = DomainFacts::read(&doc);
+        let host = host_for(facts.arch.as_deref());
+        // The patch of the file itself: libvirt's schema and both drivers accept it.
+        let (patched, _) = patch(&text, &host);
+        // Some real domains break libvirt's own schema and still define; those that pass it must
+        // still pass it patched.
+        if schema_valid(&text).is_ok() {
+            if let Err(e) = schema_valid(&patched) {
+                failures.push(format!("{label}: libvirt's schema refuses the patch: {e}"));
+            }
+        }
+        let (again, changes) = patch(&patched, &host);
+        if again != patched || !changes.is_empty() {
+            failures.push(format!("{label}: a second apply changes {changes:?}"));
+        }
+        // No KVM here for other architectures: the QEMU driver defines them as type='qemu'.
+        let x86 = facts.is_x86().unwrap_or(true);
+        for qemu in [false, true] {
+            let name = format!(
+                "rtkvm-fidelity-{}-{i}-{}",
+                std::process::id(),
+                u8::from(qemu)
+            );
+            let original = renamed(&text, &name, qemu && !x86, true);
+            // libvirt's own round trip is not always a fixed point at once (a virtio console's
+            // port moves from 0 to 1 on the second definition): compare from its second dump.
+            let a = match define_and_dump(&original, &name, qemu)
+                .and_then(|a| define_and_dump(&a, &name, qemu))
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    failures.push(format!(
+                        "{label}: the original does not define (qemu {qemu}): {e}"
+                    ));
+                    continue;
+                }
+            };
+            let (b_in, _) = patch(&a, &host);
+            let b_in = if qemu && !x86 {
+                renamed(&b_in, &name, true, false)
+            } else {
+                b_in
+            };
+            match define_and_dump(&b_in, &name, qemu) {
+                Ok(b) => {
+                    let (ua, ub) = (unowned_of(&a), unowned_of(&b));
+                    if ua != ub {
+                        if let Some(dir) = std::env::var_os("RTKVM_FIDELITY_DUMP") {
+                            let dir = PathBuf::from(dir);
+                            std::fs::write(dir.join(format!("{i}-{qemu}-a.txt")), &ua).unwrap();
+                            std::fs::write(dir.join(format!("{i}-{qemu}-b.txt")), &ub).unwrap();
+                        }
+                        failures.push(format!(
+                            "{label} (qemu driver {qemu}): more than rtkvm's elements changed:\n{}",
+                            line_diff(&ua, &ub)
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!(
+                    "{label} (qemu driver {qemu}): libvirt refuses the patched dump: {e}\n{b_in}"
+                )),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn rtkvm(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rtkvm"))
+        .args(args)
+        .output()
+        .expect("run rtkvm");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fixture_path(name: &str) -> String {
+    common::fixtures()
+        .join("domains")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn seed_path() -> String {
+    common::fixtures()
+        .join("seed-example.xml")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Validates a document against `docs/check.schema.json`.
+fn assert_check_schema(json: &serde_json::Value, label: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/check.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(json)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{label}: {}", errors.join("\n"));
+}
+
+#[test]
+fn check_exits_1_with_findings_0_when_clean_and_2_when_unreadable() {
+    let guide = fixture_path("guide-example.xml");
+    let (status, out, _) = rtkvm(&["check", &guide]);
+    assert_eq!(status, 1);
+    assert!(
+        out.contains("guide-example.xml:9:169: error[vcpusched-unknown-vcpu]"),
+        "{out}"
+    );
+    assert!(out.contains("3 errors, 3 warnings"), "{out}");
+    let (status, patched, log) = rtkvm(&["apply", &guide, "--caps", &seed_path()]);
+    assert_eq!(status, 0, "{log}");
+    assert!(log.contains("<cputune>: wrote <vcpupin> ×4"), "{log}");
+    let file = std::env::temp_dir().join(format!("rtkvm-check-{}.xml", std::process::id()));
+    std::fs::write(&file, &patched).unwrap();
+    let (status, out, _) = rtkvm(&["check", file.to_str().unwrap(), "--caps", &seed_path()]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("no real-time problem found"), "{out}");
+    let (status, _, log) = rtkvm(&["apply", file.to_str().unwrap(), "--caps", &seed_path()]);
+    assert_eq!(status, 0);
+    assert!(
+        log.contains("already is as planned; nothing changed"),
+        "{log}"
+    );
+    std::fs::write(&file, "hello").unwrap();
+    let (status, out, err) = rtkvm(&["check", file.to_str().unwrap()]);
+    assert_eq!((status, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("error: ") && err.contains("is not XML"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&file);
+    let (status, _, err) = rtkvm(&["check", &seed_path()]);
+    assert_eq!(status, 2);
+    assert!(err.contains("not a KVM domain"), "{err}");
+}
+
+#[test]
+fn check_and_apply_json_match_their_schema() {
+    let desktop = fixture_path("desktop-vm.xml");
+    let (status, out, _) = rtkvm(&["check", &desktop, "--format", "json"]);
+    assert_eq!(status, 1);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_check_schema(&json, "rtkvm check --format json");
+    assert_eq!(json["domain"]["name"], "plc-controller");
+    assert_eq!(json["findings"][0]["line"], 1);
+    let (status, out, log) = rtkvm(&[
+        "apply",
+        &desktop,
+        "--caps",
+        &seed_path(),
+        "--format",
+        "json",
+        "--vcpus",
+        "2",
+    ]);
+    assert_eq!((status, log.as_str()), (0, ""));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_check_schema(&json, "rtkvm apply --format json");
+    assert!(json["domain_xml"]
+        .as_str()
+        .unwrap()
+        .contains("<vcpu placement=\"static\">2</vcpu>"));
+    assert!(json["remaining"].as_array().unwrap().is_empty(), "{json}");
+}
+
+#[test]
+fn the_schema_and_readme_list_every_finding_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("docs/check.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let listed: Vec<&str> = schema["$defs"]["finding"]["properties"]["code"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let codes: Vec<&str> = FindingCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, codes);
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for code in codes {
+        assert!(
+            readme.contains(&format!("`{code}`")),
+            "README.md does not explain {code}"
+        );
+    }
+}
+
+#[test]
+fn apply_keeps_the_domains_name_and_rounds_its_memory_up_to_whole_pages() {
+    let text = fixture("desktop-vm.xml").replace(
+        "<memory unit=\"KiB\">8388608</memory>",
+        "<memory unit=\"MiB\">7000</memory>",
+    );
+    let doc = parse_domain(&text).unwrap();
+    let facts = DomainFacts::read(&doc);
+    let host = seed_host();
+    let mut settings = Settings::default();
+    let notes = settings_for_domain(&facts, &host, &mut settings, Given::default()).unwrap();
+    assert_eq!(settings.guest.name, "plc-controller");
+    assert_eq!(settings.guest.memory.0, 7 * 1024 * 1024);
+    assert_eq!(
+        notes,
+        vec!["memory rounded up from 6.8 GiB to 7 GiB, a whole number of 1 GiB pages"]
+    );
+}
