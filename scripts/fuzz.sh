@@ -18,7 +18,7 @@ rustup run "$RTKVM_NIGHTLY" rustc --version >/dev/null 2>&1 || rustup toolchain 
 
 seeds=target/fuzz-seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/parse" "$seeds/pipeline" "$seeds/link"
+mkdir -p "$seeds/parse" "$seeds/pipeline" "$seeds/link" "$seeds/domain"
 find core/tests/corpus core/fixtures -type f \( -name '*.xml' -o -name '*.out' \) | while read -r f; do
   n=$(basename "$f")
   cp "$f" "$seeds/parse/$n"
@@ -37,12 +37,16 @@ for f in core/fixtures/*.xml; do
   # priority 1, name 0), then the document.
   { printf '\002\000\030\000\000\002\000\004\377\002\001\000'; cat "$f"; } > "$seeds/pipeline/$(basename "$f")"
 done
+# Existing domains, behind one selector byte (recipe 3, the domain's own vCPU count).
+find core/tests/domains core/fixtures/domains -type f -name '*.xml' | while read -r f; do
+  { printf '\004'; cat "$f"; } > "$seeds/domain/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
 for dir in fuzz/regressions/*/; do
   target=$(basename "$dir")
   cp "$dir"/* "$seeds/$target/" 2>/dev/null || true
 done
 
-for target in parse pipeline link; do
+for target in parse pipeline link domain; do
   echo "[fuzz] $target for ${seconds}s"
   mkdir -p "target/fuzz-corpus/$target"
   log="target/fuzz-$target.log"

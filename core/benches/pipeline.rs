@@ -106,6 +106,35 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    // An existing domain of 1 MB: checked against the host, then patched (issue 13: at most 10 ms).
+    let domain = synthetic::synthetic_domain(1 << 20);
+    let host = parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
+    let mut group = c.benchmark_group("existing-domain");
+    group.throughput(Throughput::Bytes(domain.len() as u64));
+    group.bench_function("check+apply 1 MB", |b| {
+        b.iter(|| {
+            let doc = rtkvm_core::existing::parse_domain(black_box(&domain)).unwrap();
+            let facts = rtkvm_core::existing::DomainFacts::read(&doc);
+            let mut s = Settings::default();
+            rtkvm_core::apply::settings_for_domain(
+                &facts,
+                &host,
+                &mut s,
+                rtkvm_core::apply::Given::default(),
+            )
+            .unwrap();
+            let planned = plan(&host, &s).unwrap();
+            let context = rtkvm_core::check::HostContext {
+                host: &host,
+                partition: &planned.host,
+            };
+            let report = rtkvm_core::check::check(&doc, Some(context), None);
+            let applied = rtkvm_core::apply::apply(&doc, &host, &planned);
+            (report.findings.len(), applied.xml.len())
+        })
+    });
+    group.finish();
+
     let path = std::env::temp_dir().join("rtkvm-bench-4096.xml");
     let xml = synthetic::synthetic_host(4096);
     std::fs::write(&path, &xml).expect("write the 4096-CPU host");

@@ -158,7 +158,7 @@ struct Patcher<'d> {
 fn canonical(e: &Element, out: &mut String) {
     out.push('<');
     out.push_str(&e.name);
-    let mut attrs: Vec<&(String, String)> = e.attrs.iter().collect();
+    let mut attrs: Vec<&(&str, std::borrow::Cow<'_, str>)> = e.attrs.iter().collect();
     attrs.sort();
     for (k, v) in attrs {
         out.push(' ');
@@ -355,7 +355,7 @@ impl<'d> Patcher<'d> {
                 if !fresh.iter().any(|f| f.name == e.name) {
                     change
                         .removed
-                        .push((e.name.clone(), self.line(e.span.start)));
+                        .push((e.name.to_string(), self.line(e.span.start)));
                 }
             }
             if !fresh.is_empty() {
@@ -570,7 +570,11 @@ fn with_attributes(
     e: &Element,
     wanted: &[(&str, Option<&str>)],
 ) -> (Vec<(String, String)>, Vec<String>) {
-    let mut attrs: Vec<(String, String)> = e.attrs.clone();
+    let mut attrs: Vec<(String, String)> = e
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let mut said = Vec::new();
     for &(name, value) in wanted {
         let at = attrs.iter().position(|(k, _)| k == name);
@@ -643,7 +647,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         "",
         Some(root),
         root,
-        &|e| matches!(e.name.as_str(), "memory" | "currentMemory"),
+        &|e| matches!(e.name, "memory" | "currentMemory"),
         vec![
             fresh("memory", &d.memory),
             fresh("currentMemory", &d.current_memory),
@@ -654,7 +658,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         "",
         Some(root),
         root,
-        &|e| matches!(e.name.as_str(), "vcpu" | "vcpus"),
+        &|e| matches!(e.name, "vcpu" | "vcpus"),
         vec![fresh("vcpu", &d.vcpu)],
         &[],
     );
@@ -724,7 +728,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         root,
         &|e| {
             matches!(
-                e.name.as_str(),
+                e.name,
                 "vcpupin" | "emulatorpin" | "iothreadpin" | "vcpusched"
             )
         },
@@ -737,7 +741,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         "numatune",
         root.child("numatune"),
         root,
-        &|e| matches!(e.name.as_str(), "memory" | "memnode"),
+        &|e| matches!(e.name, "memory" | "memnode"),
         vec![fresh("memory", &d.numatune.memory)],
         &[],
     );
@@ -746,7 +750,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
             "memtune",
             root.child("memtune"),
             root,
-            &|e| matches!(e.name.as_str(), "hard_limit" | "swap_hard_limit"),
+            &|e| matches!(e.name, "hard_limit" | "swap_hard_limit"),
             vec![fresh("hard_limit", &memtune.hard_limit)],
             &[],
         );
@@ -756,7 +760,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         "memoryBacking",
         root.child("memoryBacking"),
         root,
-        &|e| matches!(e.name.as_str(), "hugepages" | "locked" | "nosharepages"),
+        &|e| matches!(e.name, "hugepages" | "locked" | "nosharepages"),
         vec![
             fresh(
                 "hugepages",
@@ -846,7 +850,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         "cpu",
         cpu,
         root,
-        &|e| match e.name.as_str() {
+        &|e| match e.name {
             "topology" => true,
             "feature" => e.attr("name") == Some("tsc-deadline"),
             "model" | "vendor" => !passthrough,
@@ -891,7 +895,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
             "devices",
             Some(devices),
             root,
-            &|e| match e.name.as_str() {
+            &|e| match e.name {
                 "memballoon" | "sound" | "audio" | "graphics" => true,
                 "controller" => e.attr("type") == Some("usb") && !keep_usb,
                 "input" => {

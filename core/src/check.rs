@@ -780,7 +780,7 @@ fn check_devices(c: &mut Checker<'_>, root: &Element) {
         );
     }
     for dev in &devices.children {
-        let (code, what, kind) = match dev.name.as_str() {
+        let (code, what, kind) = match dev.name {
             "input" if dev.attr("type") == Some("tablet") => (
                 FindingCode::Tablet,
                 "a tablet",

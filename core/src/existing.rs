@@ -146,7 +146,7 @@ impl DomainFacts {
 /// Returns whether an element is one of the USB devices that need a USB controller and that rtkvm
 /// keeps (passed-through USB devices, USB disks, hubs, smartcards, network redirection).
 pub fn needs_usb(device: &Element) -> bool {
-    match device.name.as_str() {
+    match device.name {
         "hostdev" => device.attr("type") == Some("usb"),
         "redirdev" => device.attr("type") != Some("spicevmc"),
         "hub" | "smartcard" => true,

@@ -4,25 +4,29 @@
 //! reads with quick-xml's pull reader and refuses what the capabilities reader refuses (DTDs, unknown
 //! entities, absurd nesting, a second root).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::attributes::Attributes;
+use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::caps::{describe_xml_error, shorten, MAX_DEPTH};
 use crate::error::{Error, Position};
 
-/// One element, with byte ranges into the document's text.
+/// One element, with byte ranges into the document's text; names and values borrow from it where
+/// they need no unescaping.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Element {
+pub struct Element<'a> {
     /// The qualified name as written (`domain`, `qemu:commandline`).
-    pub name: String,
+    pub name: &'a str,
     /// The attributes in document order, values unescaped.
-    pub attrs: Vec<(String, String)>,
-    /// The element's own text (not its children's), unescaped and concatenated.
-    pub text: String,
+    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
+    /// The element's own text (not its children's), unescaped and concatenated; the whitespace
+    /// between child elements is kept only once.
+    pub text: Cow<'a, str>,
     /// The child elements in document order.
-    pub children: Vec<Element>,
+    pub children: Vec<Element<'a>>,
     /// The whole element, from `<` of its start tag to `>` of its end tag.
     pub span: Range<usize>,
     /// The start tag (for an empty element `<x/>`, the whole element).
@@ -31,27 +35,30 @@ pub struct Element {
     pub end_tag: Option<Range<usize>>,
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// Returns the value of an attribute.
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Returns the first child of that name.
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
 
     /// Returns every child of that name.
-    pub fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element> + 's {
+    pub fn children_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Element<'a>> + 's {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// Follows a path of child names (the first child of each name).
-    pub fn at(&self, path: &[&str]) -> Option<&Element> {
+    pub fn at(&self, path: &[&str]) -> Option<&Element<'a>> {
         path.iter().try_fold(self, |e, name| e.child(name))
     }
 
@@ -67,13 +74,25 @@ pub struct Document<'a> {
     /// The text the ranges point into (a leading byte order mark removed).
     pub text: &'a str,
     /// The root element.
-    pub root: Element,
+    pub root: Element<'a>,
+    /// The byte offset where each line starts, for positions without rescanning the text.
+    line_starts: Vec<usize>,
 }
 
 impl Document<'_> {
-    /// Returns the line and column of a byte offset.
+    /// Returns the line and column of a byte offset (as [`Position::from_offset`] counts them).
     pub fn position(&self, offset: usize) -> Position {
-        Position::from_offset(self.text, offset)
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        let mut end = offset;
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Position {
+            line,
+            column: self.text[start..end].chars().count() + 1,
+        }
     }
 }
 
@@ -93,8 +112,8 @@ pub fn parse<'a>(
         message,
     };
     // The open elements; the finished root lands in `root`.
-    let mut open: Vec<Element> = Vec::with_capacity(16);
-    let mut root: Option<Element> = None;
+    let mut open: Vec<Element<'a>> = Vec::with_capacity(16);
+    let mut root: Option<Element<'a>> = None;
     loop {
         let before = reader.buffer_position();
         let event = reader
@@ -113,7 +132,8 @@ pub fn parse<'a>(
                     }
                     root_check(e.name().as_ref())?;
                 }
-                let element = element(e, range.clone()).map_err(|m| broken(before, m))?;
+                let element =
+                    element(&text[range.clone()], range.clone()).map_err(|m| broken(before, m))?;
                 if matches!(event, Event::Empty(_)) {
                     close(&mut open, &mut root, element);
                 } else {
@@ -154,13 +174,13 @@ pub fn parse<'a>(
                     )
                 })?;
                 if let Some(parent) = open.last_mut() {
-                    parent.text.push(resolved);
+                    parent.text.to_mut().push(resolved);
                 }
             }
             Event::Text(t) => {
                 let content = t.into_inner();
                 match open.last_mut() {
-                    Some(parent) => parent.text.push_str(&content),
+                    Some(parent) => append(&mut parent.text, content),
                     None if !content.trim().is_empty() => {
                         let lead = content.len() - content.trim_start().len();
                         return Err(broken(
@@ -176,7 +196,7 @@ pub fn parse<'a>(
             }
             Event::CData(c) => {
                 if let Some(parent) = open.last_mut() {
-                    parent.text.push_str(&c.into_inner());
+                    parent.text.to_mut().push_str(&c.into_inner());
                 }
             }
             Event::Eof => {
@@ -186,8 +206,15 @@ pub fn parse<'a>(
                         "the document ends before its elements are closed; the paste was probably cut off".into(),
                     ));
                 }
+                let line_starts = std::iter::once(0)
+                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect();
                 return match root {
-                    Some(root) => Ok(Document { text, root }),
+                    Some(root) => Ok(Document {
+                        text,
+                        root,
+                        line_starts,
+                    }),
                     None => Err(broken(
                         text.len() as u64,
                         "there is no element in the input".into(),
@@ -199,31 +226,84 @@ pub fn parse<'a>(
     }
 }
 
+/// Adds text to an element's, borrowing the first piece; whitespace after whitespace (between child
+/// elements) is not kept twice.
+fn append<'a>(text: &mut Cow<'a, str>, more: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = more;
+    } else if !(more.trim().is_empty() && text.trim().is_empty()) {
+        text.to_mut().push_str(&more);
+    }
+}
+
 /// Attaches a finished element to its parent, or makes it the root.
-fn close(open: &mut [Element], root: &mut Option<Element>, element: Element) {
+fn close<'a>(open: &mut [Element<'a>], root: &mut Option<Element<'a>>, element: Element<'a>) {
     match open.last_mut() {
         Some(parent) => parent.children.push(element),
         None => *root = Some(element),
     }
 }
 
-/// Reads a start tag's name and attributes.
-fn element(e: &BytesStart<'_>, span: Range<usize>) -> Result<Element, String> {
+/// Reads a start tag's name and attributes; `source` is the tag's own text in the document, which the
+/// name and the values borrow from (a value is copied only when it has entities to unescape).
+fn element<'a>(source: &'a str, span: Range<usize>) -> Result<Element<'a>, String> {
+    let inner = source
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .map(|s| s.strip_suffix('/').unwrap_or(s))
+        .unwrap_or_default();
+    let name_len = inner
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(inner.len());
     let mut attrs = Vec::new();
-    for attr in e.attributes() {
+    for attr in Attributes::new(inner, name_len) {
         let attr = attr.map_err(|e| e.to_string())?;
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| describe_xml_error(&e))?;
-        attrs.push((attr.key.as_ref().to_string(), value.into_owned()));
+        attrs.push((attr.key.0, value));
     }
     Ok(Element {
-        name: e.name().as_ref().to_string(),
+        name: &inner[..name_len],
         attrs,
-        text: String::new(),
+        text: Cow::Borrowed(""),
         children: Vec::new(),
         start_tag: span.clone(),
         span,
         end_tag: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn doc(text: &str) -> Document<'_> {
+        parse(text, &|_| Ok(())).unwrap()
+    }
+
+    #[test]
+    fn elements_keep_their_ranges_attributes_and_text() {
+        let text = "<?xml version='1.0'?>\n<d a='1' b=\"x &amp; y\">\n  <n>v&lt;w</n><e/>\n</d>\n";
+        let d = doc(text);
+        assert_eq!(d.root.name, "d");
+        assert_eq!(d.root.attr("b"), Some("x & y"));
+        assert_eq!(&text[d.root.span.clone()], &text[22..text.len() - 1]);
+        let n = d.root.child("n").unwrap();
+        assert_eq!(n.trimmed(), "v<w");
+        assert_eq!(&text[n.span.clone()], "<n>v&lt;w</n>");
+        let e = d.root.child("e").unwrap();
+        assert_eq!((e.end_tag.clone(), &text[e.span.clone()]), (None, "<e/>"));
+        assert_eq!(d.position(n.span.start), Position { line: 3, column: 3 });
+    }
+
+    proptest! {
+        #[test]
+        fn positions_match_the_plain_count(lines in proptest::collection::vec("[a-zé€ ]{0,12}", 1..8), at in 0usize..200) {
+            let text = format!("<r>{}</r>", lines.join("\n"));
+            let d = doc(&text);
+            prop_assert_eq!(d.position(at), Position::from_offset(&text, at));
+        }
+    }
 }

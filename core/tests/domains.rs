@@ -360,24 +360,24 @@ fn owned(path: &[&str], e: &Element) -> bool {
     let attr = |n: &str| e.attr(n);
     match path {
         [] => matches!(
-            e.name.as_str(),
+            e.name,
             "memory" | "currentMemory" | "vcpu" | "vcpus" | "iothreads"
         ),
         ["cputune"] => matches!(
-            e.name.as_str(),
+            e.name,
             "vcpupin" | "emulatorpin" | "iothreadpin" | "vcpusched"
         ),
-        ["numatune"] => matches!(e.name.as_str(), "memory" | "memnode"),
-        ["memtune"] => matches!(e.name.as_str(), "hard_limit" | "swap_hard_limit"),
-        ["memoryBacking"] => matches!(e.name.as_str(), "hugepages" | "locked" | "nosharepages"),
+        ["numatune"] => matches!(e.name, "memory" | "memnode"),
+        ["memtune"] => matches!(e.name, "hard_limit" | "swap_hard_limit"),
+        ["memoryBacking"] => matches!(e.name, "hugepages" | "locked" | "nosharepages"),
         ["cpu"] => {
-            matches!(e.name.as_str(), "topology" | "model" | "vendor" | "numa")
+            matches!(e.name, "topology" | "model" | "vendor" | "numa")
                 || (e.name == "feature" && attr("name") == Some("tsc-deadline"))
         }
         ["features"] => e.name == "pmu",
         ["features", "kvm"] => e.name == "hint-dedicated",
         ["clock"] => e.name == "timer" && matches!(attr("name"), Some("pit" | "rtc" | "hpet")),
-        ["devices"] => match e.name.as_str() {
+        ["devices"] => match e.name {
             "memballoon" | "sound" | "audio" | "graphics" => true,
             "controller" => attr("type") == Some("usb"),
             "input" => attr("type") == Some("tablet") || attr("bus") == Some("usb"),
@@ -393,25 +393,25 @@ fn owned(path: &[&str], e: &Element) -> bool {
 /// A canonical form of what rtkvm does not own: sorted attributes, trimmed text, children in order,
 /// owned elements and attributes left out, and the containers that leaves empty.
 fn unowned(e: &Element, path: &[&str], root: bool, out: &mut String) {
-    let mut attrs: Vec<&(String, String)> = e
+    let mut attrs: Vec<&(&str, std::borrow::Cow<'_, str>)> = e
         .attrs
         .iter()
-        .filter(|(k, _)| !(root && k == "type"))
+        .filter(|(k, _)| !(root && *k == "type"))
         .filter(|(k, _)| {
             !(path.is_empty()
                 && e.name == "cpu"
-                && matches!(k.as_str(), "mode" | "migratable" | "match" | "check"))
+                && matches!(*k, "mode" | "migratable" | "match" | "check"))
         })
         .filter(|(k, _)| {
             !(path == ["cpu", "numa"]
                 && e.name == "cell"
-                && matches!(k.as_str(), "cpus" | "memory" | "unit"))
+                && matches!(*k, "cpus" | "memory" | "unit"))
         })
         .collect();
     attrs.sort();
     let mut child_path = path.to_vec();
     if !root {
-        child_path.push(&e.name);
+        child_path.push(e.name);
     }
     // libvirt orders devices itself (controllers by type and index), so they compare as a set.
     let mut children: Vec<String> = e
@@ -429,7 +429,7 @@ fn unowned(e: &Element, path: &[&str], root: bool, out: &mut String) {
     }
     let inner = children.concat();
     let container = matches!(
-        (path, e.name.as_str()),
+        (path, e.name),
         (
             [],
             "cputune" | "numatune" | "memtune" | "memoryBacking" | "cpu" | "features" | "clock"

@@ -123,3 +123,61 @@ pub fn link(data: &[u8]) -> bool {
     let _ = rtkvm_core::plan(&shared.host, &shared.settings);
     true
 }
+
+/// Checks and patches any bytes as an existing domain, against the built-in example host. The first
+/// byte picks the recipe (bits 0-1, newest first) and whether the guest may keep its own vCPU count (bit 2, else
+/// 2 vCPUs). Panics when an invariant breaks: a patch that does not read back as a domain, that a
+/// second patch changes, or that still has an error the plan could have fixed.
+pub fn domain(data: &[u8]) -> bool {
+    use rtkvm_core::check::{check, FindingCode, HostContext, Severity};
+    use rtkvm_core::existing::{parse_domain, DomainFacts};
+    let Some((&b, rest)) = data.split_first() else {
+        return false;
+    };
+    let Ok(text) = rtkvm_core::caps::decode(rest) else {
+        return false;
+    };
+    let Ok(doc) = parse_domain(text) else {
+        return false;
+    };
+    let report = check(&doc, None, None);
+    let lines = doc.text.lines().count().max(1);
+    assert!(report.findings.iter().all(|f| f.position.line <= lines));
+    let host = rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
+    let facts = DomainFacts::read(&doc);
+    let mut s = Settings::default();
+    s.recipe = Recipe::ALL[Recipe::ALL.len() - 1 - usize::from(b & 3) % Recipe::ALL.len()];
+    let given = rtkvm_core::apply::Given {
+        vcpus: b & 4 == 0,
+        memory: true,
+        node: false,
+    };
+    s.guest.vcpus = 2;
+    s.guest.memory = Kib::gib(2);
+    if rtkvm_core::apply::settings_for_domain(&facts, &host, &mut s, given).is_err() {
+        return false;
+    }
+    let Ok(plan) = rtkvm_core::plan(&host, &s) else {
+        return false;
+    };
+    let applied = rtkvm_core::apply::apply(&doc, &host, &plan);
+    let patched = parse_domain(&applied.xml).expect("a patched domain reads back");
+    let again = rtkvm_core::apply::apply(&patched, &host, &plan);
+    assert!(again.changes.is_empty(), "a second patch changed {:?}", again.changes);
+    assert_eq!(again.xml, applied.xml);
+    let context = HostContext {
+        host: &host,
+        partition: &plan.host,
+    };
+    let after = check(&patched, Some(context), None);
+    for f in &after.findings {
+        let allowed = f.code == FindingCode::NoRealtimeScheduler && plan.guest.rt_vcpus.is_empty();
+        assert!(
+            f.severity == Severity::Warning || allowed,
+            "the patch leaves {} ({})",
+            f.code.as_str(),
+            f.message
+        );
+    }
+    true
+}

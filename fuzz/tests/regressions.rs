@@ -44,3 +44,30 @@ fn pipeline_regressions_and_the_seed_example_plans() {
     seed.extend_from_slice(rtkvm_core::EXAMPLE_CAPABILITIES.as_bytes());
     assert!(rtkvm_fuzz::pipeline(&seed));
 }
+
+#[test]
+fn domain_regressions_and_every_corpus_domain() {
+    let mut inputs = inputs("domain");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/domains");
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let path = file.unwrap().path();
+            for selector in [0u8, 4] {
+                let mut data = vec![selector];
+                data.extend(std::fs::read(&path).unwrap());
+                inputs.push((path.display().to_string(), data));
+            }
+        }
+    }
+    let mut patched = 0;
+    for (name, data) in inputs {
+        let ok = std::panic::catch_unwind(|| rtkvm_fuzz::domain(&data))
+            .unwrap_or_else(|_| panic!("{name}"));
+        patched += usize::from(ok);
+    }
+    assert!(patched >= 100, "only {patched} inputs were patched");
+}

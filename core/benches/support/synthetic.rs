@@ -92,3 +92,23 @@ pub fn synthetic_host(cpus: usize) -> String {
     x.push_str("    </cache>\n    <secmodel>\n      <model>selinux</model>\n      <doi>0</doi>\n      <baselabel type='kvm'>system_u:system_r:svirt_t:s0</baselabel>\n    </secmodel>\n  </host>\n\n  <guest>\n    <os_type>hvm</os_type>\n    <arch name='x86_64'>\n      <wordsize>64</wordsize>\n      <emulator>/usr/libexec/qemu-kvm</emulator>\n      <machine maxCpus='4096'>pc-q35-rhel9.4.0</machine>\n      <domain type='qemu'/>\n      <domain type='kvm'/>\n    </arch>\n    <features>\n      <acpi default='on' toggle='yes'/>\n      <apic default='on' toggle='no'/>\n    </features>\n  </guest>\n\n</capabilities>\n");
     x
 }
+
+/// Returns an existing domain of about `bytes` bytes: a desktop VM with real-time problems to check
+/// and patch, made large by disks (each with its own driver, source, target and address), as a
+/// storage-heavy guest of a few hundred disks is.
+pub fn synthetic_domain(bytes: usize) -> String {
+    let mut x = String::with_capacity(bytes + 4096);
+    x.push_str("<domain type='kvm'>\n  <name>storage-heavy</name>\n  <uuid>6f2a5c0e-3d57-4c1b-9a8e-2f1d7b6c4e90</uuid>\n  <memory unit='KiB'>16777216</memory>\n  <currentMemory unit='KiB'>16777216</currentMemory>\n  <vcpu placement='static'>4</vcpu>\n  <os>\n    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n    <boot dev='hd'/>\n  </os>\n  <features>\n    <acpi/>\n    <apic/>\n  </features>\n  <cpu mode='host-model' check='partial'/>\n  <clock offset='utc'>\n    <timer name='rtc' tickpolicy='catchup'/>\n  </clock>\n  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n");
+    let mut n = 0usize;
+    while x.len() < bytes {
+        let _ = writeln!(
+            x,
+            "    <disk type='block' device='disk'>\n      <driver name='qemu' type='raw' cache='none' io='native'/>\n      <source dev='/dev/disk/by-id/wwn-0x5000c500a1b2{n:04x}'/>\n      <target dev='sd{n}' bus='scsi'/>\n      <address type='drive' controller='{}' bus='0' target='0' unit='{}'/>\n    </disk>",
+            n / 256,
+            n % 256
+        );
+        n += 1;
+    }
+    x.push_str("    <controller type='usb' index='0' model='qemu-xhci'/>\n    <input type='tablet' bus='usb'/>\n    <graphics type='vnc' port='-1'/>\n    <memballoon model='virtio'/>\n  </devices>\n</domain>\n");
+    x
+}
