@@ -157,7 +157,7 @@ struct Patcher<'d> {
 /// A canonical form of an element for comparisons: name, sorted attributes, trimmed text, children.
 fn canonical(e: &Element, out: &mut String) {
     out.push('<');
-    out.push_str(&e.name);
+    out.push_str(e.name);
     let mut attrs: Vec<&(&str, std::borrow::Cow<'_, str>)> = e.attrs.iter().collect();
     attrs.sort();
     for (k, v) in attrs {
@@ -326,10 +326,10 @@ impl<'d> Patcher<'d> {
         if parent.end_tag.is_none() {
             // `<features/>`: written again, with content when there is some.
             let text = if fresh.is_empty() {
-                start_tag(&parent.name, &attrs, true)
+                start_tag(parent.name, &attrs, true)
             } else {
                 let outer = self.indent_at(parent.span.start).unwrap_or("").to_string();
-                self.wrapped(&parent.name, &attrs, &fresh, &outer)
+                self.wrapped(parent.name, &attrs, &fresh, &outer)
             };
             change.written = fresh.iter().map(|f| f.name.to_string()).collect();
             self.edits.push(Edit {
@@ -342,7 +342,7 @@ impl<'d> Patcher<'d> {
         if !change.attributes.is_empty() {
             self.edits.push(Edit {
                 range: parent.start_tag.clone(),
-                text: start_tag(&parent.name, &attrs, false),
+                text: start_tag(parent.name, &attrs, false),
             });
         }
         if !children_same {
@@ -410,7 +410,7 @@ impl<'d> Patcher<'d> {
                 .children
                 .iter()
                 .rev()
-                .find(|c| rank(&c.name).is_some_and(|r| r < mine));
+                .find(|c| rank(c.name).is_some_and(|r| r < mine));
             if let Some(prev) = before {
                 let text = self.text();
                 let end = prev.span.end;
@@ -481,7 +481,7 @@ impl<'d> Patcher<'d> {
             if !said.is_empty() {
                 self.edits.push(Edit {
                     range: cell.start_tag.clone(),
-                    text: start_tag(&cell.name, &attrs, cell.end_tag.is_none()),
+                    text: start_tag(cell.name, &attrs, cell.end_tag.is_none()),
                 });
                 change.written.push("cell".into());
             }

@@ -143,6 +143,7 @@ fn every_corpus_file_gives_a_plan_or_a_clear_error() {
 }
 
 #[path = "../benches/support/synthetic.rs"]
+#[allow(dead_code)]
 mod synthetic;
 
 #[test]

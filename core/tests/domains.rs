@@ -19,7 +19,6 @@ use rtkvm_core::xmltree::{self, Element};
 use rtkvm_core::{Host, Settings};
 
 #[path = "../benches/support/synthetic.rs"]
-#[allow(dead_code)]
 mod synthetic;
 
 fn fixture(name: &str) -> String {
@@ -439,7 +438,7 @@ fn unowned(e: &Element, path: &[&str], root: bool, out: &mut String) {
         return;
     }
     out.push('<');
-    out.push_str(&e.name);
+    out.push_str(e.name);
     for (k, v) in attrs {
         out.push_str(&format!(" {k}={v:?}"));
     }
@@ -701,4 +700,32 @@ fn apply_keeps_the_domains_name_and_rounds_its_memory_up_to_whole_pages() {
         notes,
         vec!["memory rounded up from 6.8 GiB to 7 GiB, a whole number of 1 GiB pages"]
     );
+}
+
+#[test]
+fn the_benchmarks_1_mb_domain_is_one_libvirt_defines_and_the_patch_too() {
+    let text = synthetic::synthetic_domain(1 << 20);
+    assert!(text.len() >= 1 << 20);
+    let host = seed_host();
+    let (patched, changes) = patch(&text, &host);
+    assert!(changes.len() >= 8, "{changes:?}");
+    for (xml, label) in [(&text, "the 1 MB domain"), (&patched, "its patch")] {
+        let out = Command::new("virsh")
+            .args(["-c", "test:///default", "define", "/dev/stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(xml.as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("virsh");
+        assert!(
+            out.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
