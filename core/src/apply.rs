@@ -17,10 +17,7 @@ use quick_xml::Writer;
 use serde::Serialize;
 
 use crate::cpuset::CpuSet;
-use crate::domain::{
-    Controller, CpuFeature, CpuSetPin, Domain, Empty, IoThreadPin, KvmFeatures, Model, State,
-    VcpuPin,
-};
+use crate::domain::{Domain, IoThreadPin};
 use crate::existing::needs_usb;
 use crate::host::Host;
 use crate::plan::Plan;
@@ -111,34 +108,12 @@ pub struct Applied {
     pub changes: Vec<Change>,
 }
 
-/// A fresh child element: its name and its serialized XML (without indentation of its own).
+/// A child element the patch writes: its name, its XML (without indentation of its own) and its
+/// canonical form for comparisons.
 struct Fresh {
-    name: &'static str,
+    name: String,
     xml: String,
-}
-
-fn fresh<T: Serialize>(name: &'static str, value: &T) -> Fresh {
-    let mut xml = String::new();
-    let mut ser = quick_xml::se::Serializer::with_root(&mut xml, Some(name))
-        .expect("element names are valid");
-    ser.indent(' ', 2);
-    value
-        .serialize(ser)
-        .expect("the domain structs serialize to XML");
-    Fresh { name, xml }
-}
-
-/// A fresh element with only a text content (`<iothreads>1</iothreads>`).
-#[derive(Serialize)]
-struct Text<T> {
-    #[serde(rename = "$text")]
-    value: T,
-}
-
-/// `<hugepages>` without a nodeset: the host node comes from `<numatune>`.
-#[derive(Serialize)]
-struct Hugepages<'a> {
-    page: &'a crate::domain::Page,
+    canon: String,
 }
 
 struct Edit {
@@ -186,18 +161,10 @@ fn same(existing: &[&Element], fresh: &[Fresh]) -> bool {
             out
         })
         .collect();
-    let mut b: Vec<String> = Vec::with_capacity(fresh.len());
-    for f in fresh {
-        let Ok(parsed) = xmltree::parse(&f.xml, &|_| Ok(())) else {
-            return false;
-        };
-        let mut out = String::new();
-        canonical(&parsed.root, &mut out);
-        b.push(out);
-    }
+    let mut b: Vec<&str> = fresh.iter().map(|f| f.canon.as_str()).collect();
     a.sort();
-    b.sort();
-    a == b
+    b.sort_unstable();
+    a.iter().zip(b).all(|(a, b)| a == b)
 }
 
 impl<'d> Patcher<'d> {
@@ -364,7 +331,7 @@ impl<'d> Patcher<'d> {
                         let at = self.removal(first).start;
                         (at, self.indent_at(first.span.start).is_some())
                     }
-                    None => self.insertion(parent, fresh[0].name),
+                    None => self.insertion(parent, &fresh[0].name),
                 };
                 let text = if line_mode {
                     self.lines(&fresh, &indent)
@@ -611,6 +578,47 @@ fn start_tag(name: &str, attrs: &[(String, String)], empty: bool) -> String {
     String::from_utf8(writer.into_inner()).expect("UTF-8")
 }
 
+/// The plan's domain, serialized once by [`Domain::to_xml`] and read back: the elements a patch writes
+/// are cut from it, so that they are exactly what rtkvm writes for a new guest.
+struct Generated<'g> {
+    doc: Document<'g>,
+}
+
+impl<'g> Generated<'g> {
+    /// The children of the element at `path` that `pick` selects, as fresh elements.
+    fn children(&self, path: &[&str], pick: &dyn Fn(&Element) -> bool) -> Vec<Fresh> {
+        self.doc
+            .root
+            .at(path)
+            .into_iter()
+            .flat_map(|e| e.children.iter())
+            .filter(|c| pick(c))
+            .map(|c| self.fresh(c))
+            .collect()
+    }
+
+    /// An element of the generated domain, its lines without the indentation it has there.
+    fn fresh(&self, e: &Element) -> Fresh {
+        let text = self.doc.text;
+        let start = text[..e.span.start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &text[start..e.span.start];
+        let mut xml = String::new();
+        for (i, line) in text[e.span.clone()].lines().enumerate() {
+            if i > 0 {
+                xml.push('\n');
+            }
+            xml.push_str(line.strip_prefix(indent).unwrap_or(line));
+        }
+        let mut canon = String::new();
+        canonical(e, &mut canon);
+        Fresh {
+            name: e.name.to_string(),
+            xml,
+            canon,
+        }
+    }
+}
+
 /// Patches a parsed domain with a plan made for it (the plan's guest name is the domain's).
 pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
     let root = &doc.root;
@@ -631,38 +639,15 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         changes: Vec::new(),
         unit,
     };
-    let d = Domain::new(host, &plan.guest, plan.recipe);
     let g = &plan.guest;
     let production = plan.recipe >= Recipe::Production;
-    let x86 = host.is_x86();
     let old_vcpus = root
         .child("vcpu")
         .and_then(|v| v.trimmed().parse::<u32>().ok());
     let old_memory = root
         .child("memory")
         .and_then(|m| crate::existing::libvirt_kib(m.trimmed(), m.attr("unit")));
-
-    // Memory and vCPUs.
-    p.merge(
-        "",
-        Some(root),
-        root,
-        &|e| matches!(e.name, "memory" | "currentMemory"),
-        vec![
-            fresh("memory", &d.memory),
-            fresh("currentMemory", &d.current_memory),
-        ],
-        &[("type", Some("kvm"))],
-    );
-    p.merge(
-        "",
-        Some(root),
-        root,
-        &|e| matches!(e.name, "vcpu" | "vcpus"),
-        vec![fresh("vcpu", &d.vcpu)],
-        &[],
-    );
-    let iothread_ids: Vec<u32> = match root.child("iothreadids") {
+    let mut iothread_ids: Vec<u32> = match root.child("iothreadids") {
         Some(ids) => ids
             .children_named("iothread")
             .filter_map(|t| t.attr("id")?.trim().parse().ok())
@@ -675,133 +660,98 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
             (1..=count).collect()
         }
     };
-    let iothread_ids = if iothread_ids.is_empty() && production {
+    let add_iothread = iothread_ids.is_empty() && production;
+    if add_iothread {
+        iothread_ids.push(1);
+    }
+    let mut d = Domain::new(host, g, plan.recipe);
+    d.cputune.iothreadpin = iothread_ids
+        .iter()
+        .map(|&id| IoThreadPin {
+            iothread: id,
+            cpuset: g.emulatorpin.to_string(),
+        })
+        .collect();
+    let xml = d.to_xml();
+    let gen = Generated {
+        doc: xmltree::parse(&xml, &|_| Ok(())).expect("rtkvm's own domain reads back"),
+    };
+    let named = |names: &'static [&'static str]| move |e: &Element| names.contains(&e.name);
+    let all = |_: &Element| true;
+
+    // Memory and vCPUs.
+    p.merge(
+        "",
+        Some(root),
+        root,
+        &named(&["memory", "currentMemory"]),
+        gen.children(&[], &named(&["memory", "currentMemory"])),
+        &[("type", Some("kvm"))],
+    );
+    p.merge(
+        "",
+        Some(root),
+        root,
+        &named(&["vcpu", "vcpus"]),
+        gen.children(&[], &named(&["vcpu"])),
+        &[],
+    );
+    if add_iothread {
         p.merge(
             "",
             Some(root),
             root,
-            &|e| e.name == "iothreads",
-            vec![fresh("iothreads", &Text { value: 1 })],
+            &named(&["iothreads"]),
+            gen.children(&[], &named(&["iothreads"])),
             &[],
         );
-        vec![1]
-    } else {
-        iothread_ids
-    };
-
-    // Pinning and scheduling.
-    let mut tune: Vec<Fresh> = g
-        .vcpupin
-        .iter()
-        .enumerate()
-        .map(|(vcpu, cpu)| {
-            fresh(
-                "vcpupin",
-                &VcpuPin {
-                    vcpu: vcpu as u32,
-                    cpuset: cpu.to_string(),
-                },
-            )
-        })
-        .collect();
-    tune.push(fresh(
-        "emulatorpin",
-        &CpuSetPin {
-            cpuset: g.emulatorpin.to_string(),
-        },
-    ));
-    for id in iothread_ids {
-        tune.push(fresh(
-            "iothreadpin",
-            &IoThreadPin {
-                iothread: id,
-                cpuset: g.emulatorpin.to_string(),
-            },
-        ));
     }
-    if let Some(sched) = &d.cputune.vcpusched {
-        tune.push(fresh("vcpusched", sched));
-    }
-    p.merge(
-        "cputune",
-        root.child("cputune"),
-        root,
-        &|e| {
-            matches!(
-                e.name,
-                "vcpupin" | "emulatorpin" | "iothreadpin" | "vcpusched"
-            )
-        },
-        tune,
-        &[],
-    );
 
-    // Memory placement and backing.
-    p.merge(
-        "numatune",
-        root.child("numatune"),
-        root,
-        &|e| matches!(e.name, "memory" | "memnode"),
-        vec![fresh("memory", &d.numatune.memory)],
-        &[],
-    );
-    if let Some(memtune) = &d.memtune {
+    // Pinning, scheduling, memory placement and backing.
+    for (name, owned) in [
+        ("memtune", &["hard_limit", "swap_hard_limit"][..]),
+        ("memoryBacking", &["hugepages", "locked", "nosharepages"]),
+        (
+            "cputune",
+            &["vcpupin", "emulatorpin", "iothreadpin", "vcpusched"],
+        ),
+        ("numatune", &["memory", "memnode"]),
+    ] {
+        let written = gen.children(&[name], &all);
+        if name == "memtune" && written.is_empty() {
+            continue;
+        }
         p.merge(
-            "memtune",
-            root.child("memtune"),
+            name,
+            root.child(name),
             root,
-            &|e| matches!(e.name, "hard_limit" | "swap_hard_limit"),
-            vec![fresh("hard_limit", &memtune.hard_limit)],
+            &|e| owned.contains(&e.name),
+            written,
             &[],
         );
     }
 
-    p.merge(
-        "memoryBacking",
-        root.child("memoryBacking"),
-        root,
-        &|e| matches!(e.name, "hugepages" | "locked" | "nosharepages"),
-        vec![
-            fresh(
-                "hugepages",
-                &Hugepages {
-                    page: &d.memory_backing.hugepages.page,
-                },
-            ),
-            fresh("locked", &Empty {}),
-            fresh("nosharepages", &Empty {}),
-        ],
-        &[],
-    );
     // Hypervisor features.
     let features = root.child("features");
-    let pmu = d.features.pmu.as_ref().map(|s| fresh("pmu", s));
-    let hint = (production && x86).then_some(State { state: "on" });
     let kvm = features.and_then(|f| f.child("kvm"));
-    let mut feature_children: Vec<Fresh> = pmu.into_iter().collect();
-    if let Some(hint) = &hint {
-        match kvm {
-            Some(kvm) => p.merge(
-                "features/kvm",
-                Some(kvm),
-                root,
-                &|e| e.name == "hint-dedicated",
-                vec![fresh("hint-dedicated", hint)],
-                &[],
-            ),
-            None => feature_children.push(fresh(
-                "kvm",
-                &KvmFeatures {
-                    hint_dedicated: State { state: "on" },
-                },
-            )),
-        }
+    let mut feature_children = gen.children(&["features"], &named(&["pmu"]));
+    let hint = gen.children(&["features", "kvm"], &all);
+    match kvm {
+        Some(kvm) if !hint.is_empty() => p.merge(
+            "features/kvm",
+            Some(kvm),
+            root,
+            &named(&["hint-dedicated"]),
+            hint,
+            &[],
+        ),
+        _ => feature_children.extend(gen.children(&["features"], &named(&["kvm"]))),
     }
     p.merge(
         "features",
         features,
         root,
-        &|e| e.name == "pmu",
+        &named(&["pmu"]),
         feature_children,
         &[],
     );
@@ -810,16 +760,6 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
     let cpu = root.child("cpu");
     let passthrough = cpu.and_then(|c| c.attr("mode")) == Some("host-passthrough");
     let resized = old_vcpus != Some(g.vcpus) || old_memory != Some(g.memory_kib);
-    let mut cpu_children = vec![fresh("topology", &d.cpu.topology)];
-    if x86 {
-        cpu_children.push(fresh(
-            "feature",
-            &CpuFeature {
-                policy: "require",
-                name: "tsc-deadline",
-            },
-        ));
-    }
     if let (Some(numa), true) = (cpu.and_then(|c| c.child("numa")), resized) {
         // Hot-plugged DIMMs count in <memory>; the cells hold the rest.
         let dimms: u64 = root
@@ -856,13 +796,13 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
             "model" | "vendor" => !passthrough,
             _ => false,
         },
-        cpu_children,
+        gen.children(&["cpu"], &all),
         &cpu_attrs,
     );
 
     // Timers (x86, from recipe 2 on).
-    if !d.clock.timers.is_empty() {
-        let timers = d.clock.timers.iter().map(|t| fresh("timer", t)).collect();
+    let timers = gen.children(&["clock"], &all);
+    if !timers.is_empty() {
         p.merge(
             "clock",
             root.child("clock"),
@@ -880,17 +820,11 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
     // Devices.
     if let Some(devices) = root.child("devices") {
         let keep_usb = devices.children.iter().any(needs_usb);
-        let mut written = Vec::new();
-        if !keep_usb {
-            written.push(fresh(
-                "controller",
-                &Controller {
-                    kind: "usb",
-                    model: "none",
-                },
-            ));
-        }
-        written.push(fresh("memballoon", &Model { model: "none" }));
+        let written = gen.children(&["devices"], &|e| match e.name {
+            "controller" => !keep_usb,
+            "memballoon" => true,
+            _ => false,
+        });
         p.merge(
             "devices",
             Some(devices),
