@@ -29,8 +29,8 @@ apt_install() {
 }
 
 # libvirt's own parser and schema judge every generated domain XML in the tests, and shellcheck every
-# generated shell script.
-apt_install libvirt-clients libxml2-utils shellcheck
+# generated shell script; GNU patch applies the diffs of `rtkvm apply --format diff`.
+apt_install libvirt-clients libxml2-utils shellcheck patch
 # ... and libvirt's real QEMU driver, stricter than the test driver (scripts/libvirtd.sh runs it): the
 # daemon, the driver and the emulators of the architectures in the corpus (s390x and riscv are in
 # qemu-system-misc), and the user and groups the driver runs guests as.

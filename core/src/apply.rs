@@ -17,6 +17,7 @@ use quick_xml::Writer;
 use serde::Serialize;
 
 use crate::cpuset::CpuSet;
+pub use crate::diff::Edit;
 use crate::domain::{Domain, IoThreadPin};
 use crate::existing::needs_usb;
 use crate::host::Host;
@@ -106,6 +107,16 @@ pub struct Applied {
     pub xml: String,
     /// What was changed, in document order; empty when the domain already was as planned.
     pub changes: Vec<Change>,
+    /// The edits of the original text that make `xml`, sorted and not overlapping.
+    pub edits: Vec<Edit>,
+}
+
+impl Applied {
+    /// Returns the unified diff from the original text (the one patched) to the patched domain, with
+    /// `a/NAME` and `b/NAME` headers; empty when nothing changed.
+    pub fn unified_diff(&self, original: &str, name: &str) -> String {
+        crate::diff::unified(original, &self.edits, name)
+    }
 }
 
 /// A child element the patch writes: its name, its XML (without indentation of its own) and its
@@ -114,11 +125,6 @@ struct Fresh {
     name: String,
     xml: String,
     canon: String,
-}
-
-struct Edit {
-    range: Range<usize>,
-    text: String,
 }
 
 struct Patcher<'d> {
@@ -464,11 +470,16 @@ impl<'d> Patcher<'d> {
         let text = self.text();
         let mut xml = String::with_capacity(text.len() + 1024);
         let mut at = 0;
-        for edit in &self.edits {
-            // Overlapping removals (an element inside one already removed) are dropped.
-            if edit.range.start < at {
-                continue;
+        // Overlapping removals (an element inside one already removed) are dropped.
+        self.edits.retain(|edit| {
+            let keep = edit.range.start >= at;
+            if keep {
+                at = edit.range.end;
             }
+            keep
+        });
+        at = 0;
+        for edit in &self.edits {
             xml.push_str(&text[at..edit.range.start]);
             xml.push_str(&edit.text);
             at = edit.range.end;
@@ -478,6 +489,7 @@ impl<'d> Patcher<'d> {
         Applied {
             xml,
             changes: self.changes,
+            edits: self.edits,
         }
     }
 }

@@ -387,6 +387,8 @@ pub struct JsonApply {
     pub domain_xml: String,
     /// What was changed, one sentence each (`line 20: <cputune>: wrote <vcpupin> ×4, …`).
     pub changes: Vec<String>,
+    /// The unified diff from the domain to the patched domain; empty when nothing changed.
+    pub diff: String,
     /// Values taken from the domain that had to change (memory rounded up to whole pages).
     pub notes: Vec<String>,
     /// The plan's warnings.
@@ -399,6 +401,7 @@ impl JsonApply {
     /// Converts a patch, its notes, its plan and the check of its result into the wire form.
     pub fn new(
         applied: &crate::apply::Applied,
+        diff: &str,
         notes: &[String],
         plan: &Plan,
         remaining: &crate::check::CheckReport,
@@ -407,6 +410,7 @@ impl JsonApply {
             version: CHECK_JSON_VERSION,
             domain_xml: applied.xml.clone(),
             changes: applied.changes.iter().map(|c| c.to_string()).collect(),
+            diff: diff.to_string(),
             notes: notes.to_vec(),
             warnings: warnings(plan),
             remaining: findings(remaining),

@@ -23,6 +23,7 @@ pub mod caps;
 pub mod check;
 pub mod cmdline;
 pub mod cpuset;
+pub mod diff;
 pub mod domain;
 pub mod error;
 pub mod existing;

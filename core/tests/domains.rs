@@ -72,12 +72,54 @@ fn plan_for(facts: &DomainFacts, host: &Host) -> (Settings, rtkvm_core::Plan) {
 }
 
 fn patch(text: &str, host: &Host) -> (String, Vec<String>) {
+    let (xml, changes, _) = patch_with_diff(text, host);
+    (xml, changes)
+}
+
+/// Patches a domain as `rtkvm apply` does; returns the domain, the changes and the unified diff.
+fn patch_with_diff(text: &str, host: &Host) -> (String, Vec<String>, String) {
     let doc = parse_domain(text).unwrap();
     let facts = DomainFacts::read(&doc);
     let (_, plan) = plan_for(&facts, host);
     let applied = apply(&doc, host, &plan);
     let changes = applied.changes.iter().map(|c| c.to_string()).collect();
-    (applied.xml, changes)
+    let diff = applied.unified_diff(doc.text, "domain.xml");
+    (applied.xml, changes, diff)
+}
+
+/// Applies a unified diff with GNU patch to `original` and returns the result.
+fn gnu_patch(original: &str, diff: &str) -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "rtkvm-patch-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("domain.xml"), original).unwrap();
+    let mut child = Command::new("patch")
+        .args(["-p1", "--quiet", "--no-backup-if-mismatch", "-d"])
+        .arg(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("GNU patch (Debian package patch)");
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let result = std::fs::read_to_string(dir.join("domain.xml")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    if out.status.success() {
+        Ok(result)
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 #[test]
@@ -486,8 +528,14 @@ fn every_corpus_domain_is_patched_with_only_what_rtkvm_owns_changed() {
         let doc = parse_domain(&text).unwrap();
         let facts = DomainFacts::read(&doc);
         let host = host_for(facts.arch.as_deref());
-        // The patch of the file itself: libvirt's schema and both drivers accept it.
-        let (patched, _) = patch(&text, &host);
+        // The patch of the file itself: its diff applied by GNU patch gives it; libvirt's schema
+        // accepts it.
+        let (patched, _, diff) = patch_with_diff(&text, &host);
+        match gnu_patch(doc.text, &diff) {
+            Ok(result) if result == patched => {}
+            Ok(_) => failures.push(format!("{label}: patch(1) with the diff gives another text")),
+            Err(e) => failures.push(format!("{label}: patch(1) refuses the diff: {e}\n{diff}")),
+        }
         // Some real domains break libvirt's own schema and still define; those that pass it must
         // still pass it patched.
         if schema_valid(&text).is_ok() {

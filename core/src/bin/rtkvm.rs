@@ -167,6 +167,8 @@ struct ApplyArgs {
 enum ApplyFormat {
     /// The patched domain XML.
     Xml,
+    /// A unified diff from the domain to the patched domain (`patch -p1` applies it).
+    Diff,
     /// The patched domain, the changes, the plan's warnings and what the check still finds, as JSON.
     Json,
 }
@@ -371,8 +373,9 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
         Some(context),
         Some(KthreadPriorities::above(settings.guest.priority)),
     );
+    let diff = applied.unified_diff(doc.text, &rtkvm_core::outputs::xml_file_name(&facts.name));
     Ok(match args.format {
-        ApplyFormat::Xml => {
+        ApplyFormat::Xml | ApplyFormat::Diff => {
             let mut log = String::new();
             for note in &notes {
                 log.push_str(&format!("rtkvm: {note}\n"));
@@ -403,10 +406,13 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
                     f.message
                 ));
             }
-            (applied.xml, log)
+            match args.format {
+                ApplyFormat::Diff => (diff, log),
+                _ => (applied.xml, log),
+            }
         }
         ApplyFormat::Json => (
-            to_json(&JsonApply::new(&applied, &notes, &plan, &remaining))?,
+            to_json(&JsonApply::new(&applied, &diff, &notes, &plan, &remaining))?,
             String::new(),
         ),
     })
