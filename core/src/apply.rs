@@ -127,6 +127,23 @@ struct Fresh {
     canon: String,
 }
 
+impl Fresh {
+    /// The same empty element with one attribute's value changed.
+    fn with_attribute(&self, name: &str, value: &str) -> Fresh {
+        let doc = xmltree::parse(&self.xml, &|_| Ok(())).expect("rtkvm's own element reads back");
+        let (attrs, _) = with_attributes(&doc.root, &[(name, Some(value))]);
+        let xml = start_tag(&self.name, &attrs, true);
+        let doc = xmltree::parse(&xml, &|_| Ok(())).expect("rtkvm's own element reads back");
+        let mut canon = String::new();
+        canonical(&doc.root, &mut canon);
+        Fresh {
+            name: self.name.clone(),
+            xml,
+            canon,
+        }
+    }
+}
+
 struct Patcher<'d> {
     doc: &'d Document<'d>,
     edits: Vec<Edit>,
@@ -677,13 +694,11 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         iothread_ids.push(1);
     }
     let mut d = Domain::new(host, g, plan.recipe);
-    d.cputune.iothreadpin = iothread_ids
-        .iter()
-        .map(|&id| IoThreadPin {
-            iothread: id,
-            cpuset: g.emulatorpin.to_string(),
-        })
-        .collect();
+    // The generated domain pins its one I/O thread; the patch pins each the domain has, alike.
+    d.cputune.iothreadpin = Some(IoThreadPin {
+        iothread: 1,
+        cpuset: g.emulatorpin.to_string(),
+    });
     let xml = d.to_xml();
     let gen = Generated {
         doc: xmltree::parse(&xml, &|_| Ok(())).expect("rtkvm's own domain reads back"),
@@ -729,7 +744,15 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         ),
         ("numatune", &["memory", "memnode"]),
     ] {
-        let written = gen.children(&[name], &all);
+        let mut written = gen.children(&[name], &all);
+        if let Some(at) = written.iter().position(|f| f.name == "iothreadpin") {
+            let pin = written.remove(at);
+            let each: Vec<Fresh> = iothread_ids
+                .iter()
+                .map(|id| pin.with_attribute("iothread", &id.to_string()))
+                .collect();
+            written.splice(at..at, each);
+        }
         if name == "memtune" && written.is_empty() {
             continue;
         }

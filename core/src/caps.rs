@@ -494,7 +494,7 @@ fn check_root(name: &str) -> Result<(), Error> {
         ),
         "domain" => (
             "a domain XML",
-            "; rtkvm writes the domain XML for you from the host's `virsh capabilities` (to check or patch an existing domain, use `rtkvm check` or `rtkvm apply`)",
+            "; rtkvm writes the domain XML for you from the host's `virsh capabilities`",
         ),
         "html" | "HTML" => (
             "an HTML page",

@@ -123,9 +123,9 @@ pub struct CpuTune {
     pub vcpupin: Vec<VcpuPin>,
     /// Where QEMU's emulator threads run.
     pub emulatorpin: CpuSetPin,
-    /// Where the I/O threads run: with the emulator threads, off the vCPUs' cores (recipe 2 on: the
-    /// one it adds; a patched domain: each it has).
-    pub iothreadpin: Vec<IoThreadPin>,
+    /// Where the I/O thread runs: with the emulator threads, off the vCPUs' cores (recipe 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iothreadpin: Option<IoThreadPin>,
     /// The real-time scheduler, when any vCPU gets it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vcpusched: Option<VcpuSched>,
@@ -446,13 +446,10 @@ impl Domain {
                 emulatorpin: CpuSetPin {
                     cpuset: guest.emulatorpin.to_string(),
                 },
-                iothreadpin: production
-                    .then(|| IoThreadPin {
-                        iothread: 1,
-                        cpuset: guest.emulatorpin.to_string(),
-                    })
-                    .into_iter()
-                    .collect(),
+                iothreadpin: production.then(|| IoThreadPin {
+                    iothread: 1,
+                    cpuset: guest.emulatorpin.to_string(),
+                }),
                 vcpusched,
             },
             numatune: NumaTune {

@@ -37,7 +37,7 @@ impl std::fmt::Display for Position {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The paste is larger than [`crate::caps::MAX_INPUT_BYTES`].
-    #[error("the input is {size}, more than the 16 MiB limit; `virsh capabilities` and `virsh dumpxml` print well under 1 MiB even for hosts with thousands of CPUs, so this is probably not their output", size = format_bytes(*.bytes))]
+    #[error("the input is {size}, more than the 16 MiB limit; libvirt prints well under 1 MiB even for hosts with thousands of CPUs, so this is probably not its output", size = format_bytes(*.bytes))]
     InputTooLarge {
         /// The size of the input in bytes.
         bytes: usize,

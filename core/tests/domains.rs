@@ -106,7 +106,12 @@ fn gnu_patch(original: &str, diff: &str) -> Result<String, String> {
         .expect("GNU patch (Debian package patch)");
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(diff.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     let result = std::fs::read_to_string(dir.join("domain.xml")).unwrap();
@@ -533,7 +538,9 @@ fn every_corpus_domain_is_patched_with_only_what_rtkvm_owns_changed() {
         let (patched, _, diff) = patch_with_diff(&text, &host);
         match gnu_patch(doc.text, &diff) {
             Ok(result) if result == patched => {}
-            Ok(_) => failures.push(format!("{label}: patch(1) with the diff gives another text")),
+            Ok(_) => failures.push(format!(
+                "{label}: patch(1) with the diff gives another text"
+            )),
             Err(e) => failures.push(format!("{label}: patch(1) refuses the diff: {e}\n{diff}")),
         }
         // Some real domains break libvirt's own schema and still define; those that pass it must
