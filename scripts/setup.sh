@@ -79,8 +79,8 @@ if ! [ -x .tools/node_modules/.bin/terser ] || [ "$(.tools/node_modules/.bin/ter
   npm install --silent --no-audit --no-fund --prefix .tools "terser@$TERSER_VERSION" >/dev/null
 fi
 
-if ! [ -d tests/node_modules/playwright-core ]; then
-  log "installing the browser test dependencies (playwright-core, no browser download)"
+if ! [ -d tests/node_modules/playwright-core ] || ! [ -d tests/node_modules/axe-core ]; then
+  log "installing the browser test dependencies (playwright-core, no browser download; axe-core)"
   (cd tests && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 

@@ -489,7 +489,7 @@ test('copy buttons are named for what they copy and say when they have copied', 
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   assert.equal(await page.getAttribute('[data-testid=out-cmdline-copy]', 'aria-label'), 'Copy kernel-cmdline.txt');
   assert.equal(await page.getAttribute('[data-testid=out-xml-download]', 'aria-label'), 'Download rt-guest.xml');
-  assert.equal(await page.getAttribute('[data-testid=copy-link]', 'aria-label'), 'Copy the link to this plan');
+  assert.equal(await page.getAttribute('[data-testid=copy-link]', 'aria-label'), 'Copy link to this plan');
   await page.click('[data-testid=out-cmdline-copy]');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-cmdline-copy]').textContent === 'Copied');
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), cli(['plan', '--format', 'cmdline'], cli(['example'])));
@@ -553,4 +553,46 @@ test('the largest guest each node takes is said before a limit is met', async ()
   await page.fill('[data-testid=vcpus]', '5');
   await page.waitForSelector('[data-testid=out-xml]');
   await close(s);
+});
+
+/** Runs axe-core (WCAG 2 A and AA rules and best practices) on the page as it is, and returns the
+ * serious and critical violations as readable lines. The script is evaluated through the DevTools
+ * protocol, which the page's Content-Security-Policy does not govern. */
+async function axeViolations(page) {
+  const source = await readFile(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}×, e.g. ${v.nodes[0].target.join(' ')})`);
+}
+
+test('axe-core finds no serious or critical accessibility violation in the main states', async () => {
+  const states = [];
+  const s = await open();
+  states.push(['the example plan', await axeViolations(s.page)]);
+  await s.page.click('[data-testid=params-box] summary');
+  await s.page.click('[data-testid=guest-files] summary');
+  states.push(['the example with its explanations open', await axeViolations(s.page)]);
+  await s.page.fill('[data-testid=vcpus]', '64');
+  await s.page.waitForSelector('[data-testid=error]');
+  states.push(['a guest that does not fit', await axeViolations(s.page)]);
+  await paste(s.page, 'not xml');
+  await s.page.waitForSelector('[data-testid=error]');
+  states.push(['a bad paste', await axeViolations(s.page)]);
+  await s.page.fill('[data-testid=vcpus]', '4');
+  await paste(s.page, await readFile(corpus('virt-manager/kvm-ppc64le.xml'), 'utf8'));
+  await s.page.waitForSelector('[data-testid=warnings]');
+  states.push(['a ppc64le host with warnings', await axeViolations(s.page)]);
+  await close(s);
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  const page = await phone.newPage();
+  await page.goto(origin + SUBPATH);
+  await page.waitForSelector('[data-testid=out-xml]');
+  states.push(['a phone in dark mode', await axeViolations(page)]);
+  await phone.close();
+  const found = states.filter(([, v]) => v.length).map(([name, v]) => `${name}:\n  ${v.join('\n  ')}`);
+  assert.deepEqual(found, [], found.join('\n'));
 });

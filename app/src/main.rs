@@ -449,7 +449,7 @@ fn HostView() -> impl IntoView {
         Some(view! {
             <section class="card">
                 <h2>"Host topology"</h2>
-                <p data-testid="host-summary">{summary}</p>
+                <p>{summary}</p>
                 <p class="hint" data-testid="capacity">{capacity}</p>
                 <Legend/>
                 <div class="map-scroll">
@@ -538,7 +538,7 @@ fn OutputBox(
                 <button data-testid=format!("{testid}-download") aria-label=format!("Download {file}")
                     on:click=move |_| browser::download(&download_name, &download_text)>"Download"</button>
             </div>
-            <pre><code>{content}</code></pre>
+            <pre tabindex="0">{content}</pre>
         </div>
     }
 }
@@ -595,7 +595,7 @@ fn Outputs() -> impl IntoView {
                 <h2>"4. Outputs"</h2>
                 <p data-testid="placement">{placement}</p>
                 <div class="share">
-                    <button data-testid="copy-link" aria-label="Copy the link to this plan"
+                    <button data-testid="copy-link" aria-label="Copy link to this plan"
                         on:click=move |ev| browser::copy(&ev, &address())>"Copy link"</button>
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                 </div>
@@ -631,7 +631,7 @@ fn Outputs() -> impl IntoView {
                 <pre><code>{expected}</code></pre>
                 <OutputBox title="Domain XML" testid="out-xml" file=xml.name content=xml.content/>
                 <p class="hint">"Add your disk and network devices, then "<code>"virsh define"</code>" it. Share: "
-                   <code data-testid="share-address">{address}</code></p>
+                   <code>{address}</code></p>
             </section>
         })
     }

@@ -37,7 +37,7 @@ impl std::fmt::Display for Position {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The paste is larger than [`crate::caps::MAX_INPUT_BYTES`].
-    #[error("the input is {size}, more than the 16 MiB limit; libvirt prints well under 1 MiB even for hosts with thousands of CPUs, so this is probably not its output", size = format_bytes(*.bytes))]
+    #[error("the input is {size}, more than the 16 MiB limit; libvirt prints well under 1 MiB, even for thousands of CPUs: this is probably not its output", size = format_bytes(*.bytes))]
     InputTooLarge {
         /// The size of the input in bytes.
         bytes: usize,
@@ -45,9 +45,6 @@ pub enum Error {
     /// Nothing but whitespace was given.
     #[error("the input is empty: paste the output of `virsh capabilities`")]
     EmptyInput,
-    /// A domain XML was expected but nothing but whitespace was given.
-    #[error("the domain XML is empty: paste the output of `virsh dumpxml NAME`")]
-    EmptyDomain,
     /// The input is not text that could be XML (binary, UTF-16, …).
     #[error("the input is not XML text: {reason}")]
     NotText {
@@ -76,14 +73,6 @@ pub enum Error {
         /// A sentence telling the user what to paste instead, starting with "; ".
         hint: String,
     },
-    /// A domain XML was expected, but the document is something else or for another hypervisor.
-    #[error("this is {what}, not a KVM domain; {hint}")]
-    NotADomain {
-        /// What the document looks like.
-        what: String,
-        /// What to give instead.
-        hint: String,
-    },
     /// The document has the right root but a part we need has an impossible value or shape.
     #[error("{0}")]
     Invalid(String),
@@ -91,7 +80,7 @@ pub enum Error {
     #[error("the capabilities have no <host> section, so there is no host to plan for")]
     NoHost,
     /// The host section has no NUMA topology.
-    #[error("the capabilities have no <topology> section: libvirt could not read the host's NUMA layout (it was not built with numactl, or the host exposes no NUMA information). Without it rtkvm cannot tell which CPUs and memory belong together; run `virsh capabilities` on the KVM host itself with a libvirt built with NUMA support")]
+    #[error("the capabilities have no <topology> section: libvirt could not read the host's NUMA layout (built without numactl, or the host exposes none), so rtkvm cannot tell which CPUs and memory belong together; run `virsh capabilities` on the KVM host itself")]
     NoTopology,
     /// A CPU id appears more than once.
     #[error("CPU {cpu} is listed twice ({where_}); a CPU appears once in `virsh capabilities`, so this output was edited or is corrupt", where_ = if first_cell == second_cell { format!("in NUMA cell {first_cell}") } else { format!("in NUMA cell {first_cell} and in cell {second_cell}") })]

@@ -10,14 +10,17 @@ use crate::xmltree::{self, Document, Element};
 /// Parses the text of a domain XML. Refuses what is not XML, not a domain, or a domain of another
 /// hypervisor than KVM/QEMU, with the line and column where that shows.
 pub fn parse_domain(text: &str) -> Result<Document<'_>, Error> {
-    let text = prepare(text, Error::EmptyDomain, &not_xml)?;
+    // Domain messages are `Invalid`: the site, which reads no domain, carries none of their text.
+    let empty =
+        Error::Invalid("the domain XML is empty: paste the output of `virsh dumpxml NAME`".into());
+    let text = prepare(text, empty, &not_xml)?;
     let doc = xmltree::parse(text, &check_root)?;
     match doc.root.attr("type") {
         Some("kvm" | "qemu") => Ok(doc),
-        Some(other) => Err(Error::NotADomain {
-            what: format!("a domain for the '{}' hypervisor", shorten(other)),
-            hint: "rtkvm checks and patches KVM guests (<domain type='kvm'>)".into(),
-        }),
+        Some(other) => Err(not_a_domain(
+            &format!("a domain for the '{}' hypervisor", shorten(other)),
+            "rtkvm checks and patches KVM guests (<domain type='kvm'>)",
+        )),
         None => Err(Error::Xml {
             position: doc.position(doc.root.span.start),
             message: "the <domain> element has no type attribute; libvirt requires one (kvm)"
@@ -44,18 +47,20 @@ fn check_root(name: &str) -> Result<(), Error> {
         "domainCapabilities" => "the output of `virsh domcapabilities`",
         "domainsnapshot" => "a snapshot",
         _ => {
-            return Err(Error::NotADomain {
-                what: format!("an XML document whose root is <{}>", shorten(name)),
-                hint: "a domain's root is <domain>; paste the output of `virsh dumpxml NAME`"
-                    .into(),
-            })
+            return Err(not_a_domain(
+                &format!("an XML document whose root is <{}>", shorten(name)),
+                "a domain's root is <domain>; paste the output of `virsh dumpxml NAME`",
+            ))
         }
     };
-    Err(Error::NotADomain {
-        what: what.into(),
-        hint: "paste the output of `virsh dumpxml NAME` (the host's capabilities go with --caps)"
-            .into(),
-    })
+    Err(not_a_domain(
+        what,
+        "paste the output of `virsh dumpxml NAME` (the host's capabilities go with --caps)",
+    ))
+}
+
+fn not_a_domain(what: &str, hint: &str) -> Error {
+    Error::Invalid(format!("this is {what}, not a KVM domain; {hint}"))
 }
 
 /// Parses a libvirt CPU list, which may exclude CPUs with `^` (`0-7,^3`).
