@@ -596,3 +596,22 @@ test('axe-core finds no serious or critical accessibility violation in the main 
   const found = states.filter(([, v]) => v.length).map(([name, v]) => `${name}:\n  ${v.join('\n  ')}`);
   assert.deepEqual(found, [], found.join('\n'));
 });
+
+test('the node menu shows the node the form holds, even one a new host lacks, and automatic works again', async () => {
+  const s = await open();
+  await s.page.selectOption('[data-testid=node]', '1');
+  await s.page.waitForFunction(() => document.querySelector('[data-testid=placement]')?.textContent.includes('NUMA node 1'));
+  await paste(s.page, await readFile(fixture('smt2.xml'), 'utf8'));
+  await s.page.waitForSelector('[data-testid=error]');
+  assert.match(await s.page.innerText('[data-testid=error]'), /node 1/);
+  assert.equal(await s.page.inputValue('[data-testid=node]'), '1');
+  assert.match(await s.page.locator('[data-testid=node] option:checked').innerText(), /node 1 \(not on this host\)/);
+  await s.page.selectOption('[data-testid=node]', 'auto');
+  await s.page.waitForSelector('[data-testid=error]', { state: 'detached' });
+  assert.match(await s.page.innerText('[data-testid=placement]'), /NUMA node 0/);
+  assert.equal(await s.page.inputValue('[data-testid=node]'), 'auto');
+  await s.page.click('[data-testid=load-example]');
+  await s.page.waitForFunction(() => document.querySelector('[data-testid=placement]')?.textContent.includes('NUMA node 1'));
+  assert.equal(await s.page.inputValue('[data-testid=node]'), 'auto');
+  await close(s);
+});
