@@ -426,6 +426,7 @@ test('a large host opens only the guest\'s node, and a header opens any other', 
   assert.deepEqual(await openNodes(), [0, guestNode]);
   assert.equal(await page.getAttribute('.topology-map .node[data-node="0"] .node-toggle', 'aria-expanded'), 'true');
   assert.equal(await page.locator('svg.topology g.cpu').count(), 128);
+  await page.screenshot({ path: path.join(artifacts, 'host-1024-cpus.png'), fullPage: true });
   await close(s);
 });
 
@@ -586,6 +587,7 @@ test('axe-core finds no serious or critical accessibility violation in the main 
   await paste(s.page, await readFile(corpus('virt-manager/kvm-ppc64le.xml'), 'utf8'));
   await s.page.waitForSelector('[data-testid=warnings]');
   states.push(['a ppc64le host with warnings', await axeViolations(s.page)]);
+  await s.page.screenshot({ path: path.join(artifacts, 'host-ppc64le-smt8.png'), fullPage: true });
   await close(s);
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
   const page = await phone.newPage();
