@@ -27,9 +27,9 @@ cargo build -q --release -p rtkvm-core --bin rtkvm --example synthetic_host
 host1024=$(mktemp)
 target/release/examples/synthetic_host 1024 > "$host1024"
 link=$(target/release/rtkvm plan "$host1024" --vcpus 2 --memory 1G --host-memory 1G --host-cpus 1 --format link)
+(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" RTKVM_HOST_1024_FILE="$host1024" \
+  RTKVM_LEPTOS_FLOOR_DIST="$PWD/leptos-floor/dist" node bench.mjs) > target/browser-bench.json
 rm -f "$host1024"
-(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" RTKVM_LEPTOS_FLOOR_DIST="$PWD/leptos-floor/dist" \
-  node bench.mjs) > target/browser-bench.json
 cat target/browser-bench.json
 
 echo "== summary"

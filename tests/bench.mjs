@@ -12,7 +12,9 @@
 // Loads of the different pages are interleaved, so that a slow spell of the machine hits them alike.
 // Prints one JSON object; `scripts/bench.sh` runs it and checks the budgets.
 //
+//   4. pasting a 1024-CPU host into the example page, to its plan on screen.
 // Environment: RTKVM_DIST (dist/), RTKVM_LINK_1024 (a share-link fragment of a 1024-CPU host),
+// RTKVM_HOST_1024_FILE (that host's capabilities, for the paste),
 // RTKVM_LEPTOS_FLOOR_DIST (the floor app's dist/, optional), RTKVM_BENCH_RUNS (loads per page, 21).
 
 import path from 'node:path';
@@ -64,6 +66,25 @@ async function recompute(page, rounds) {
   return times;
 }
 
+/** Pastes `text` into the capabilities box of an open app page and returns the time from the input
+ * event to the new plan on screen (the text is set before the clock starts: the paste itself is the
+ * browser's). */
+async function pasteTime(page, text) {
+  return page.evaluate(async (text) => {
+    const before = performance.getEntriesByName('rtkvm:plan-rendered').length;
+    const area = document.querySelector('[data-testid=caps-input]');
+    area.value = text;
+    const t0 = performance.now();
+    area.dispatchEvent(new Event('input', { bubbles: true }));
+    while (performance.getEntriesByName('rtkvm:plan-rendered').length === before) {
+      if (performance.now() - t0 > 10000) throw new Error('no plan was rendered within 10 s');
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const marks = performance.getEntriesByName('rtkvm:plan-rendered');
+    return marks[marks.length - 1].startTime - t0;
+  }, text);
+}
+
 const site = await serve(dist, SUBPATH);
 const servers = [site];
 const pages = [
@@ -86,6 +107,18 @@ for (const p of pages) await (await load(running, p.url)).page.close();
 
 const samples = new Map(pages.map((p) => [p.name, { new_tab: [], fresh_profile: [] }]));
 const recomputes = new Map();
+// Pasting a 1024-CPU host into the example page, then the example again (each paste a new host).
+const host1024 = process.env.RTKVM_HOST_1024_FILE ? (await import('node:fs')).readFileSync(process.env.RTKVM_HOST_1024_FILE, 'utf8') : null;
+const pastes = [];
+if (host1024) {
+  const { page } = await load(running, pages[0].url);
+  const example = await page.inputValue('[data-testid=caps-input]');
+  for (let i = 0; i < Math.max(5, runs); i++) {
+    pastes.push(await pasteTime(page, host1024));
+    await pasteTime(page, example);
+  }
+  await page.close();
+}
 for (let i = 0; i < runs; i++) {
   for (const p of pages) {
     const s = samples.get(p.name);
@@ -118,5 +151,9 @@ for (const p of pages) {
     results.pages[p.name].recompute_ms = round(median(r), 2);
     results.pages[p.name].recompute_max_ms = round(Math.max(...r), 2);
   }
+}
+if (pastes.length) {
+  results.paste_1024_ms = round(median(pastes));
+  results.paste_1024_max_ms = round(Math.max(...pastes));
 }
 console.log(JSON.stringify(results, null, 2));
