@@ -879,6 +879,23 @@ fn check_cpu(
             );
         }
     }
+    if x86 {
+        let clock = root.child("clock");
+        let hpet = clock
+            .into_iter()
+            .flat_map(|c| c.children_named("timer"))
+            .find(|t| t.attr("name") == Some("hpet"));
+        if hpet.and_then(|t| t.attr("present")) != Some("no") {
+            c.add(
+                FindingCode::Recipe,
+                hpet.or(clock).unwrap_or(root),
+                "clock/timer",
+                "the guest has an HPET (QEMU gives x86 guests one unless it is turned off)".into(),
+                "The HPET is emulated in QEMU's own threads: a guest that reads it leaves KVM for every read (OpenStack Nova turns it off for KVM guests).",
+                "add <timer name='hpet' present='no'/> to <clock>",
+            );
+        }
+    }
     if cpu.and_then(|c| c.attr("migratable")) == Some("on") {
         c.add(
             FindingCode::Recipe,

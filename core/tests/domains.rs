@@ -657,7 +657,7 @@ fn check_exits_1_with_findings_0_when_clean_and_2_when_unreadable() {
         out.contains("guide-example.xml:9:169: error[vcpusched-unknown-vcpu]"),
         "{out}"
     );
-    assert!(out.contains("3 errors, 3 warnings"), "{out}");
+    assert!(out.contains("3 errors, 4 warnings"), "{out}");
     let (status, patched, log) = rtkvm(&["apply", &guide, "--caps", &seed_path()]);
     assert_eq!(status, 0, "{log}");
     assert!(log.contains("<cputune>: wrote <vcpupin> ×4"), "{log}");
