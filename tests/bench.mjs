@@ -44,46 +44,33 @@ async function load(context, url) {
   return { t, page };
 }
 
-async function recompute(page, rounds) {
-  const times = [];
-  for (let i = 0; i < rounds; i++) {
-    times.push(await page.evaluate(async () => {
-      const before = performance.getEntriesByName('rtkvm:plan-rendered').length;
-      const input = document.querySelector('[data-testid=vcpus]');
-      // Alternate between 2 and 3 vCPUs, always changing the value so that a new plan is made.
-      const value = input.value === '2' ? '3' : '2';
-      const t0 = performance.now();
-      input.value = value;
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-      while (performance.getEntriesByName('rtkvm:plan-rendered').length === before) {
-        if (performance.now() - t0 > 10000) throw new Error('no plan was rendered within 10 s');
-        await new Promise((r) => setTimeout(r, 0));
-      }
-      const marks = performance.getEntriesByName('rtkvm:plan-rendered');
-      return marks[marks.length - 1].startTime - t0;
-    }));
-  }
-  return times;
-}
-
-/** Pastes `text` into the capabilities box of an open app page and returns the time from the input
- * event to the new plan on screen (the text is set before the clock starts: the paste itself is the
- * browser's). */
-async function pasteTime(page, text) {
-  return page.evaluate(async (text) => {
+/** Sets the value of the input `selector` on an open app page (`value`, or for `null` 2 and 3 in
+ * turn, so that each time makes a new plan) and returns the time from its `input` event to the new
+ * plan in the DOM. The value is set before the clock starts: typing or pasting is the browser's. */
+async function inputTime(page, selector, value) {
+  return page.evaluate(async ([selector, value]) => {
     const before = performance.getEntriesByName('rtkvm:plan-rendered').length;
-    const area = document.querySelector('[data-testid=caps-input]');
-    area.value = text;
+    const input = document.querySelector(selector);
+    input.value = value ?? (input.value === '2' ? '3' : '2');
     const t0 = performance.now();
-    area.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('input', { bubbles: true }));
     while (performance.getEntriesByName('rtkvm:plan-rendered').length === before) {
       if (performance.now() - t0 > 10000) throw new Error('no plan was rendered within 10 s');
       await new Promise((r) => setTimeout(r, 0));
     }
     const marks = performance.getEntriesByName('rtkvm:plan-rendered');
     return marks[marks.length - 1].startTime - t0;
-  }, text);
+  }, [selector, value]);
 }
+
+async function recompute(page, rounds) {
+  const times = [];
+  for (let i = 0; i < rounds; i++) times.push(await inputTime(page, '[data-testid=vcpus]', null));
+  return times;
+}
+
+/** Pastes `text` into the capabilities box and returns the time to its plan in the DOM. */
+const pasteTime = (page, text) => inputTime(page, '[data-testid=caps-input]', text);
 
 const site = await serve(dist, SUBPATH);
 const servers = [site];

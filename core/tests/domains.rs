@@ -167,17 +167,19 @@ fn the_guides_example_reports_its_two_mistakes_explained() {
     common::assert_virsh_refuses(&one_fixed, "hugepages: node 1 not found");
 }
 
-#[test]
-fn the_guides_example_against_its_host_finds_nothing_about_the_cpus() {
-    let text = fixture("guide-example.xml");
-    let doc = parse_domain(&text).unwrap();
-    let host = seed_host();
-    let part = partition(&host, &Settings::default()).unwrap().host;
+/// Checks a domain against a host and the partition of the default settings.
+fn check_against(text: &str, host: &Host) -> rtkvm_core::check::CheckReport {
+    let part = partition(host, &Settings::default()).unwrap().host;
     let context = HostContext {
-        host: &host,
+        host,
         partition: &part,
     };
-    let report = check(&doc, Some(context), None);
+    check(&parse_domain(text).unwrap(), Some(context), None)
+}
+
+#[test]
+fn the_guides_example_against_its_host_finds_nothing_about_the_cpus() {
+    let report = check_against(&fixture("guide-example.xml"), &seed_host());
     let found = codes(&report);
     for code in [
         "vcpu-on-housekeeping",
@@ -196,18 +198,11 @@ fn the_host_findings_name_the_cpus_and_nodes() {
     // the other node; 2 MiB pages on a host with 1 GiB only.
     // The synthetic host: node 0 has CPUs 0-31 and their siblings 64-95, node 1 32-63 and 96-127;
     // recipe 3 keeps the cores {0,64} and {32,96} for the host.
-    let host = host_for(None);
-    let part = partition(&host, &Settings::default()).unwrap().host;
     let text = fixture("desktop-vm.xml").replace(
         "<vcpu placement=\"static\">4</vcpu>",
         "<vcpu placement=\"static\">5</vcpu>\n  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"2\"/>\n    <vcpupin vcpu=\"2\" cpuset=\"66\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"40\"/>\n    <vcpupin vcpu=\"4\" cpuset=\"999\"/>\n    <emulatorpin cpuset=\"3\"/>\n    <vcpusched vcpus=\"1-4\" scheduler=\"fifo\" priority=\"10\"/>\n  </cputune>\n  <numatune>\n    <memory mode=\"strict\" nodeset=\"1\"/>\n  </numatune>",
     );
-    let doc = parse_domain(&text).unwrap();
-    let context = HostContext {
-        host: &host,
-        partition: &part,
-    };
-    let report = check(&doc, Some(context), None);
+    let report = check_against(&text, &host_for(None));
     let found = codes(&report);
     for code in [
         "vcpu-on-housekeeping",
