@@ -617,3 +617,19 @@ test('the node menu shows the node the form holds, even one a new host lacks, an
   assert.equal(await s.page.inputValue('[data-testid=node]'), 'auto');
   await close(s);
 });
+test('a link that inflates past the limit is refused by the browser-side inflater too', async () => {
+  const { deflateRawSync } = await import('node:zlib');
+  const bomb = deflateRawSync(Buffer.alloc(5 * 1024 * 1024), { level: 9 }).toString('base64url');
+  const s = await open(`#v4.${bomb}`);
+  const { page } = s;
+  await page.waitForSelector('[data-testid=link-error]');
+  assert.match(await page.innerText('[data-testid=link-error]'), /decompresses to more than the size limit\)\. The example host is shown instead\./);
+  // A cut-off payload is "does not decompress", the same words as the CLI's.
+  const link = cli(['plan', '--format', 'link'], cli(['example'])).trim();
+  const packed = Buffer.from(link.slice('#v4.'.length), 'base64url');
+  const cut = `#v4.${packed.subarray(0, packed.length - 3).toString('base64url')}`;
+  await page.evaluate((l) => { location.hash = l; }, cut);
+  await page.waitForFunction(() => document.querySelector('[data-testid=link-error]')?.innerText.includes('does not decompress'));
+  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
+  await close(s);
+});

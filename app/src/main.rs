@@ -17,13 +17,27 @@ use state::{AppState, HostSource, LinkSource};
 
 fn main() {
     browser::mark("rtkvm:start");
-    leptos::mount::mount_to_body(App);
+    // A page loaded with a share link opens it before it mounts (the browser inflates the payload, in
+    // a few milliseconds), so that it shows the link's plan at once, not the example first.
+    match browser::current_hash().filter(|h| h.len() > 1) {
+        None => leptos::mount::mount_to_body(|| view! { <App link=None/> }),
+        // (Leptos's executor starts with the mount, so this task is wasm-bindgen's own.)
+        Some(fragment) => wasm_bindgen_futures::spawn_local(async move {
+            let opened = state::open_fragment(&fragment).await;
+            leptos::mount::mount_to_body(move || view! { <App link=Some((fragment, opened))/> });
+        }),
+    }
 }
 
-/// The whole page.
+/// The whole page, with the share link it was loaded with and what it opened to.
 #[component]
-fn App() -> impl IntoView {
-    let state = AppState::new(browser::current_hash());
+fn App(
+    link: Option<(
+        String,
+        Result<rtkvm_core::link::SharedPlan, rtkvm_core::Error>,
+    )>,
+) -> impl IntoView {
+    let state = AppState::new(link);
     provide_context(state);
     // Tell the benchmarks a plan is on screen (effects run after the DOM is updated, in the order they
     // are created: this one first, so that the mark does not include updating the address bar).
@@ -70,15 +84,10 @@ fn App() -> impl IntoView {
         let Some(hash) = browser::current_hash() else {
             return;
         };
-        if state.share.get_untracked().as_deref() == Some(hash.as_str()) {
+        if state.share.get_untracked().as_deref() == Some(hash.as_str()) || hash.len() <= 1 {
             return;
         }
-        if !state.open_link(&hash, false) {
-            // The page keeps its plan, so the address bar keeps its link.
-            if let Some(link) = state.share.get_untracked() {
-                browser::replace_hash(&link);
-            }
-        }
+        state.open_link(hash);
     });
     view! {
         <header>

@@ -2,7 +2,22 @@
 
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
+use rtkvm_core::link::SharedPlan;
 use rtkvm_core::{Error, Form, Outputs, Plan, Settings};
+
+/// Opens a share link's fragment: the core reads its version and payload, the browser inflates the
+/// payload (bounded, so that a small link cannot expand into a large allocation), the core opens it.
+pub async fn open_fragment(fragment: &str) -> Result<SharedPlan, Error> {
+    use rtkvm_core::link;
+    let packed = link::unpack_link(fragment)?;
+    match crate::browser::inflate_raw(&packed.packed, link::MAX_PAYLOAD_BYTES).await {
+        Ok(bytes) => link::open_payload(packed.version, &bytes),
+        Err(failure) => Err(link::inflate_error(matches!(
+            failure,
+            crate::browser::InflateFailure::TooLarge
+        ))),
+    }
+}
 
 /// Where the host comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,8 +75,9 @@ pub enum LinkSource {
 }
 
 impl AppState {
-    /// Creates the state, from a share link if one is given and valid, else from the example.
-    pub fn new(fragment: Option<String>) -> AppState {
+    /// Creates the state, from the share link the page was loaded with (its fragment and what it
+    /// opened to) if there is one and it opened, else from the example.
+    pub fn new(loaded_with: Option<(String, Result<SharedPlan, Error>)>) -> AppState {
         let source = RwSignal::new(HostSource::Text(
             rtkvm_core::EXAMPLE_CAPABILITIES.to_string(),
         ));
@@ -113,24 +129,40 @@ impl AppState {
             link,
             share: RwSignal::new(None),
         };
-        if let Some(fragment) = fragment {
-            state.open_link(&fragment, true);
+        if let Some((fragment, opened)) = loaded_with {
+            state.show_link(fragment, opened, true);
         }
         state
     }
 
-    /// Opens a share link: its host and settings replace the page's, and the address bar keeps the
-    /// link as it is. A link that cannot be opened leaves the page as it was (on first load, the
-    /// example host), with a message saying why; returns whether the link was opened.
-    pub fn open_link(&self, fragment: &str, first_load: bool) -> bool {
-        if fragment.len() <= 1 {
-            return false;
-        }
-        match rtkvm_core::link::decode_link(fragment) {
+    /// Opens a share link pasted into the address bar of the open page: its payload is inflated by
+    /// the browser, so it opens in a task of its own; until then the page shows what it showed.
+    pub fn open_link(self, fragment: String) {
+        leptos::task::spawn_local(async move {
+            let opened = open_fragment(&fragment).await;
+            if !self.show_link(fragment, opened, false) {
+                // The page keeps its plan, so the address bar keeps its link.
+                if let Some(link) = self.share.get_untracked() {
+                    crate::browser::replace_hash(&link);
+                }
+            }
+        });
+    }
+
+    /// Shows what a share link opened to: its host and settings replace the page's, and the address
+    /// bar keeps the link as it is. A link that could not be opened leaves the page as it was (on
+    /// first load, the example host), with a message saying why; returns whether the link opened.
+    fn show_link(
+        &self,
+        fragment: String,
+        opened: Result<SharedPlan, Error>,
+        first_load: bool,
+    ) -> bool {
+        match opened {
             Ok(shared) => {
                 self.notice.set(None);
                 self.opened.set(Some(Opened {
-                    fragment: fragment.to_string(),
+                    fragment,
                     host: shared.host.clone(),
                     settings: shared.settings.clone(),
                 }));

@@ -71,8 +71,28 @@ pub(crate) fn damaged(why: &str) -> Error {
     Error::Link(format!("the link is damaged or incomplete ({why})"))
 }
 
-/// Decodes a URL fragment (with or without its leading `#`) into a validated host and settings.
+/// Decodes a URL fragment (with or without its leading `#`) into a validated host and settings:
+/// [`unpack_link`], raw inflate (bounded by [`MAX_PAYLOAD_BYTES`]), then [`open_payload`].
 pub fn decode_link(fragment: &str) -> Result<SharedPlan, Error> {
+    let link = unpack_link(fragment)?;
+    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&link.packed, MAX_PAYLOAD_BYTES)
+        .map_err(|e| inflate_error(e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput))?;
+    open_payload(link.version, &bytes)
+}
+
+/// A share link's fragment read as far as it goes without inflating: its format version and its
+/// payload, still raw-deflated. Any raw inflater may unpack it for [`open_payload`]: the browser app
+/// uses the browser's own (`DecompressionStream`), so that the site carries no inflater of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedLink {
+    /// The link format version.
+    pub version: u32,
+    /// The raw-deflated payload.
+    pub packed: Vec<u8>,
+}
+
+/// Reads a fragment's length, version and base64url, up to the packed payload.
+pub fn unpack_link(fragment: &str) -> Result<PackedLink, Error> {
     let fragment = fragment.trim().trim_start_matches('#');
     if fragment.len() > MAX_LINK_CHARS {
         return Err(Error::Link(format!(
@@ -88,28 +108,40 @@ pub fn decode_link(fragment: &str) -> Result<SharedPlan, Error> {
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| damaged("no version"))?;
     if version == 0 || version > LINK_VERSION {
-        return Err(Error::Link(if version > LINK_VERSION {
-            format!("the link was made by a newer rtkvm (link format v{version}; this one reads v1 to v{LINK_VERSION}); open it with that version")
-        } else {
-            format!("the link uses the unknown format v{version}")
-        }));
+        return Err(unknown_version(version));
     }
     let packed = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| damaged("not base64url"))?;
-    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_PAYLOAD_BYTES)
-        .map_err(|e| {
-            if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
-                damaged("it decompresses to more than the size limit")
-            } else {
-                damaged("it does not decompress")
-            }
-        })?;
+    Ok(PackedLink { version, packed })
+}
+
+fn unknown_version(version: u32) -> Error {
+    Error::Link(if version > LINK_VERSION {
+        format!("the link was made by a newer rtkvm (link format v{version}; this one reads v1 to v{LINK_VERSION}); open it with that version")
+    } else {
+        format!("the link uses the unknown format v{version}")
+    })
+}
+
+/// The error for a payload that could not be inflated: larger than [`MAX_PAYLOAD_BYTES`] once
+/// inflated (`too_large`), or not raw deflate.
+pub fn inflate_error(too_large: bool) -> Error {
+    damaged(if too_large {
+        "it decompresses to more than the size limit"
+    } else {
+        "it does not decompress"
+    })
+}
+
+/// Opens an inflated payload of a link format version into a validated host and settings.
+pub fn open_payload(version: u32, bytes: &[u8]) -> Result<SharedPlan, Error> {
     let (host, settings) = match version {
-        1 => v1::decode(&bytes)?,
-        2 => v2::decode(&bytes)?,
-        3 => v3::decode(&bytes)?,
-        _ => v4::decode(&bytes)?,
+        1 => v1::decode(bytes)?,
+        2 => v2::decode(bytes)?,
+        3 => v3::decode(bytes)?,
+        4 => v4::decode(bytes)?,
+        _ => return Err(unknown_version(version)),
     };
     let host = host.validated()?;
     settings.validate()?;
@@ -161,6 +193,26 @@ mod tests {
                 (&decode_link(&links[2]).unwrap().host, &settings)
             );
         }
+    }
+
+    #[test]
+    fn another_inflater_opens_links_in_steps() {
+        let host = parse_capabilities(EXAMPLE_CAPABILITIES).unwrap();
+        let settings = Settings::default();
+        let fragment = encode_link(&host, &settings);
+        let link = unpack_link(&fragment).unwrap();
+        assert_eq!(link.version, LINK_VERSION);
+        let bytes = miniz_oxide::inflate::decompress_to_vec(&link.packed).unwrap();
+        assert_eq!(bytes, link_payload(&host, &settings));
+        assert_eq!(
+            open_payload(link.version, &bytes).unwrap(),
+            decode_link(&fragment).unwrap()
+        );
+        assert!(open_payload(9, &bytes)
+            .unwrap_err()
+            .to_string()
+            .contains("newer rtkvm"));
+        assert!(inflate_error(true).to_string().contains("size limit"));
     }
 
     #[test]
