@@ -633,3 +633,29 @@ test('a link that inflates past the limit is refused by the browser-side inflate
   assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
   await close(s);
 });
+
+test('a wrong setting keeps the host partition on the map and the last outputs, marked out of date', async () => {
+  const s = await open();
+  const { page } = s;
+  const count = (cls) => page.locator(`svg.topology g.cpu.${cls}`).count();
+  const xml = await outputText(page, 'out-xml');
+  assert.equal(await count('vcpu'), 4);
+  for (const [field, value] of [['priority', '0'], ['name', 'a/b'], ['vcpus', '64']]) {
+    await page.fill(`[data-testid=${field}]`, value);
+    await page.waitForSelector('[data-testid=error]');
+    await page.waitForSelector('[data-testid=stale]');
+    // The partition still shows: 2 housekeeping CPUs per node, the rest isolated and free.
+    assert.equal(await count('host'), 4, field);
+    assert.equal(await count('isolated'), 12, field);
+    assert.equal(await count('vcpu'), 0, field);
+    assert.equal(await outputText(page, 'out-xml'), xml, field);
+    assert.ok(await page.locator('section.outputs.stale').count() >= 1);
+  }
+  await page.fill('[data-testid=vcpus]', '4');
+  await page.fill('[data-testid=name]', 'rt-guest');
+  await page.fill('[data-testid=priority]', '2');
+  await page.waitForSelector('[data-testid=stale]', { state: 'detached' });
+  assert.equal(await count('vcpu'), 4);
+  assert.match(await outputText(page, 'out-xml'), /priority="2"/);
+  await close(s);
+});

@@ -413,13 +413,19 @@ fn HostView() -> impl IntoView {
     let layout = Memo::new(move |_| {
         state.plan.with(|plan| match plan {
             Some(Ok((p, _))) => Layout::new(&p.host.nodes, Some(&p.guest), &p.host.hugepages),
+            // No plan: the partition alone, from the host side of the form when a guest field is
+            // wrong (the guest is then not placed), so that the map never shows what is not used.
             _ => state.host.with(|host| {
-                state.settings.with(|settings| match (host, settings) {
-                    (Ok(host), Ok(settings)) => rtkvm_core::plan::partition(host, settings)
+                let settings = state
+                    .settings
+                    .get()
+                    .or_else(|_| state.form.with(Form::host_settings));
+                match (host, settings) {
+                    (Ok(host), Ok(settings)) => rtkvm_core::plan::partition(host, &settings)
                         .map(|part| Layout::new(&part.host.nodes, None, &part.host.hugepages))
                         .unwrap_or_default(),
                     _ => Layout::default(),
-                })
+                }
             }),
         })
     });
@@ -557,7 +563,8 @@ fn Outputs() -> impl IntoView {
     let state = expect_context::<AppState>();
     let explained = RwSignal::new(false);
     move || {
-        let (plan, outputs) = state.plan.get()?.ok()?;
+        let (plan, outputs) = state.shown.get()?;
+        let stale = !state.plan.with(|p| matches!(p, Some(Ok(_))));
         let [cmdline, hugepages, xml] = outputs.files();
         let host_files = outputs.host_files();
         let boot_step = if host_files.is_empty() {
@@ -600,8 +607,11 @@ fn Outputs() -> impl IntoView {
             .collect::<Vec<_>>()
             .join("\n");
         Some(view! {
-            <section class="card outputs">
+            <section class="card outputs" class:stale=stale>
                 <h2>"4. Outputs"</h2>
+                {stale.then(|| view! {
+                    <p class="notice warning" data-testid="stale">"Out of date: these are the outputs of the last settings that made a plan. They follow again once the problem above is solved."</p>
+                })}
                 <p data-testid="placement">{placement}</p>
                 <div class="share">
                     <button data-testid="copy-link" aria-label="Copy link to this plan"
@@ -670,7 +680,8 @@ fn GuestOs() -> impl IntoView {
     let state = expect_context::<AppState>();
     let (files_open, test_open) = (RwSignal::new(false), RwSignal::new(false));
     move || {
-        let (plan, outputs) = state.plan.get()?.ok()?;
+        let (plan, outputs) = state.shown.get()?;
+        let stale = !state.plan.with(|p| matches!(p, Some(Ok(_))));
         let os = outputs.guest_os.clone();
         let [cmdline, tuned, setup, latency] = outputs.guest_files();
         let about = if os.kernel_params.is_empty() {
@@ -688,7 +699,7 @@ fn GuestOs() -> impl IntoView {
         };
         let host_hk = plan.guest.emulatorpin.to_string();
         Some(view! {
-            <section class="card outputs" data-testid="guest-os">
+            <section class="card outputs" class:stale=stale data-testid="guest-os">
                 <h2>"5. Inside the guest"</h2>
                 <p>{about}</p>
                 <Unfold summary="The guest's kernel command line, tuned variables and setup script"

@@ -57,6 +57,9 @@ pub struct AppState {
     pub settings: Memo<Result<Settings, Error>>,
     /// The plan and its outputs, when host and settings are good.
     pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
+    /// The outputs on the page: the plan's, or while there is none (a setting is wrong, the guest
+    /// does not fit, the paste is broken) the last plan's, shown as out of date.
+    pub shown: Memo<Option<(Plan, Outputs)>>,
     /// What the share link for the current host and settings is made from: the opened link's own
     /// fragment while they are what it says, else a new link's payload, to be compressed.
     pub link: Memo<Option<LinkSource>>,
@@ -102,6 +105,12 @@ impl AppState {
                 })
             })
         });
+        let shown = Memo::new(move |last: Option<&Option<(Plan, Outputs)>>| {
+            plan.with(|p| match p {
+                Some(Ok(current)) => Some(current.clone()),
+                _ => last.cloned().flatten(),
+            })
+        });
         let link = Memo::new(move |_| {
             host.with(|h| {
                 let h = h.as_ref().ok()?;
@@ -126,6 +135,7 @@ impl AppState {
             host,
             settings,
             plan,
+            shown,
             link,
             share: RwSignal::new(None),
         };

@@ -83,6 +83,24 @@ impl Form {
         }
     }
 
+    /// Reads the host side of the form (and the recipe) with the default guest: what the host's
+    /// partition needs, so that the page can draw it while a guest field is being corrected.
+    pub fn host_settings(&self) -> Result<Settings, Error> {
+        let d = Form::default();
+        Form {
+            name: d.name,
+            vcpus: d.vcpus,
+            memory: d.memory,
+            node: d.node,
+            rt_vcpus: d.rt_vcpus,
+            scheduler: d.scheduler,
+            priority: d.priority,
+            emulator: d.emulator,
+            ..self.clone()
+        }
+        .to_settings()
+    }
+
     /// Reads the form into settings, or says which field is wrong and why.
     pub fn to_settings(&self) -> Result<Settings, Error> {
         let number = |text: &str, what: &str| {
@@ -165,6 +183,25 @@ pub fn page_size_choices(host: Option<&Host>, current: &str) -> Vec<(String, Str
 mod tests {
     use super::*;
     use crate::settings::RtVcpus;
+
+    #[test]
+    fn the_host_side_reads_while_a_guest_field_is_wrong() {
+        let form = Form {
+            priority: "0".into(),
+            name: "a/b".into(),
+            host_cpus: "4".into(),
+            ..Form::default()
+        };
+        assert!(form.to_settings().is_err());
+        let host = form.host_settings().unwrap();
+        assert_eq!(host.host.host_cpus, 4);
+        assert_eq!(host.guest, Settings::default().guest);
+        let bad_host = Form {
+            host_cpus: "x".into(),
+            ..Form::default()
+        };
+        assert!(bad_host.host_settings().is_err());
+    }
 
     #[test]
     fn keeps_what_the_user_wrote() {
