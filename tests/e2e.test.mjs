@@ -659,3 +659,26 @@ test('a wrong setting keeps the host partition on the map and the last outputs, 
   assert.match(await outputText(page, 'out-xml'), /priority="2"/);
   await close(s);
 });
+
+test('the host\'s limit a guest meets is said under the field that meets it', async () => {
+  const s = await open();
+  const { page } = s;
+  for (const [field, value, message, reset] of [
+    ['vcpus', '7', /^at most 6 vCPUs on node 1$/, '4'],
+    ['memory', '30G', /^at most 26 GiB on node 1$/, '16G'],
+  ]) {
+    await page.fill(`[data-testid=${field}]`, value);
+    await page.waitForSelector(`#${field}-hint .field-error`);
+    assert.match(await page.innerText(`#${field}-hint .field-error`), message);
+    // The field names the line as its description, so a screen reader says it with the field.
+    assert.equal(await page.getAttribute(`[data-testid=${field}]`, 'aria-describedby'), `${field}-hint`);
+    await page.fill(`[data-testid=${field}]`, reset);
+    await page.waitForSelector(`#${field}-hint .field-error`, { state: 'detached' });
+  }
+  // A one-node host with node 1 chosen: the node menu says why.
+  await page.selectOption('[data-testid=node]', '1');
+  await paste(page, await readFile(fixture('smt2.xml'), 'utf8'));
+  await page.waitForSelector('#node-hint .field-error');
+  assert.match(await page.innerText('#node-hint .field-error'), /no node 1/);
+  await close(s);
+});

@@ -32,15 +32,33 @@ pub enum InflateFailure {
 /// Inflates raw deflate with the browser's own decompressor, reading at most `limit` bytes, so that
 /// the site carries no inflater of its own and a small link cannot expand into a large allocation.
 pub async fn inflate_raw(bytes: &[u8], limit: usize) -> Result<Vec<u8>, InflateFailure> {
-    let broken = |_| InflateFailure::Broken;
-    let pair: web_sys::ReadableWritablePair = DecompressionStream::new("deflate-raw")
-        .map_err(broken)?
-        .unchecked_into();
-    // The bytes are written straight into the stream (not read from a Blob, which goes through the
-    // browser's blob store and cost a 1024-CPU link 17 ms). The write and the close settle as the
-    // reader below drains the stream, or reject when it fails: both are awaited at the end, so that
-    // no rejection goes unhandled.
-    let writer = pair.get_writable().get_writer().map_err(broken)?;
+    let pair = DecompressionStream::new("deflate-raw").map_err(|_| InflateFailure::Broken)?;
+    transform(pair.unchecked_into(), bytes, limit).await
+}
+
+/// Compresses bytes to raw deflate with the browser's own compressor, so that the site carries no
+/// deflate encoder of its own (a share link decodes the same whichever encoder packed it).
+pub async fn deflate_raw(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let pair = CompressionStream::new("deflate-raw")?;
+    transform(pair.unchecked_into(), bytes, usize::MAX)
+        .await
+        .map_err(|_| JsValue::from_str("the browser could not compress the link"))
+}
+
+/// Runs bytes through a `{readable, writable}` transform stream and reads what comes out, at most
+/// `limit` bytes. The bytes are written straight into the stream (not read from a Blob, which goes
+/// through the browser's blob store and cost a 1024-CPU link 17 ms). The write and the close settle as
+/// the stream is drained, or reject when it fails: both are awaited at the end, so that no rejection
+/// goes unhandled.
+async fn transform(
+    pair: web_sys::ReadableWritablePair,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, InflateFailure> {
+    let writer = pair
+        .get_writable()
+        .get_writer()
+        .map_err(|_| InflateFailure::Broken)?;
     let write = JsFuture::from(writer.write_with_chunk(&js_sys::Uint8Array::from(bytes)));
     let close = JsFuture::from(writer.close());
     let result = drain(&pair.get_readable(), limit).await;
@@ -69,20 +87,6 @@ async fn drain(stream: &web_sys::ReadableStream, limit: usize) -> Result<Vec<u8>
         }
         out.extend(chunk.to_vec());
     }
-}
-
-/// Compresses bytes to raw deflate with the browser's own compressor, so that the site carries no
-/// deflate encoder of its own (a share link decodes the same whichever encoder packed it).
-pub async fn deflate_raw(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
-    // A CompressionStream is a `{readable, writable}` pair, which is what `pipeThrough` takes.
-    let pair: web_sys::ReadableWritablePair =
-        CompressionStream::new("deflate-raw")?.unchecked_into();
-    let blob = gloo_file::Blob::new(bytes);
-    let input: &web_sys::Blob = blob.as_ref();
-    let packed = input.stream().pipe_through(&pair);
-    let response = web_sys::Response::new_with_opt_readable_stream(Some(&packed))?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer()?).await?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Returns the page's URL fragment, `#` included, if any.

@@ -228,6 +228,7 @@ fn Field(
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let hint_id = format!("{id}-hint");
+    let message = field_message(state, id);
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -238,7 +239,7 @@ fn Field(
                     let value = event_target_value(&ev);
                     state.form.update(|f| set(f, value));
                 }/>
-            <small id=hint_id>{hint}</small>
+            <small id=hint_id><FieldMessage message=message/>{hint}</small>
         </div>
     }
 }
@@ -255,6 +256,7 @@ fn Choice(
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
     let hint_id = format!("{id}-hint");
+    let message = field_message(state, id);
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -272,8 +274,24 @@ fn Choice(
                     }).collect_view()
                 }}
             </select>
-            <small id=hint_id>{hint}</small>
+            <small id=hint_id><FieldMessage message=message/>{hint}</small>
         </div>
+    }
+}
+
+/// What is wrong with a field's value, at the head of the line under it (which the field names as
+/// its description).
+#[component]
+fn FieldMessage(message: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
+    move || message().map(|text| view! { <strong class="field-error">{text}</strong> })
+}
+
+/// The message that stands under a field, if any.
+fn field_message(state: AppState, id: &'static str) -> impl Fn() -> Option<String> + Copy {
+    move || {
+        state
+            .field_messages
+            .with(|m| m.iter().find(|(f, _)| *f == id).map(|(_, t)| quoted(t)))
     }
 }
 

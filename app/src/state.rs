@@ -57,6 +57,9 @@ pub struct AppState {
     pub settings: Memo<Result<Settings, Error>>,
     /// The plan and its outputs, when host and settings are good.
     pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
+    /// The messages that stand under form fields, by field id: the host's limits the guest meets
+    /// ("at most 6 vCPUs on node 1").
+    pub field_messages: Memo<Vec<(&'static str, String)>>,
     /// The outputs on the page: the plan's, or while there is none (a setting is wrong, the guest
     /// does not fit, the paste is broken) the last plan's, shown as out of date.
     pub shown: Memo<Option<(Plan, Outputs)>>,
@@ -105,6 +108,14 @@ impl AppState {
                 })
             })
         });
+        let field_messages = Memo::new(move |_| {
+            host.with(|h| {
+                settings.with(|s| match (h, s) {
+                    (Ok(h), Ok(s)) => rtkvm_core::plan::guest_limits(h, s),
+                    _ => Vec::new(),
+                })
+            })
+        });
         let shown = Memo::new(move |last: Option<&Option<(Plan, Outputs)>>| {
             plan.with(|p| match p {
                 Some(Ok(current)) => Some(current.clone()),
@@ -135,6 +146,7 @@ impl AppState {
             host,
             settings,
             plan,
+            field_messages,
             shown,
             link,
             share: RwSignal::new(None),

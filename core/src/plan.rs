@@ -649,6 +649,42 @@ pub fn capacity(host: &Host, part: &HostPlan, emulator: EmulatorPolicy) -> Vec<N
         .collect()
 }
 
+/// Says which guest setting meets a limit of the host, by the app's field ids, with the limit: more
+/// vCPUs or memory than the chosen node (or, automatic, any node) takes, or a node the host lacks.
+/// Empty when the guest fits or the partition itself cannot be made.
+pub fn guest_limits(host: &Host, settings: &Settings) -> Vec<(&'static str, String)> {
+    let Ok(part) = partition(host, settings) else {
+        return Vec::new();
+    };
+    let g = &settings.guest;
+    let nodes = capacity(host, &part.host, g.emulator);
+    let on = |pick: fn(&NodeCapacity) -> u64| match g.node {
+        Some(id) => nodes.iter().find(|c| c.node == id).copied(),
+        None => nodes.iter().max_by_key(|c| pick(c)).copied(),
+    };
+    let mut limits = Vec::new();
+    if let Some(id) = g.node.filter(|&id| !nodes.iter().any(|c| c.node == id)) {
+        limits.push((
+            "node",
+            format!("the host has no node {id} with CPUs and known memory"),
+        ));
+        return limits;
+    }
+    if let Some(c) = on(|c| u64::from(c.vcpus)).filter(|c| g.vcpus > c.vcpus) {
+        limits.push((
+            "vcpus",
+            format!("at most {} vCPUs on node {}", c.vcpus, c.node),
+        ));
+    }
+    if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib) {
+        limits.push((
+            "memory",
+            format!("at most {} on node {}", format_kib(c.memory_kib), c.node),
+        ));
+    }
+    limits
+}
+
 /// Places the vCPUs on isolated cores of the node, one core each (idle SMT siblings), and the emulator
 /// threads on the node's housekeeping CPUs or, isolated, on one more core. From recipe 2 on, a hybrid
 /// node's widest cores (its performance cores) are taken first. Returns the guest and the cores its

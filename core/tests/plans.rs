@@ -513,3 +513,51 @@ fn each_node_says_the_largest_guest_it_takes() {
     settings.guest.memory = Kib::gib(27);
     assert!(planned(&host, &settings).is_err());
 }
+
+#[test]
+fn guest_limits_name_the_field_and_the_limit_exactly_where_the_plan_stops() {
+    use rtkvm_core::plan::guest_limits;
+    let host = rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
+    for emulator in [
+        rtkvm_core::settings::EmulatorPolicy::Share,
+        rtkvm_core::settings::EmulatorPolicy::Isolate,
+    ] {
+        for node in [None, Some(0), Some(1)] {
+            for vcpus in 1..=8 {
+                for gib in [1, 16, 26, 27, 40] {
+                    let mut s = rtkvm_core::Settings::default();
+                    s.guest.vcpus = vcpus;
+                    s.guest.memory = rtkvm_core::units::Kib::gib(gib);
+                    s.guest.node = node;
+                    s.guest.emulator = emulator;
+                    s.guest.rt_vcpus = rtkvm_core::settings::RtVcpus::All;
+                    let limits = guest_limits(&host, &s);
+                    let fits = rtkvm_core::plan(&host, &s).is_ok();
+                    assert_eq!(
+                        limits.is_empty(),
+                        fits,
+                        "{vcpus} vCPUs, {gib} GiB, node {node:?}: {limits:?}"
+                    );
+                }
+            }
+        }
+    }
+    let mut s = rtkvm_core::Settings::default();
+    s.guest.vcpus = 7;
+    s.guest.memory = rtkvm_core::units::Kib::gib(30);
+    assert_eq!(
+        guest_limits(&host, &s),
+        vec![
+            ("vcpus", "at most 6 vCPUs on node 1".to_string()),
+            ("memory", "at most 26 GiB on node 1".to_string())
+        ]
+    );
+    s.guest.node = Some(5);
+    assert_eq!(
+        guest_limits(&host, &s),
+        vec![(
+            "node",
+            "the host has no node 5 with CPUs and known memory".to_string()
+        )]
+    );
+}
