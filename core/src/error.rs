@@ -80,7 +80,7 @@ pub enum Error {
     #[error("the capabilities have no <host> section, so there is no host to plan for")]
     NoHost,
     /// The host section has no NUMA topology.
-    #[error("the capabilities have no <topology> section: libvirt could not read the host's NUMA layout (built without numactl, or the host exposes none), so rtkvm cannot tell which CPUs and memory belong together; run `virsh capabilities` on the KVM host itself")]
+    #[error("the capabilities have no <topology> section: libvirt could not read the host's NUMA layout (it was not built with numactl, or the host exposes no NUMA information). Without it rtkvm cannot tell which CPUs and memory belong together; run `virsh capabilities` on the KVM host itself with a libvirt built with NUMA support")]
     NoTopology,
     /// A CPU id appears more than once.
     #[error("CPU {cpu} is listed twice ({where_}); a CPU appears once in `virsh capabilities`, so this output was edited or is corrupt", where_ = if first_cell == second_cell { format!("in NUMA cell {first_cell}") } else { format!("in NUMA cell {first_cell} and in cell {second_cell}") })]
