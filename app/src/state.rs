@@ -109,6 +109,10 @@ impl AppState {
             })
         });
         let field_messages = Memo::new(move |_| {
+            // A guest within the host's limits has a plan: only a failed plan is looked into.
+            if plan.with(|p| matches!(p, Some(Ok(_)))) {
+                return Vec::new();
+            }
             host.with(|h| {
                 settings.with(|s| match (h, s) {
                     (Ok(h), Ok(s)) => rtkvm_core::plan::guest_limits(h, s),
