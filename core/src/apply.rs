@@ -134,8 +134,7 @@ impl Fresh {
         let (attrs, _) = with_attributes(&doc.root, &[(name, Some(value))]);
         let xml = start_tag(&self.name, &attrs, true);
         let doc = xmltree::parse(&xml, &|_| Ok(())).expect("rtkvm's own element reads back");
-        let mut canon = String::new();
-        canonical(&doc.root, &mut canon);
+        let canon = canonical(&doc.root);
         Fresh {
             name: self.name.clone(),
             xml,
@@ -152,8 +151,21 @@ struct Patcher<'d> {
     unit: String,
 }
 
+/// The whitespace before `offset` on its line, when nothing else precedes it there.
+fn line_indent(text: &str, offset: usize) -> Option<&str> {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let lead = &text[start..offset];
+    lead.chars().all(|c| c == ' ' || c == '\t').then_some(lead)
+}
+
 /// A canonical form of an element for comparisons: name, sorted attributes, trimmed text, children.
-fn canonical(e: &Element, out: &mut String) {
+fn canonical(e: &Element) -> String {
+    let mut out = String::new();
+    write_canonical(e, &mut out);
+    out
+}
+
+fn write_canonical(e: &Element, out: &mut String) {
     out.push('<');
     out.push_str(e.name);
     let mut attrs: Vec<&(&str, std::borrow::Cow<'_, str>)> = e.attrs.iter().collect();
@@ -167,7 +179,7 @@ fn canonical(e: &Element, out: &mut String) {
     out.push('>');
     out.push_str(e.text.trim());
     for c in &e.children {
-        canonical(c, out);
+        write_canonical(c, out);
     }
     out.push('/');
 }
@@ -176,14 +188,7 @@ fn same(existing: &[&Element], fresh: &[Fresh]) -> bool {
     if existing.len() != fresh.len() {
         return false;
     }
-    let mut a: Vec<String> = existing
-        .iter()
-        .map(|e| {
-            let mut out = String::new();
-            canonical(e, &mut out);
-            out
-        })
-        .collect();
+    let mut a: Vec<String> = existing.iter().map(|e| canonical(e)).collect();
     let mut b: Vec<&str> = fresh.iter().map(|f| f.canon.as_str()).collect();
     a.sort();
     b.sort_unstable();
@@ -201,10 +206,7 @@ impl<'d> Patcher<'d> {
 
     /// The whitespace before `offset` on its line, when nothing else precedes it there.
     fn indent_at(&self, offset: usize) -> Option<&'d str> {
-        let text = self.text();
-        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let lead = &text[start..offset];
-        lead.chars().all(|c| c == ' ' || c == '\t').then_some(lead)
+        line_indent(self.text(), offset)
     }
 
     /// The indentation of an element's children: that of its first child, else its own plus a unit.
@@ -629,8 +631,8 @@ impl<'g> Generated<'g> {
     /// An element of the generated domain, its lines without the indentation it has there.
     fn fresh(&self, e: &Element) -> Fresh {
         let text = self.doc.text;
-        let start = text[..e.span.start].rfind('\n').map_or(0, |i| i + 1);
-        let indent = &text[start..e.span.start];
+        // The serializer indents every element on a line of its own.
+        let indent = line_indent(text, e.span.start).unwrap_or("");
         let mut xml = String::new();
         for (i, line) in text[e.span.clone()].lines().enumerate() {
             if i > 0 {
@@ -638,12 +640,10 @@ impl<'g> Generated<'g> {
             }
             xml.push_str(line.strip_prefix(indent).unwrap_or(line));
         }
-        let mut canon = String::new();
-        canonical(e, &mut canon);
         Fresh {
             name: e.name.to_string(),
             xml,
-            canon,
+            canon: canonical(e),
         }
     }
 }
@@ -654,13 +654,9 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
     let unit = root
         .children
         .first()
-        .and_then(|c| {
-            let text = doc.text;
-            let start = text[..c.span.start].rfind('\n').map_or(0, |i| i + 1);
-            let lead = &text[start..c.span.start];
-            (!lead.is_empty() && lead.chars().all(|c| c == ' ' || c == '\t'))
-                .then(|| lead.to_string())
-        })
+        .and_then(|c| line_indent(doc.text, c.span.start))
+        .filter(|lead| !lead.is_empty())
+        .map(str::to_string)
         .unwrap_or_else(|| "  ".into());
     let mut p = Patcher {
         doc,

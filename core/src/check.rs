@@ -12,9 +12,8 @@ use crate::plan::{HostPlan, KthreadPriorities};
 use crate::units::format_kib;
 use crate::xmltree::{Document, Element};
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// How bad a finding is; the text form (`error`, `warning`) is spelled once, in [`Severity::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     /// libvirt refuses the domain, or its vCPUs cannot run in real time.
     Error,
@@ -116,6 +115,16 @@ codes! {
     Recipe = "recipe",
 }
 
+impl Severity {
+    /// Returns the word the reports print: `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 impl FindingCode {
     /// Returns how bad a finding of this code is.
     pub fn severity(self) -> Severity {
@@ -139,6 +148,12 @@ impl FindingCode {
             | Recipe => Severity::Warning,
             _ => Severity::Error,
         }
+    }
+}
+
+impl Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -181,10 +181,7 @@ pub fn check_report(label: &str, report: &crate::check::CheckReport) -> String {
     use crate::check::Severity;
     let mut out = String::new();
     for f in &report.findings {
-        let severity = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let severity = f.severity.as_str();
         let element = if f.element.is_empty() {
             "domain"
         } else {

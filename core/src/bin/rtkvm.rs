@@ -398,10 +398,7 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
             for f in &remaining.findings {
                 log.push_str(&format!(
                     "rtkvm: still {}[{}]: {}\n",
-                    match f.severity {
-                        rtkvm_core::check::Severity::Error => "error",
-                        rtkvm_core::check::Severity::Warning => "warning",
-                    },
+                    f.severity.as_str(),
                     f.code.as_str(),
                     f.message
                 ));
