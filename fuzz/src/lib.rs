@@ -20,6 +20,11 @@ const NAMES: [&str; 6] = [
     "ü\"q\"",
 ];
 
+/// The recipe revision two bits pick, newest first (so that a zero byte is the current recipe).
+fn recipe_newest_first(bits: u8) -> Recipe {
+    Recipe::ALL[Recipe::ALL.len() - 1 - usize::from(bits & 3) % Recipe::ALL.len()]
+}
+
 /// Runs the whole pipeline on fuzzed settings and text; returns whether a plan was made. Panics when an
 /// invariant breaks.
 pub fn pipeline(data: &[u8]) -> bool {
@@ -44,8 +49,7 @@ pub fn pipeline(data: &[u8]) -> bool {
     s.host.preset = Preset::ALL[bit(1)];
     s.guest.scheduler = Scheduler::ALL[bit(2)];
     // Bits 4-5 pick the recipe revision, newest first; bits 6-7 the host's kernel.
-    s.recipe =
-        Recipe::ALL[Recipe::ALL.len() - 1 - usize::from((b[4] >> 4) & 3) % Recipe::ALL.len()];
+    s.recipe = recipe_newest_first(b[4] >> 4);
     s.host.kernel = Kernel::ALL[usize::from(b[4] >> 6)];
     s.host.kernel_type = KernelType::ALL[usize::from(b[11] >> 7)];
     s.guest.emulator = EmulatorPolicy::ALL[bit(8)];
@@ -146,7 +150,7 @@ pub fn domain(data: &[u8]) -> bool {
     let host = rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
     let facts = DomainFacts::read(&doc);
     let mut s = Settings::default();
-    s.recipe = Recipe::ALL[Recipe::ALL.len() - 1 - usize::from(b & 3) % Recipe::ALL.len()];
+    s.recipe = recipe_newest_first(b);
     let given = rtkvm_core::apply::Given {
         vcpus: b & 4 == 0,
         memory: true,
@@ -163,7 +167,11 @@ pub fn domain(data: &[u8]) -> bool {
     let applied = rtkvm_core::apply::apply(&doc, &host, &plan);
     let patched = parse_domain(&applied.xml).expect("a patched domain reads back");
     let again = rtkvm_core::apply::apply(&patched, &host, &plan);
-    assert!(again.changes.is_empty(), "a second patch changed {:?}", again.changes);
+    assert!(
+        again.changes.is_empty(),
+        "a second patch changed {:?}",
+        again.changes
+    );
     assert_eq!(again.xml, applied.xml);
     let context = HostContext {
         host: &host,
