@@ -149,8 +149,10 @@ pub fn domain(data: &[u8]) -> bool {
     assert!(report.findings.iter().all(|f| f.position.line <= lines));
     let host = rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
     let facts = DomainFacts::read(&doc);
-    let mut s = Settings::default();
-    s.recipe = recipe_newest_first(b);
+    let mut s = Settings {
+        recipe: recipe_newest_first(b),
+        ..Settings::default()
+    };
     let given = rtkvm_core::apply::Given {
         vcpus: b & 4 == 0,
         memory: true,
