@@ -682,3 +682,79 @@ test('the host\'s limit a guest meets is said under the field that meets it', as
   assert.match(await page.innerText('#node-hint .field-error'), /no node 1/);
   await close(s);
 });
+
+/** Every drawn map's SVG at its own size (`shrunk` lists those drawn smaller), the smallest CPU
+ * label's rendered height, and how far the map scrolls sideways. */
+async function mapGeometry(page) {
+  return page.evaluate(() => {
+    const svgs = [...document.querySelectorAll('svg.topology')];
+    const map = document.querySelector('[data-testid=topology-map]');
+    return {
+      shrunk: svgs.filter((s) => s.getBoundingClientRect().width + 0.5 < Number(s.getAttribute('width'))).length,
+      smallestLabel: Math.min(...[...document.querySelectorAll('svg.topology g.cpu text')].map((t) => t.getBoundingClientRect().height)),
+      sideways: map.scrollWidth - map.clientWidth,
+      pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+    };
+  });
+}
+
+test('the map is one tab stop moved with the arrow keys, and its text stays readable on wide hosts and phones', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.waitForSelector('[data-testid=out-xml]');
+  assert.equal(await page.locator('svg.topology g.cpu[tabindex]').count(), 0, 'no CPU is a tab stop of its own');
+  // Tabbing from the last field of the form reaches the map, which starts on the guest's vCPU 0.
+  await page.focus('[data-testid=emulator]');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'topology-map');
+  const line = () => page.innerText('[data-testid=map-line]');
+  assert.equal(await line(), 'CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs guest vCPU 0');
+  assert.equal(await page.getAttribute('svg.topology g.cpu.focus', 'data-cpu'), '12');
+  await page.keyboard.press('ArrowRight');
+  assert.match(await line(), /^CPU 13: .* runs guest vCPU 1$/);
+  await page.keyboard.press('Home');
+  assert.match(await line(), /^CPU 0: node 0, socket 0, core 0, siblings 0 — host \(housekeeping\)$/);
+  await page.keyboard.press('ArrowLeft');
+  assert.match(await line(), /^CPU 0: /, 'the first CPU stays put');
+  // Down moves to the next row of the node, or on to the next node's first CPU.
+  const before = await page.$eval('svg.topology g.cpu.focus', (g) => g.getBoundingClientRect().top);
+  await page.keyboard.press('ArrowDown');
+  const after = await page.$eval('svg.topology g.cpu.focus', (g) => g.getBoundingClientRect().top);
+  assert.ok(after > before, `ArrowDown moved from ${before} to ${after}`);
+  await page.keyboard.press('End');
+  assert.match(await line(), /^CPU 15: /);
+  assert.equal(await page.locator('svg.topology g.cpu.focus').count(), 1);
+  // The pointer says what it is over; a click moves the keyboard there.
+  await page.hover('svg.topology g.cpu[data-cpu="4"]');
+  assert.match(await line(), /^CPU 4: /);
+  await page.click('svg.topology g.cpu[data-cpu="5"]');
+  assert.equal(await page.getAttribute('svg.topology g.cpu.focus', 'data-cpu'), '5');
+  // A new plan recolours the CPUs the line describes.
+  await page.fill('[data-testid=vcpus]', '2');
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu.vcpu').length === 2);
+  await page.focus('[data-testid=topology-map]');
+  await page.click('svg.topology g.cpu[data-cpu="14"]');
+  assert.match(await line(), /^CPU 14: .* isolated, free$/);
+
+  // ppc64le with SMT8: its cores wrap onto rows that fit the page, at full size.
+  await paste(page, await readFile(corpus('virt-manager/kvm-ppc64le.xml'), 'utf8'));
+  await page.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu').length === 96);
+  const ppc = await mapGeometry(page);
+  assert.deepEqual({ shrunk: ppc.shrunk, sideways: ppc.sideways }, { shrunk: 0, sideways: 0 });
+  assert.ok(ppc.smallestLabel >= 10, `labels ${ppc.smallestLabel}px high`);
+  await close(s);
+
+  // A phone: the 160-CPU aarch64 host's map keeps its text size and fits or scrolls within itself.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const small = await phone.newPage();
+  await small.goto(origin + SUBPATH);
+  await small.waitForSelector('[data-testid=out-xml]');
+  await small.fill('[data-testid=caps-input]', await readFile(corpus('virt-manager/kvm-aarch64.xml'), 'utf8'));
+  await small.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu').length === 160);
+  const onPhone = await mapGeometry(small);
+  assert.equal(onPhone.shrunk, 0);
+  assert.ok(onPhone.smallestLabel >= 10, `labels ${onPhone.smallestLabel}px high on a phone`);
+  assert.ok(onPhone.pageOverflow <= 1, `the page is ${onPhone.pageOverflow}px wider than the phone`);
+  await small.screenshot({ path: path.join(artifacts, 'phone-aarch64-160-cpus.png'), fullPage: true });
+  await phone.close();
+});

@@ -485,9 +485,7 @@ fn HostView() -> impl IntoView {
                 <p>{summary}</p>
                 <p class="hint" data-testid="capacity">{capacity}</p>
                 <Legend/>
-                <div class="map-scroll">
-                    <TopologyMap host=host layout=layout/>
-                </div>
+                <TopologyMap host=host layout=layout/>
             </section>
         })
     }

@@ -108,58 +108,211 @@ impl Layout {
 const CPU_W: i32 = 34;
 const CPU_H: i32 = 24;
 const GAP: i32 = 4;
-const CORES_PER_ROW: usize = 8;
-const ROW: i32 = CORES_PER_ROW as i32;
+/// The most cores in one row of a socket; fewer where the map would be wider than the page.
+const MAX_CORES_PER_ROW: i32 = 8;
 
 /// Hosts with more online CPUs than this open only the guest's node at first; every node can be opened
 /// and closed with its header.
 const FOLD_ABOVE_CPUS: usize = 256;
 
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
+
+/// One drawn CPU: its elements, so that a new layout repaints only the CPUs whose role changed, and
+/// where it sits, for the arrow keys.
+struct Drawn {
+    id: u32,
+    role: Role,
+    /// `CPU 12: node 1, socket 1, core 0, siblings 12`.
+    place: String,
+    g: web_sys::Element,
+    title: web_sys::Element,
+    label: web_sys::Element,
+    x: i32,
+    y: i32,
+}
+
+impl Drawn {
+    fn describe(&self) -> String {
+        format!("{} — {}", self.place, self.role.describe())
+    }
+
+    fn paint(&mut self, role: Role) {
+        self.role = role;
+        let _ = self.g.set_attribute("class", role.class());
+        self.title.set_text_content(Some(&self.describe()));
+        let label = match role {
+            Role::Vcpu(k) => format!("v{k}"),
+            _ => self.id.to_string(),
+        };
+        self.label.set_text_content(Some(&label));
+    }
+}
+
+/// The drawn CPUs of every open node (by position in the host's cells), and the CPU the keyboard is on.
+#[derive(Default)]
+struct Drawing {
+    nodes: Vec<Vec<Drawn>>,
+    focus: Option<(usize, usize)>,
+}
+
+impl Drawing {
+    fn get(&self, at: (usize, usize)) -> Option<&Drawn> {
+        self.nodes.get(at.0)?.get(at.1)
+    }
+
+    /// Every drawn CPU's position, in drawing order.
+    fn positions(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(n, cpus)| (0..cpus.len()).map(move |i| (n, i)))
+    }
+
+    /// Where an arrow key (or Home, End) moves the keyboard from `at`.
+    fn step(&self, at: (usize, usize), key: &str) -> Option<(usize, usize)> {
+        let all: Vec<_> = self.positions().collect();
+        let i = all.iter().position(|&p| p == at)?;
+        let here = self.get(at)?;
+        // The nearest CPU of the next (or previous) row of the same node, else the next node's first
+        // (or the previous node's last) CPU.
+        let row = |down: bool| {
+            let cpus = &self.nodes[at.0];
+            let y = cpus
+                .iter()
+                .map(|c| c.y)
+                .filter(|&y| if down { y > here.y } else { y < here.y })
+                .reduce(|a, b| if down { a.min(b) } else { a.max(b) });
+            match y {
+                Some(y) => cpus
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.y == y)
+                    .min_by_key(|(_, c)| (c.x - here.x).abs())
+                    .map(|(k, _)| (at.0, k)),
+                None if down => all[i..].iter().find(|p| p.0 > at.0).copied(),
+                None => all[..i].iter().rev().find(|p| p.0 < at.0).copied(),
+            }
+        };
+        match key {
+            "ArrowRight" => all.get(i + 1).copied(),
+            "ArrowLeft" => i.checked_sub(1).map(|k| all[k]),
+            "ArrowDown" => row(true),
+            "ArrowUp" => row(false),
+            "Home" => all.first().copied(),
+            "End" => all.last().copied(),
+            _ => None,
+        }
+    }
+
+    /// Moves the keyboard to `to` and returns what the map's line says of that CPU.
+    fn focus(&mut self, to: (usize, usize)) -> Option<String> {
+        if let Some(old) = self.focus.and_then(|at| self.get(at)) {
+            let _ = old.g.class_list().remove_1("focus");
+        }
+        let new = self.get(to)?;
+        let _ = new.g.class_list().add_1("focus");
+        let nearest = web_sys::ScrollIntoViewOptions::new();
+        nearest.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        nearest.set_inline(web_sys::ScrollLogicalPosition::Nearest);
+        new.g
+            .scroll_into_view_with_scroll_into_view_options(&nearest);
+        let line = new.describe();
+        self.focus = Some(to);
+        Some(line)
+    }
+}
+
+/// The SVG of an open node, drawn as its element is created (so that the map is on screen with the
+/// plan, not an effect later), straight into the DOM: a host's map is thousands of shapes, which cost
+/// far less this way than as reactive views.
+#[derive(Clone)]
+struct NodeDrawing {
+    cell: std::sync::Arc<rtkvm_core::host::Cell>,
+    position: usize,
+    geometry: Geometry,
+    layout: Memo<Layout>,
+    drawing: StoredValue<Drawing, LocalStorage>,
+}
+
+impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::svg::Svg> for NodeDrawing {
+    fn load(self, svg: &web_sys::Element) {
+        let drawn = self
+            .layout
+            .with_untracked(|l| draw_node(svg, &self.cell, self.geometry, l));
+        self.drawing
+            .update_value(|d| d.nodes[self.position] = drawn);
+    }
+}
+
+/// The sizes every node of a host is drawn with.
+#[derive(Clone, Copy)]
+struct Geometry {
+    /// A core's width: its widest SMT width of CPUs side by side.
+    core_w: i32,
+    /// Cores per row of a socket.
+    per_row: i32,
+    /// The SVG's width.
+    width: i32,
+}
+
+impl Geometry {
+    /// Fits the rows to the page (the window's width, less the page's margins), at most eight cores
+    /// per row: text keeps its size and a wide socket wraps onto more rows.
+    fn new(host: &Host) -> Geometry {
+        let threads = host
+            .cpus()
+            .map(|c| c.siblings.len())
+            .max()
+            .unwrap_or(1)
+            .max(1) as i32;
+        let core_w = threads * (CPU_W + 2) + 6;
+        let page = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .map_or(760, |w| (w as i32 - 70).clamp(300, 760));
+        let per_row = ((page - 24) / (core_w + GAP)).clamp(1, MAX_CORES_PER_ROW);
+        Geometry {
+            core_w,
+            per_row,
+            width: per_row * (core_w + GAP) + 24,
+        }
+    }
+}
+
 /// Draws the host's topology, one SVG per NUMA node under a header that opens and closes it; the roles
-/// and huge pages follow `layout`.
+/// and huge pages follow `layout`. The map is one tab stop: the arrow keys move between CPUs and a line
+/// under it says the CPU's place and role (as does the pointer).
 #[component]
 pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
-    let threads = host
-        .cpus()
-        .map(|c| c.siblings.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let core_w = threads as i32 * (CPU_W + 2) + 6;
-    let width = ROW * (core_w + GAP) + 24;
-    // One role signal per CPU, set by a single render effect only where the role changed: a new plan
-    // touches the DOM of those CPUs alone.
-    let mut ids: Vec<u32> = host.cpus().map(|c| c.id).collect();
-    ids.sort_unstable();
-    let roles: Vec<RwSignal<Role>> = ids
-        .iter()
-        .map(|&id| RwSignal::new(layout.with_untracked(|l| l.role(id))))
-        .collect();
-    let updater = RenderEffect::new({
-        let roles = roles.clone();
-        let ids = ids.clone();
-        move |_| {
-            layout.with(|l| {
-                for (signal, &id) in roles.iter().zip(&ids) {
-                    let role = l.role(id);
-                    if signal.get_untracked() != role {
-                        signal.set(role);
+    let geometry = Geometry::new(&host);
+    let drawing = StoredValue::new_local(Drawing {
+        nodes: host.cells.iter().map(|_| Vec::new()).collect(),
+        focus: None,
+    });
+    // A new layout repaints the CPUs whose role changed, as part of the update that made it.
+    let updater = RenderEffect::new(move |_| {
+        layout.with(|l| {
+            drawing.update_value(|d| {
+                for cpu in d.nodes.iter_mut().flatten() {
+                    let role = l.role(cpu.id);
+                    if cpu.role != role {
+                        cpu.paint(role);
                     }
                 }
             })
-        }
+        })
     });
     // Kept alive as long as the map is on screen.
     StoredValue::new_local(updater);
-    let fold = ids.len() > FOLD_ABOVE_CPUS;
+    let line = RwSignal::new(String::new());
+    let fold = host.cpus().count() > FOLD_ABOVE_CPUS;
     let first_with_cpus = host.cells.iter().find(|c| !c.cpus.is_empty()).map(|c| c.id);
     let nodes = host
         .cells
         .iter()
-        .map(|cell| {
+        .enumerate()
+        .map(|(position, cell)| {
             let node = cell.id;
-            let cell = cell.clone();
-            let (roles, ids) = (roles.clone(), ids.clone());
             // None: open as the layout says (every node of a small host; on a large one, the guest's
             // node, or the first node while no guest is placed); Some: as the user chose.
             // A memo, so that the drawing is rebuilt only when the node opens or closes, not on every
@@ -182,106 +335,221 @@ pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
             };
             let head = format!("NUMA node {node}: {memory}, {cpus}");
             let header = move || format!("{head}{}", layout.with(|l| l.pages(node)));
-            let drawing = move || {
-                open.get().then(|| {
-                    let role_of =
-                        |id: u32| roles[ids.binary_search(&id).expect("every drawn CPU is online")];
-                    node_svg(&cell, width, core_w, role_of)
-                })
+            let svg = NodeDrawing {
+                cell: std::sync::Arc::new(cell.clone()),
+                position,
+                geometry,
+                layout,
+                drawing,
+            };
+            let shown = move || {
+                if open.get() {
+                    Some(view! {
+                        <svg class="topology" node_ref=svg.clone() role="img"
+                            aria-label=format!("NUMA node {node}")></svg>
+                    })
+                } else {
+                    // A closed node has nothing drawn, and the keyboard leaves it.
+                    drawing.update_value(|d| {
+                        d.nodes[position].clear();
+                        if d.focus.is_some_and(|f| f.0 == position) {
+                            d.focus = None;
+                        }
+                    });
+                    None
+                }
             };
             view! {
                 <div class="node" data-node=node>
                     <button class="node-toggle" aria-expanded=move || open.get().to_string()
                         on:click=move |_| chosen.set(Some(!open.get_untracked()))>{header}</button>
-                    {drawing}
+                    {shown}
                 </div>
             }
         })
         .collect_view();
+    // The CPU under an event: its node's position and its index there.
+    let cpu_at = move |ev: &web_sys::Event| -> Option<(usize, usize)> {
+        let target: web_sys::Element = event_target(ev);
+        let id: u32 = target
+            .closest("g.cpu")
+            .ok()??
+            .get_attribute("data-cpu")?
+            .parse()
+            .ok()?;
+        drawing.with_value(|d| {
+            d.positions()
+                .find(|&p| d.get(p).is_some_and(|c| c.id == id))
+        })
+    };
+    let focus = move |to: (usize, usize)| {
+        if let Some(text) = drawing.try_update_value(|d| d.focus(to)).flatten() {
+            line.set(text);
+        }
+    };
     view! {
-        <div class="topology-map" data-testid="topology-map" role="group" aria-label="Host topology map">
+        <div class="topology-map map-scroll" data-testid="topology-map" tabindex="0" role="group"
+            aria-label="Host topology map: the arrow keys move between CPUs" aria-describedby="map-line"
+            on:focus=move |_| {
+                let at = drawing.with_value(|d| {
+                    d.focus
+                        .filter(|&f| d.get(f).is_some())
+                        .or_else(|| d.positions().find(|&p| d.get(p).is_some_and(|c| matches!(c.role, Role::Vcpu(_)))))
+                        .or_else(|| d.positions().next())
+                });
+                if let Some(at) = at {
+                    focus(at);
+                }
+            }
+            on:keydown=move |ev: web_sys::KeyboardEvent| {
+                let to = drawing.with_value(|d| d.focus.and_then(|at| d.step(at, &ev.key())));
+                if let Some(to) = to {
+                    ev.prevent_default();
+                    focus(to);
+                }
+            }
+            on:click=move |ev: web_sys::MouseEvent| {
+                if let Some(at) = cpu_at(&ev) {
+                    focus(at);
+                }
+            }
+            on:mouseover=move |ev: web_sys::MouseEvent| {
+                if let Some(text) = cpu_at(&ev).and_then(|at| drawing.with_value(|d| Some(d.get(at)?.describe()))) {
+                    line.set(text);
+                }
+            }>
             {nodes}
         </div>
+        <p class="hint map-line" id="map-line" role="status" data-testid="map-line">{line}</p>
     }
 }
 
-/// Draws one node's sockets, cores and CPUs.
-fn node_svg(
+/// Draws one node's sockets, cores and CPUs into its SVG and returns its CPUs, in drawing order.
+fn draw_node(
+    svg: &web_sys::Element,
     cell: &rtkvm_core::host::Cell,
-    width: i32,
-    core_w: i32,
-    role_of: impl Fn(u32) -> RwSignal<Role>,
-) -> AnyView {
+    geometry: Geometry,
+    layout: &Layout,
+) -> Vec<Drawn> {
+    let Geometry {
+        core_w,
+        per_row,
+        width,
+    } = geometry;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return Vec::new();
+    };
+    // Creates an SVG element with these attributes under `parent`.
+    let shape = |parent: &web_sys::Element, name: &str, attrs: &[(&str, &str)]| {
+        let el = document
+            .create_element_ns(Some(SVG_NS), name)
+            .expect("SVG elements can be created");
+        for (k, v) in attrs {
+            let _ = el.set_attribute(k, v);
+        }
+        let _ = parent.append_child(&el);
+        el
+    };
+    let mut drawn = Vec::new();
     let mut y = 4;
     let cell_cores = cell.cores();
     let mut sockets: Vec<u32> = cell_cores.iter().map(|c| c.socket).collect();
     sockets.sort_unstable();
     sockets.dedup();
-    let mut shapes = Vec::new();
     for socket in sockets {
         let cores: Vec<_> = cell_cores.iter().filter(|c| c.socket == socket).collect();
-        let rows = cores.len().div_ceil(CORES_PER_ROW) as i32;
+        let rows = cores.len().div_ceil(per_row as usize) as i32;
         let socket_top = y;
         let socket_h = 20 + rows * (CPU_H + 10) + 4;
-        shapes.push(view! {
-            <rect class="socket" x="8" y=socket_top width=width - 16 height=socket_h rx="4"></rect>
-            <text class="label" x="14" y=socket_top + 14>{format!("socket {socket}")}</text>
-        }.into_any());
+        let (w, h, top) = (
+            (width - 16).to_string(),
+            socket_h.to_string(),
+            socket_top.to_string(),
+        );
+        shape(
+            svg,
+            "rect",
+            &[
+                ("class", "socket"),
+                ("x", "8"),
+                ("y", &top),
+                ("width", &w),
+                ("height", &h),
+                ("rx", "4"),
+            ],
+        );
+        shape(
+            svg,
+            "text",
+            &[
+                ("class", "label"),
+                ("x", "14"),
+                ("y", &(socket_top + 14).to_string()),
+            ],
+        )
+        .set_text_content(Some(&format!("socket {socket}")));
         for (i, core) in cores.iter().enumerate() {
-            let cx = 14 + (i % CORES_PER_ROW) as i32 * (core_w + GAP);
-            let cy = socket_top + 20 + (i / CORES_PER_ROW) as i32 * (CPU_H + 10);
-            shapes.push(
-                view! {
-                    <rect class="core" x=cx y=cy width=core_w - 2 height=CPU_H + 6 rx="3"></rect>
-                }
-                .into_any(),
+            let cx = 14 + (i as i32 % per_row) * (core_w + GAP);
+            let cy = socket_top + 20 + (i as i32 / per_row) * (CPU_H + 10);
+            shape(
+                svg,
+                "rect",
+                &[
+                    ("class", "core"),
+                    ("x", &cx.to_string()),
+                    ("y", &cy.to_string()),
+                    ("width", &(core_w - 2).to_string()),
+                    ("height", &(CPU_H + 6).to_string()),
+                    ("rx", "3"),
+                ],
             );
-            for (t, cpu_id) in core.cpus.iter().enumerate() {
-                let cpu = cell
-                    .cpus
-                    .iter()
-                    .find(|c| c.id == cpu_id)
-                    .expect("core CPUs are online");
-                let role = role_of(cpu_id);
+            for (t, id) in core.cpus.iter().enumerate() {
+                let Some(cpu) = cell.cpus.iter().find(|c| c.id == id) else {
+                    continue;
+                };
                 let die = cpu.die.map(|d| format!(", die {d}")).unwrap_or_default();
-                let place = format!(
-                    "CPU {cpu_id}: node {}, socket {}{die}, core {}, siblings {} — ",
-                    cell.id, cpu.socket, cpu.core, cpu.siblings
+                let (x, y) = (cx + 3 + t as i32 * (CPU_W + 2), cy + 3);
+                // Placed by one transform; the box's size and the label's anchor come from the
+                // style sheet, so that a CPU costs few DOM calls.
+                let g = shape(
+                    svg,
+                    "g",
+                    &[
+                        ("data-cpu", &id.to_string()),
+                        ("transform", &format!("translate({x} {y})")),
+                    ],
                 );
-                let transform =
-                    format!("translate({} {})", cx + 3 + t as i32 * (CPU_W + 2), cy + 3);
-                // One effect per CPU: a CPU whose role changes is drawn anew. It is placed by one
-                // transform; the box's size and the label's anchor come from the style sheet, so that
-                // a CPU costs few DOM calls.
-                shapes.push(
-                    (move || {
-                        let role = role.get();
-                        let label = match role {
-                            Role::Vcpu(k) => format!("v{k}"),
-                            _ => cpu_id.to_string(),
-                        };
-                        view! {
-                            <g class=role.class() tabindex="0" data-cpu=cpu_id transform=transform.clone()>
-                                <title>{format!("{place}{}", role.describe())}</title>
-                                <rect></rect>
-                                <text x=CPU_W / 2 y="16">{label}</text>
-                            </g>
-                        }
-                    })
-                    .into_any(),
-                );
+                let title = shape(&g, "title", &[]);
+                shape(&g, "rect", &[]);
+                let label = shape(&g, "text", &[("x", "17"), ("y", "16")]);
+                let mut cpu = Drawn {
+                    id,
+                    role: Role::Host,
+                    place: format!(
+                        "CPU {id}: node {}, socket {}{die}, core {}, siblings {}",
+                        cell.id, cpu.socket, cpu.core, cpu.siblings
+                    ),
+                    g,
+                    title,
+                    label,
+                    x,
+                    y,
+                };
+                cpu.paint(layout.role(id));
+                drawn.push(cpu);
             }
         }
         y += socket_h + 6;
     }
     let height = y.max(10);
-    view! {
-        <svg class="topology" viewBox=format!("0 0 {width} {height}") width=width height=height
-             role="img" aria-label=format!("NUMA node {}", cell.id)>
-            {shapes}
-        </svg>
+    for (k, v) in [
+        ("viewBox", format!("0 0 {width} {height}")),
+        ("width", width.to_string()),
+        ("height", height.to_string()),
+    ] {
+        let _ = svg.set_attribute(k, &v);
     }
-    .into_any()
+    drawn
 }
 
 /// The legend for the map's colours.

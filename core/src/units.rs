@@ -44,11 +44,13 @@ pub fn format_kib(kib: u64) -> String {
     ];
     for (name, size) in UNITS {
         if kib >= size {
-            // Inexact amounts always show a decimal: tenths, rounded half up, in integers (no float
-            // formatting code in the wasm).
-            let tenths = (u128::from(kib) * 10 + u128::from(size) / 2) / u128::from(size);
-            return if kib.is_multiple_of(size) {
-                format!("{} {name}", kib / size)
+            // Inexact amounts always show a decimal: tenths, rounded half up, in 64-bit integers
+            // (no float or 128-bit formatting code in the wasm). Only units of 1 MiB and up can be
+            // inexact, so the whole part times ten stays far below `u64::MAX`.
+            let (whole, rest) = (kib / size, kib % size);
+            let tenths = whole * 10 + (rest * 10 + size / 2) / size;
+            return if rest == 0 {
+                format!("{whole} {name}")
             } else {
                 format!("{}.{} {name}", tenths / 10, tenths % 10)
             };

@@ -461,3 +461,28 @@ proptest! {
         prop_assert_eq!(shared.settings, settings);
     }
 }
+
+proptest! {
+    /// `format_kib` rounds in 64-bit integers; it agrees with the same rounding done in 128 bits, over
+    /// the whole range of `u64` and around every unit's boundaries.
+    #[test]
+    fn format_kib_agrees_with_wide_arithmetic(
+        kib in prop_oneof![
+            any::<u64>(),
+            (0u32..4, 0u64..4096).prop_map(|(unit, k)| (1u64 << (10 * unit)).saturating_mul(k)),
+            (0u32..4, 0u64..4096).prop_map(|(unit, k)| (1u64 << (10 * unit)).saturating_mul(k).saturating_sub(1)),
+        ]
+    ) {
+        let units = [("TiB", 1u128 << 30), ("GiB", 1 << 20), ("MiB", 1 << 10), ("KiB", 1)];
+        let wide = u128::from(kib);
+        let expected = match units.iter().find(|(_, size)| wide >= *size) {
+            None => "0 KiB".to_string(),
+            Some((name, size)) if wide % size == 0 => format!("{} {name}", wide / size),
+            Some((name, size)) => {
+                let tenths = (wide * 10 + size / 2) / size;
+                format!("{}.{} {name}", tenths / 10, tenths % 10)
+            }
+        };
+        prop_assert_eq!(rtkvm_core::units::format_kib(kib), expected);
+    }
+}
