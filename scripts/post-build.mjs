@@ -10,8 +10,14 @@
 //  3. Minifies wasm-bindgen's JS glue with terser (scripts/setup.sh installs it into .tools/; trunk's
 //     own minifier cannot parse the glue) and updates the integrity of its preload: 1.5 KB less
 //     gzipped (BENCHMARKS.md).
+//  4. Drops the Web Streams adapters that Leptos always links (server_fn's `wasm-streams`: three
+//     exported classes for server functions' streamed bodies, which a client-side app never calls):
+//     their exports leave the wasm, wasm-opt runs again to remove their code and the imports only
+//     it used, and the glue loses the classes and every import the wasm no longer asks for
+//     (BENCHMARKS.md: 1.8 KB gzipped). The wasm's integrity in the early fetch is the new file's.
 // Every pattern it relies on is checked: a trunk that writes something else stops the build.
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -33,10 +39,15 @@ if (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(publicUrl)) {
 const loader = html.match(/await init\(\{ module_or_path: '((?:\.\/|\/)[A-Za-z0-9_.\/-]*_bg\.wasm)' \}\)/) ?? fail(`the loader's init call (for a public URL of ${publicUrl})`);
 const wasm = loader[1];
 const preload = html.match(new RegExp(`<link rel="preload" href="${wasm.replace(/\./g, '\\.')}"[^>]*>`)) ?? fail('the wasm preload link');
-const integrity = preload[0].match(/ integrity="(sha384-[A-Za-z0-9+/=]+)"/) ?? fail('the wasm preload\'s integrity');
+if (!/ integrity="sha384-[A-Za-z0-9+/=]+"/.test(preload[0])) fail('the wasm preload\'s integrity');
 html = html.replace(preload[0], '');
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wasmFile = path.join(dir, path.basename(wasm));
+const unusedExports = /^(__wbg_)?intounderlying(bytesource|sink|source)_/;
+const { imports: wasmImports } = dropExports(wasmFile, unusedExports);
+const integrity = `sha384-${createHash('sha384').update(readFileSync(wasmFile)).digest('base64')}`;
 html = html.replace(loader[0], 'await init({ module_or_path: window.rtkvmWasm })');
-const early = `<script>window.rtkvmWasm = fetch(${JSON.stringify(wasm)}, { integrity: ${JSON.stringify(integrity[1])} }).then((r) => {
+const early = `<script>window.rtkvmWasm = fetch(${JSON.stringify(wasm)}, { integrity: ${JSON.stringify(integrity)} }).then((r) => {
       if (!r.ok) throw new Error('failed to fetch the wasm: ' + r.status);
       return (r.headers.get('content-type') || '').startsWith('application/wasm')
         ? WebAssembly.compileStreaming(r) : r.arrayBuffer().then((b) => WebAssembly.compile(b));
@@ -52,10 +63,86 @@ html = html.replace('RTKVM_LOADER_HASH', hashes.join(' '));
 
 const glue = html.match(/import init, \* as bindings from '((?:\.\/|\/)[A-Za-z0-9_.\/-]*\.js)';/) ?? fail('the JS glue\'s import');
 const preloadGlue = html.match(new RegExp(`<link rel="modulepreload" href="${glue[1].replace(/\./g, '\\.')}"[^>]* integrity="(sha384-[A-Za-z0-9+/=]+)"`)) ?? fail('the JS glue\'s preload');
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { minify } = createRequire(path.join(root, '.tools', 'package.json'))('terser');
+const tools = createRequire(path.join(root, '.tools', 'package.json'));
+const { minify } = tools('terser');
 const glueFile = path.join(dir, path.basename(glue[1]));
-const { code } = await minify(readFileSync(glueFile, 'utf8'), { module: true, compress: true, mangle: true });
+const glueSource = dropFromGlue(readFileSync(glueFile, 'utf8'), ['IntoUnderlyingByteSource', 'IntoUnderlyingSink', 'IntoUnderlyingSource'], wasmImports);
+const { code } = await minify(glueSource, { module: true, compress: true, mangle: true });
 writeFileSync(glueFile, code);
 html = html.replace(preloadGlue[1], `sha384-${createHash('sha384').update(code, 'utf8').digest('base64')}`);
 writeFileSync(file, html);
+
+/** Removes the exports whose names match `pattern` from the wasm file, then runs wasm-opt again with
+ * the page's own settings (index.html), which removes the code only they reached and the imports only
+ * that code called. Returns the names the optimized wasm still imports. */
+function dropExports(file, pattern) {
+  const bytes = readFileSync(file);
+  const leb = (at) => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[at++]; value |= (byte & 0x7f) << shift; shift += 7; } while (byte & 0x80);
+    return [value >>> 0, at];
+  };
+  const uleb = (n) => {
+    const out = [];
+    do { let byte = n & 0x7f; n >>>= 7; if (n) byte |= 0x80; out.push(byte); } while (n);
+    return Buffer.from(out);
+  };
+  const parts = [bytes.subarray(0, 8)];
+  let at = 8, dropped = 0;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    const [size, start] = leb(at + 1);
+    const end = start + size;
+    if (id !== 7) { parts.push(bytes.subarray(at, end)); at = end; continue; }
+    // The export section: a count, then (name, kind, index) entries.
+    let [count, p] = leb(start);
+    const kept = [];
+    for (let i = 0; i < count; i++) {
+      const entry = p;
+      const [length, nameAt] = leb(p);
+      const name = bytes.subarray(nameAt, nameAt + length).toString('utf8');
+      [, p] = leb(nameAt + length + 1);
+      if (pattern.test(name)) dropped++; else kept.push(bytes.subarray(entry, p));
+    }
+    const body = Buffer.concat([uleb(kept.length), ...kept]);
+    parts.push(Buffer.from([7]), uleb(body.length), body);
+    at = end;
+  }
+  if (dropped === 0) fail(`wasm exports matching ${pattern}`);
+  writeFileSync(file, Buffer.concat(parts));
+  const page = readFileSync(path.join(root, 'index.html'), 'utf8');
+  const level = page.match(/data-wasm-opt="([a-z0-9]+)"/) ?? fail('data-wasm-opt in index.html');
+  const params = page.match(/data-wasm-opt-params="([^"]*)"/) ?? fail('data-wasm-opt-params in index.html');
+  // The features rustc's wasm32 target emits; a wasm using another fails wasm-opt's validation here.
+  const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue'].map((f) => `--enable-${f}`);
+  execFileSync('wasm-opt', [`-O${level[1]}`, ...params[1].split(/\s+/).filter(Boolean), ...features, file, '-o', file], { stdio: 'inherit' });
+  const module = new WebAssembly.Module(readFileSync(file));
+  return { imports: new Set(WebAssembly.Module.imports(module).map((i) => i.name)) };
+}
+
+/** Removes these exported classes (with their finalization registries) from wasm-bindgen's glue, and
+ * every function of its import object that the wasm does not import. */
+function dropFromGlue(source, classes, imports) {
+  for (const name of classes) {
+    const start = source.indexOf(`export class ${name} {`);
+    const dispose = `if (Symbol.dispose) ${name}.prototype[Symbol.dispose] = ${name}.prototype.free;\n`;
+    const end = source.indexOf(dispose, start);
+    if (start < 0 || end < 0) fail(`the glue's class ${name}`);
+    source = source.slice(0, start) + source.slice(end + dispose.length);
+    const registry = new RegExp(`const ${name}Finalization = [^;]*;\n`);
+    if (!registry.test(source)) fail(`the glue's ${name}Finalization`);
+    source = source.replace(registry, '');
+    if (source.includes(name)) fail(`a last use of ${name} in the glue`);
+  }
+  const acorn = createRequire(tools.resolve('terser'))('acorn');
+  const ast = acorn.parse(source, { ecmaVersion: 'latest', sourceType: 'module' });
+  const getImports = ast.body.find((n) => n.type === 'FunctionDeclaration' && n.id.name === '__wbg_get_imports') ?? fail('__wbg_get_imports in the glue');
+  const object = getImports.body.body[0]?.declarations?.[0]?.init;
+  if (object?.type !== 'ObjectExpression') fail('the glue\'s import object');
+  const unused = object.properties.filter((p) => p.key?.type === 'Identifier' && p.key.name.startsWith('__wbg') && !imports.has(p.key.name));
+  for (const p of unused.reverse()) {
+    const end = source[p.end] === ',' ? p.end + 1 : p.end;
+    source = source.slice(0, p.start) + source.slice(end);
+  }
+  return source;
+}
