@@ -14,7 +14,11 @@
 //     exported classes for server functions' streamed bodies, which a client-side app never calls):
 //     their exports leave the wasm, wasm-opt runs again to remove their code and the imports only
 //     it used, and the glue loses the classes and every import the wasm no longer asks for
-//     (BENCHMARKS.md: 1.8 KB gzipped). The wasm's integrity in the early fetch is the new file's.
+//     (BENCHMARKS.md: 1.9 KB gzipped).
+//  5. Gives the wasm's imports and the exports the glue calls short names, in the wasm and in the
+//     glue alike (wasm-bindgen names them after Rust paths with hashes: 6 KB of names that gzip cannot
+//     shrink, written twice), as Emscripten's MINIFY_WASM_IMPORTS_AND_EXPORTS does. The wasm's
+//     integrity in the early fetch is the new file's.
 // Every pattern it relies on is checked: a trunk that writes something else stops the build.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -45,6 +49,10 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wasmFile = path.join(dir, path.basename(wasm));
 const unusedExports = /^(__wbg_)?intounderlying(bytesource|sink|source)_/;
 const { imports: wasmImports } = dropExports(wasmFile, unusedExports);
+const glue = html.match(/import init, \* as bindings from '((?:\.\/|\/)[A-Za-z0-9_.\/-]*\.js)';/) ?? fail('the JS glue\'s import');
+const glueFile = path.join(dir, path.basename(glue[1]));
+const glueCalls = new Set([...readFileSync(glueFile, 'utf8').matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
+const renamed = shortenNames(wasmFile, wasmImports, glueCalls);
 const integrity = `sha384-${createHash('sha384').update(readFileSync(wasmFile)).digest('base64')}`;
 html = html.replace(loader[0], 'await init({ module_or_path: window.rtkvmWasm })');
 const early = `<script>window.rtkvmWasm = fetch(${JSON.stringify(wasm)}, { integrity: ${JSON.stringify(integrity)} }).then((r) => {
@@ -61,12 +69,10 @@ const hashes = scripts.map((s) => `'sha256-${createHash('sha256').update(s[1], '
 if (!html.includes('RTKVM_LOADER_HASH')) fail('the RTKVM_LOADER_HASH placeholder');
 html = html.replace('RTKVM_LOADER_HASH', hashes.join(' '));
 
-const glue = html.match(/import init, \* as bindings from '((?:\.\/|\/)[A-Za-z0-9_.\/-]*\.js)';/) ?? fail('the JS glue\'s import');
 const preloadGlue = html.match(new RegExp(`<link rel="modulepreload" href="${glue[1].replace(/\./g, '\\.')}"[^>]* integrity="(sha384-[A-Za-z0-9+/=]+)"`)) ?? fail('the JS glue\'s preload');
 const tools = createRequire(path.join(root, '.tools', 'package.json'));
 const { minify } = tools('terser');
-const glueFile = path.join(dir, path.basename(glue[1]));
-const glueSource = dropFromGlue(readFileSync(glueFile, 'utf8'), ['IntoUnderlyingByteSource', 'IntoUnderlyingSink', 'IntoUnderlyingSource'], wasmImports);
+const glueSource = dropFromGlue(readFileSync(glueFile, 'utf8'), ['IntoUnderlyingByteSource', 'IntoUnderlyingSink', 'IntoUnderlyingSource'], renamed);
 const { code } = await minify(glueSource, { module: true, compress: true, mangle: true });
 writeFileSync(glueFile, code);
 html = html.replace(preloadGlue[1], `sha384-${createHash('sha384').update(code, 'utf8').digest('base64')}`);
@@ -120,9 +126,10 @@ function dropExports(file, pattern) {
   return { imports: new Set(WebAssembly.Module.imports(module).map((i) => i.name)) };
 }
 
-/** Removes these exported classes (with their finalization registries) from wasm-bindgen's glue, and
- * every function of its import object that the wasm does not import. */
-function dropFromGlue(source, classes, imports) {
+/** Removes these exported classes (with their finalization registries) from wasm-bindgen's glue and
+ * every function of its import object that the wasm does not import, and renames the imports and
+ * exports as `shortenNames` did in the wasm. */
+function dropFromGlue(source, classes, { imports, exports }) {
   for (const name of classes) {
     const start = source.indexOf(`export class ${name} {`);
     const dispose = `if (Symbol.dispose) ${name}.prototype[Symbol.dispose] = ${name}.prototype.free;\n`;
@@ -139,10 +146,94 @@ function dropFromGlue(source, classes, imports) {
   const getImports = ast.body.find((n) => n.type === 'FunctionDeclaration' && n.id.name === '__wbg_get_imports') ?? fail('__wbg_get_imports in the glue');
   const object = getImports.body.body[0]?.declarations?.[0]?.init;
   if (object?.type !== 'ObjectExpression') fail('the glue\'s import object');
-  const unused = object.properties.filter((p) => p.key?.type === 'Identifier' && p.key.name.startsWith('__wbg') && !imports.has(p.key.name));
-  for (const p of unused.reverse()) {
-    const end = source[p.end] === ',' ? p.end + 1 : p.end;
-    source = source.slice(0, p.start) + source.slice(end);
+  const functions = object.properties.filter((p) => p.key?.type === 'Identifier' && p.key.name !== '__proto__');
+  for (const name of imports.keys()) {
+    if (!functions.some((p) => p.key.name === name)) fail(`the glue's import ${name}`);
+  }
+  for (const p of functions.reverse()) {
+    const short = imports.get(p.key.name);
+    if (short) {
+      source = source.slice(0, p.key.start) + short + source.slice(p.key.end);
+    } else {
+      const end = source[p.end] === ',' ? p.end + 1 : p.end;
+      source = source.slice(0, p.start) + source.slice(end);
+    }
+  }
+  for (const [name, short] of exports) {
+    const call = new RegExp(`\\bwasm\\.${name}(?![\\w$])`, 'g');
+    if (!call.test(source)) fail(`the glue's use of the export ${name}`);
+    source = source.replace(call, `wasm.${short}`);
   }
   return source;
+}
+
+/** Renames, in the wasm file, every function it imports from `names` (the glue's import object) to
+ * `a`, `b`, … `aa`, …, and every export the glue calls (`calls`) to `_a`, …; returns both maps from old
+ * to new names. */
+function shortenNames(file, names, calls) {
+  const bytes = readFileSync(file);
+  const leb = (at) => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+    return [value, at];
+  };
+  const uleb = (n) => {
+    const out = [];
+    do { let byte = n & 0x7f; n = Math.floor(n / 128); if (n) byte |= 0x80; out.push(byte); } while (n);
+    return Buffer.from(out);
+  };
+  const name = (at) => { const [length, from] = leb(at); return [bytes.subarray(from, from + length).toString('utf8'), from + length]; };
+  const encoded = (text) => { const b = Buffer.from(text, 'utf8'); return Buffer.concat([uleb(b.length), b]); };
+  let counter = 0;
+  const next = () => {
+    let n = counter++, out = '';
+    do { out = String.fromCharCode(97 + (n % 26)) + out; n = Math.floor(n / 26) - 1; } while (n >= 0);
+    return out;
+  };
+  const imports = new Map(), exports = new Map();
+  const limits = (at) => { const flags = bytes[at]; let [, p] = leb(at + 1); if (flags & 1) [, p] = leb(p); return p; };
+  const parts = [bytes.subarray(0, 8)];
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    const [size, start] = leb(at + 1);
+    const end = start + size;
+    if (id !== 2 && id !== 7) { parts.push(bytes.subarray(at, end)); at = end; continue; }
+    let [count, p] = leb(start);
+    const entries = [];
+    for (let i = 0; i < count; i++) {
+      if (id === 2) {
+        // An import: module, name, then what it is (function, table, memory, global or tag).
+        const [module, nameAt] = name(p);
+        const [field, kindAt] = name(nameAt);
+        const kind = bytes[kindAt];
+        let q = kindAt + 1;
+        if (kind === 0) [, q] = leb(q);
+        else if (kind === 1) q = limits(q + 1);
+        else if (kind === 2) q = limits(q);
+        else if (kind === 3) q += 2;
+        else if (kind === 4) [, q] = leb(q + 1);
+        else fail(`a known kind of wasm import (found ${kind})`);
+        let renamed = field;
+        if (kind === 0 && names.has(field)) { renamed = next(); imports.set(field, renamed); }
+        entries.push(Buffer.concat([encoded(module), encoded(renamed), bytes.subarray(kindAt, q)]));
+        p = q;
+      } else {
+        // An export: name, kind, index. Those the glue calls by a long name get a short one.
+        const [field, kindAt] = name(p);
+        const [, q] = leb(kindAt + 1);
+        let renamed = field;
+        if (calls.has(field)) { renamed = `_${next()}`; exports.set(field, renamed); }
+        entries.push(Buffer.concat([encoded(renamed), bytes.subarray(kindAt, q)]));
+        p = q;
+      }
+    }
+    if (p !== end) fail(`the end of wasm section ${id} where its entries end`);
+    const body = Buffer.concat([uleb(entries.length), ...entries]);
+    parts.push(Buffer.from([id]), uleb(body.length), body);
+    at = end;
+  }
+  writeFileSync(file, Buffer.concat(parts));
+  new WebAssembly.Module(readFileSync(file));
+  return { imports, exports };
 }
