@@ -159,6 +159,9 @@ function dropFromGlue(source, classes, { imports, exports }) {
       source = source.slice(0, p.start) + source.slice(end);
     }
   }
+  const module = /\n {8}"\.\/[\w-]+_bg\.js": import0,\n/;
+  if (!module.test(source)) fail('the glue\'s module of imports');
+  source = source.replace(module, '\n        a: import0,\n');
   for (const [name, short] of exports) {
     const call = new RegExp(`\\bwasm\\.${name}(?![\\w$])`, 'g');
     if (!call.test(source)) fail(`the glue's use of the export ${name}`);
@@ -167,9 +170,9 @@ function dropFromGlue(source, classes, { imports, exports }) {
   return source;
 }
 
-/** Renames, in the wasm file, every function it imports from `names` (the glue's import object) to
- * `a`, `b`, … `aa`, …, and every export the glue calls (`calls`) to `_a`, …; returns both maps from old
- * to new names. */
+/** Renames, in the wasm file, the module it imports from to `a`, every function it imports from
+ * `names` (the glue's import object) to `a`, `b`, … `aa`, …, and every export the glue calls (`calls`)
+ * to `_a`, …; returns the maps from old to new names of the imports and the exports. */
 function shortenNames(file, names, calls) {
   const bytes = readFileSync(file);
   const leb = (at) => {
@@ -191,6 +194,8 @@ function shortenNames(file, names, calls) {
     return out;
   };
   const imports = new Map(), exports = new Map();
+  // wasm-bindgen's one module of imports (`./rtkvm-app_bg.js`), repeated in every import: renamed `a`.
+  let glueModule;
   const limits = (at) => { const flags = bytes[at]; let [, p] = leb(at + 1); if (flags & 1) [, p] = leb(p); return p; };
   const parts = [bytes.subarray(0, 8)];
   let at = 8;
@@ -216,7 +221,9 @@ function shortenNames(file, names, calls) {
         else fail(`a known kind of wasm import (found ${kind})`);
         let renamed = field;
         if (kind === 0 && names.has(field)) { renamed = next(); imports.set(field, renamed); }
-        entries.push(Buffer.concat([encoded(module), encoded(renamed), bytes.subarray(kindAt, q)]));
+        glueModule ??= module;
+        if (module !== glueModule) fail(`wasm imports from ${glueModule} only (found ${module})`);
+        entries.push(Buffer.concat([encoded('a'), encoded(renamed), bytes.subarray(kindAt, q)]));
         p = q;
       } else {
         // An export: name, kind, index. Those the glue calls by a long name get a short one.
