@@ -660,21 +660,41 @@ test('a wrong setting keeps the host partition on the map and the last outputs, 
   await close(s);
 });
 
-test('the host\'s limit a guest meets is said under the field that meets it', async () => {
+test('the host\'s limit a guest meets, and what is wrong with a value, are said under the field, marked invalid', async () => {
   const s = await open();
   const { page } = s;
+  const invalid = () => page.$$eval('[aria-invalid=true]', (fields) => fields.map((f) => f.id));
+  assert.deepEqual(await invalid(), []);
   for (const [field, value, message, reset] of [
     ['vcpus', '7', /^at most 6 vCPUs on node 1$/, '4'],
     ['memory', '30G', /^at most 26 GiB on node 1$/, '16G'],
+    ['vcpus', '-1', /^vCPUs cannot be negative \(-1\)$/, '4'],
+    ['host-memory', '6X', /^host memory per node: /, '6G'],
+    ['name', 'a/b', /^the guest name contains '\/', which libvirt does not allow$/, 'rt-guest'],
   ]) {
     await page.fill(`[data-testid=${field}]`, value);
     await page.waitForSelector(`#${field}-hint .field-error`);
     assert.match(await page.innerText(`#${field}-hint .field-error`), message);
     // The field names the line as its description, so a screen reader says it with the field.
     assert.equal(await page.getAttribute(`[data-testid=${field}]`, 'aria-describedby'), `${field}-hint`);
+    assert.deepEqual(await invalid(), [field]);
     await page.fill(`[data-testid=${field}]`, reset);
     await page.waitForSelector(`#${field}-hint .field-error`, { state: 'detached' });
+    assert.deepEqual(await invalid(), []);
   }
+  // Every wrong field is marked at once, each with its own message; mending one leaves the other.
+  await page.fill('[data-testid=priority]', '0');
+  await page.fill('[data-testid=vcpus]', '2.5');
+  await page.waitForFunction(() => document.querySelectorAll('[aria-invalid=true]').length === 2);
+  assert.deepEqual((await invalid()).sort(), ['priority', 'vcpus']);
+  assert.match(await page.innerText('#priority-hint .field-error'), /between 1 and 99, not 0/);
+  assert.match(await page.innerText('#vcpus-hint .field-error'), /'2.5' is not a whole number/);
+  await page.fill('[data-testid=vcpus]', '4');
+  await page.waitForFunction(() => document.querySelectorAll('[aria-invalid=true]').length === 1);
+  assert.deepEqual(await invalid(), ['priority']);
+  await page.fill('[data-testid=priority]', '1');
+  await page.waitForSelector('[data-testid=out-xml]');
+  assert.deepEqual(await invalid(), []);
   // A one-node host with node 1 chosen: the node menu says why.
   await page.selectOption('[data-testid=node]', '1');
   await paste(page, await readFile(fixture('smt2.xml'), 'utf8'));

@@ -233,7 +233,7 @@ fn Field(
         <div class="field">
             <label for=id>{label}</label>
             <input id=id data-testid=id type=input_type.unwrap_or("text") min=min max=max
-                aria-describedby=hint_id.clone()
+                aria-describedby=hint_id.clone() aria-invalid=invalid(message)
                 prop:value=move || state.form.with(get)
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
@@ -260,7 +260,7 @@ fn Choice(
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <select id=id data-testid=id aria-describedby=hint_id.clone()
+            <select id=id data-testid=id aria-describedby=hint_id.clone() aria-invalid=invalid(message)
                 prop:value=move || state.form.with(get)
                 on:change=move |ev| {
                     let value = event_target_value(&ev);
@@ -293,6 +293,13 @@ fn field_message(state: AppState, id: &'static str) -> impl Fn() -> Option<Strin
             .field_messages
             .with(|m| m.iter().find(|(f, _)| *f == id).map(|(_, t)| quoted(t)))
     }
+}
+
+/// `aria-invalid` for a field with a message under it.
+fn invalid(
+    message: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> impl Fn() -> Option<&'static str> + Send + Sync + 'static {
+    move || message().map(|_| "true")
 }
 
 /// `(value, text)` options of a named setting's values, for [`Choice`].

@@ -57,8 +57,8 @@ pub struct AppState {
     pub settings: Memo<Result<Settings, Error>>,
     /// The plan and its outputs, when host and settings are good.
     pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
-    /// The messages that stand under form fields, by field id: the host's limits the guest meets
-    /// ("at most 6 vCPUs on node 1").
+    /// The messages that stand under form fields, by field id: what is wrong with a field's value,
+    /// or the host's limit the guest meets ("at most 6 vCPUs on node 1").
     pub field_messages: Memo<Vec<(&'static str, String)>>,
     /// The outputs on the page: the plan's, or while there is none (a setting is wrong, the guest
     /// does not fit, the paste is broken) the last plan's, shown as out of date.
@@ -115,6 +115,7 @@ impl AppState {
             }
             host.with(|h| {
                 settings.with(|s| match (h, s) {
+                    (_, Err(_)) => form.with(Form::field_errors),
                     (Ok(h), Ok(s)) => rtkvm_core::plan::guest_limits(h, s),
                     _ => Vec::new(),
                 })

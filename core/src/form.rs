@@ -101,6 +101,53 @@ impl Form {
         .to_settings()
     }
 
+    /// Says what is wrong with each field, by the app's field ids (the CLI's flag names, with `-`):
+    /// each field is read alone into the default form, which is valid, so that every wrong field is
+    /// named, not only the first. The real-time vCPUs are read with the vCPU count they refer to, and
+    /// blamed only for what that count alone does not explain.
+    pub fn field_errors(&self) -> Vec<(&'static str, String)> {
+        type Copy = fn(&mut Form, &Form);
+        const FIELDS: [(&str, Copy); 16] = [
+            ("recipe", |f, s| f.recipe.clone_from(&s.recipe)),
+            ("host-cpus", |f, s| f.host_cpus.clone_from(&s.host_cpus)),
+            ("housekeeping", |f, s| {
+                f.housekeeping.clone_from(&s.housekeeping)
+            }),
+            ("host-memory", |f, s| {
+                f.host_memory.clone_from(&s.host_memory)
+            }),
+            ("page-size", |f, s| f.page_size.clone_from(&s.page_size)),
+            ("preset", |f, s| f.preset.clone_from(&s.preset)),
+            ("kernel", |f, s| f.kernel.clone_from(&s.kernel)),
+            ("kernel-type", |f, s| {
+                f.kernel_type.clone_from(&s.kernel_type)
+            }),
+            ("name", |f, s| f.name.clone_from(&s.name)),
+            ("vcpus", |f, s| f.vcpus.clone_from(&s.vcpus)),
+            ("memory", |f, s| f.memory.clone_from(&s.memory)),
+            ("node", |f, s| f.node.clone_from(&s.node)),
+            ("rt-vcpus", |f, s| {
+                f.rt_vcpus.clone_from(&s.rt_vcpus);
+                f.vcpus.clone_from(&s.vcpus);
+            }),
+            ("scheduler", |f, s| f.scheduler.clone_from(&s.scheduler)),
+            ("priority", |f, s| f.priority.clone_from(&s.priority)),
+            ("emulator", |f, s| f.emulator.clone_from(&s.emulator)),
+        ];
+        let mut errors: Vec<(&'static str, String)> = Vec::new();
+        for (id, copy) in FIELDS {
+            let mut alone = Form::default();
+            copy(&mut alone, self);
+            if let Err(e) = alone.to_settings() {
+                let message = e.to_string();
+                if !errors.iter().any(|(_, m)| *m == message) {
+                    errors.push((id, message));
+                }
+            }
+        }
+        errors
+    }
+
     /// Reads the form into settings, or says which field is wrong and why.
     pub fn to_settings(&self) -> Result<Settings, Error> {
         let number = |text: &str, what: &str| {
@@ -254,6 +301,42 @@ mod tests {
             ..Form::default()
         })
         .starts_with("real-time vCPUs: empty"));
+    }
+
+    #[test]
+    fn every_wrong_field_is_named_with_its_own_message() {
+        let form = Form {
+            vcpus: "-1".into(),
+            priority: "0".into(),
+            name: "a/b".into(),
+            rt_vcpus: "1-3".into(),
+            host_memory: "6X".into(),
+            ..Form::default()
+        };
+        let errors = form.field_errors();
+        let ids: Vec<&str> = errors.iter().map(|(id, _)| *id).collect();
+        // The real-time vCPUs are fine for themselves: the vCPU count is what is wrong.
+        assert_eq!(ids, ["host-memory", "name", "vcpus", "priority"]);
+        assert_eq!(errors[2].1, "vCPUs cannot be negative (-1)");
+        assert_eq!(
+            errors[3].1,
+            "real-time priority must be between 1 and 99, not 0"
+        );
+        // The first of them is what reading the whole form says.
+        assert_eq!(form.to_settings().unwrap_err().to_string(), errors[0].1);
+        let rt = Form {
+            vcpus: "2".into(),
+            rt_vcpus: "1-3".into(),
+            ..Form::default()
+        };
+        assert_eq!(
+            rt.field_errors(),
+            [(
+                "rt-vcpus",
+                "real-time vCPUs name vCPU 2, but the guest has vCPUs 0-1 only".to_string()
+            )]
+        );
+        assert!(Form::default().field_errors().is_empty());
     }
 
     #[test]
