@@ -7,7 +7,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, mkdir, writeFile, rm } from 'node:fs/promises';
+import { readFile, readdir, mkdir, mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -777,4 +778,27 @@ test('the map is one tab stop moved with the arrow keys, and its text stays read
   assert.ok(onPhone.pageOverflow <= 1, `the page is ${onPhone.pageOverflow}px wider than the phone`);
   await small.screenshot({ path: path.join(artifacts, 'phone-aarch64-160-cpus.png'), fullPage: true });
   await phone.close();
+});
+
+test('the next steps are the bundle\'s README, with the page\'s link, and follow the plan', async () => {
+  const xml = await readFile(fixture('smt2.xml'), 'utf8');
+  const args = ['--vcpus', '3', '--memory', '8G', '--name', 'plc <1>', '--recipe', '3'];
+  const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
+  const dir = await mkdtemp(path.join(tmpdir(), 'rtkvm-bundle-'));
+  cli(['plan', ...args, '--format', 'bundle', '--out', dir], xml);
+  const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
+  await rm(dir, { recursive: true, force: true });
+  const s = await open(link);
+  const { page } = s;
+  await page.waitForSelector('[data-testid=out-readme]');
+  const d = await downloadOf(page, 'out-readme');
+  assert.equal(d.name, 'README.md');
+  assert.equal(d.content, readme, 'the runbook differs from the README of rtkvm plan --format bundle');
+  assert.match(readme, /virsh vcpupin 'plc <1>'/);
+  // A new plan brings its own steps, and the link they name is the page's new one.
+  await page.fill('[data-testid=vcpus]', '2');
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-readme] pre')?.innerText.includes('The guest gets 2 vCPUs'));
+  const hash = await settledHash(page);
+  await page.waitForFunction((h) => document.querySelector('[data-testid=out-readme] pre')?.innerText.includes(h), hash);
+  await close(s);
 });

@@ -107,6 +107,7 @@ fn App(
                     <Problems/>
                     <Outputs/>
                     <GuestOs/>
+                    <NextSteps/>
                 </div>
             </section>
         </main>
@@ -749,6 +750,28 @@ fn GuestOs() -> impl IntoView {
                     <OutputBox title="Latency test" testid="out-latency-test"
                         file=latency.name.clone() content=latency.content.clone()/>
                 </Unfold>
+            </section>
+        })
+    }
+}
+
+/// The steps in order, each with its commands and what they should print: the README of
+/// `rtkvm plan --format bundle`, with this page's share link.
+#[component]
+fn NextSteps() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let stale = !state.plan.with(|p| matches!(p, Some(Ok(_))));
+        let link = state.share.get().unwrap_or_default();
+        let readme = state.shown.with(|shown| {
+            let (plan, outputs) = shown.as_ref()?;
+            Some(rtkvm_core::bundle::readme(plan, outputs, &link))
+        })?;
+        Some(view! {
+            <section class="card outputs" class:stale=stale data-testid="next-steps">
+                <h2>"7. Next steps"</h2>
+                <p>"The order to apply it all in, as root: each step with its commands and what they should print, from the command line and the reboot to the guest and its latency test."</p>
+                <OutputBox title="Runbook" testid="out-readme" file="README.md".to_string() content=readme/>
             </section>
         })
     }
