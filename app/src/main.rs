@@ -9,7 +9,9 @@ use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::form::page_size_choices;
 use rtkvm_core::report::host_summary;
-use rtkvm_core::settings::{EmulatorPolicy, Kernel, KernelType, Named, Preset, Recipe, Scheduler};
+use rtkvm_core::settings::{
+    EmulatorPolicy, Kernel, KernelType, Named, Preset, Recipe, Reserve, Scheduler,
+};
 use rtkvm_core::Form;
 
 use map::{Layout, Legend, TopologyMap};
@@ -345,12 +347,13 @@ fn SettingsForm() -> impl IntoView {
             .host
             .with(|host| page_size_choices(host.as_ref().ok(), &current))
     });
-    let (presets, schedulers, emulators, kernels, kernel_types) = (
+    let (presets, schedulers, emulators, kernels, kernel_types, reserves) = (
         named::<Preset>(),
         named::<Scheduler>(),
         named::<EmulatorPolicy>(),
         named::<Kernel>(),
         named::<KernelType>(),
+        named::<Reserve>(),
     );
     let recipes = Signal::stored(
         Recipe::ALL
@@ -386,6 +389,10 @@ fn SettingsForm() -> impl IntoView {
                     hint="Automatic: 1 GiB where the host supports it, else 2 MiB."
                     options=page_sizes
                     get=|f| f.page_size.clone() set=|f, v| f.page_size = v/>
+                <Choice id="reserve" label="Huge pages"
+                    hint="All: every node's memory beyond the host's, so that more guests start without a reboot. Only the guest's: the rest stays normal memory."
+                    options=reserves
+                    get=|f| f.reserve.clone() set=|f, v| f.reserve = v/>
                 <Choice id="preset" label="Kernel parameters" hint="Full: like tuned's realtime-virtual-host."
                     options=presets
                     get=|f| f.preset.clone() set=|f, v| f.preset = v/>
@@ -655,6 +662,7 @@ fn Outputs() -> impl IntoView {
                        <code>"/etc/default/grub"</code>", then run "<code>"update-grub"</code>" and reboot."</p>
                 </Unfold>
                 <OutputBox title=boot_step testid="out-hugepages" file=hugepages.name content=hugepages.content/>
+                <p class="hint" data-testid="reservation">{outputs.reservation.clone()}</p>
                 {host_files.into_iter().map(|f| {
                     let (title, testid, hint) = match f.name.as_str() {
                         "rtkvm-host.service" => ("Boot unit", "out-unit",

@@ -27,6 +27,8 @@ pub struct Form {
     pub kernel: String,
     /// `--kernel-type`: `rt` or `generic`.
     pub kernel_type: String,
+    /// `--reserve`: `all` or `guest`.
+    pub reserve: String,
     /// `--name`: the libvirt domain name.
     pub name: String,
     /// `--vcpus`: the vCPU count.
@@ -72,6 +74,7 @@ impl Form {
             preset: h.preset.as_str().into(),
             kernel: h.kernel.as_str().into(),
             kernel_type: h.kernel_type.as_str().into(),
+            reserve: h.reserve.as_str().into(),
             name: g.name.clone(),
             vcpus: g.vcpus.to_string(),
             memory: size_text(g.memory),
@@ -107,7 +110,7 @@ impl Form {
     /// blamed only for what that count alone does not explain.
     pub fn field_errors(&self) -> Vec<(&'static str, String)> {
         type Copy = fn(&mut Form, &Form);
-        const FIELDS: [(&str, Copy); 16] = [
+        const FIELDS: [(&str, Copy); 17] = [
             ("recipe", |f, s| f.recipe.clone_from(&s.recipe)),
             ("host-cpus", |f, s| f.host_cpus.clone_from(&s.host_cpus)),
             ("housekeeping", |f, s| {
@@ -122,6 +125,7 @@ impl Form {
             ("kernel-type", |f, s| {
                 f.kernel_type.clone_from(&s.kernel_type)
             }),
+            ("reserve", |f, s| f.reserve.clone_from(&s.reserve)),
             ("name", |f, s| f.name.clone_from(&s.name)),
             ("vcpus", |f, s| f.vcpus.clone_from(&s.vcpus)),
             ("memory", |f, s| f.memory.clone_from(&s.memory)),
@@ -183,6 +187,7 @@ impl Form {
                 preset: self.preset.parse()?,
                 kernel: self.kernel.parse()?,
                 kernel_type: self.kernel_type.parse()?,
+                reserve: self.reserve.parse()?,
             },
             guest: GuestSettings {
                 name: self.name.clone(),

@@ -74,6 +74,9 @@ pub struct JsonHost {
     pub kernel: &'static str,
     /// Whether it is PREEMPT_RT (added 2026-11-25): `rt` or `generic`.
     pub kernel_type: &'static str,
+    /// Which memory `hugepages` reserves (added 2026-11-25, session 6): `all` (every node's beyond
+    /// the host's) or `guest` (the guest's pages, on its node).
+    pub reserve: &'static str,
     /// The host's sysctl file, tuned script and boot unit (added 2026-11-25; `null` before recipe 3).
     pub setup: Option<JsonHostSetup>,
 }
@@ -246,6 +249,7 @@ impl JsonPlan {
                 },
                 kernel: h.kernel.as_str(),
                 kernel_type: h.kernel_type.as_str(),
+                reserve: h.reserve.as_str(),
                 setup: outputs.host_setup.as_ref().map(|s| JsonHostSetup {
                     sysctl: s.sysctl.clone(),
                     tuned_variables: s.tuned_variables.clone(),

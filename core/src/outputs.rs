@@ -19,6 +19,8 @@ pub struct Outputs {
     pub kernel_cmdline: String,
     /// How to reserve the huge pages and check them, `hugepages.sh` included.
     pub hugepages: HugepageSettings,
+    /// What the huge pages take of the host's memory, in a sentence ([`crate::report::reservation`]).
+    pub reservation: String,
     /// The host's sysctl file, tuned profile and boot unit (recipe 3 on).
     pub host_setup: Option<HostSetup>,
     /// The libvirt domain XML for the guest.
@@ -41,6 +43,7 @@ pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
         kernel_cmdline,
         kernel_params,
         hugepages: hugepage_settings(&plan.host),
+        reservation: crate::report::reservation(host, plan),
         domain_xml: domain_xml(host, &plan.guest, plan.recipe),
         guest_os: guest_os(host, plan),
         guest_name: plan.guest.name.clone(),

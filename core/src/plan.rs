@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::host::{Cell, Core, Host};
 use crate::settings::{
     auto_page_size, EmulatorPolicy, GuestSettings, Kernel, KernelType, PageSize, Preset, Recipe,
-    Scheduler, Settings,
+    Reserve, Scheduler, Settings,
 };
 use crate::units::{format_kib, GIB_KIB};
 
@@ -38,7 +38,8 @@ pub struct HostPlan {
     pub nodes: Vec<NodePartition>,
     /// The huge page size reserved, in KiB.
     pub page_size_kib: u64,
-    /// The huge pages to reserve on every node with known memory.
+    /// The huge pages to reserve on every node with known memory: all of it beyond the host's
+    /// share, or (with [`Reserve::Guest`]) the guest's pages on its node and none elsewhere.
     pub hugepages: Vec<NodePages>,
     /// Which kernel parameters the command line gets.
     pub preset: Preset,
@@ -48,6 +49,8 @@ pub struct HostPlan {
     pub kernel: Kernel,
     /// Whether the host's kernel is PREEMPT_RT.
     pub kernel_type: KernelType,
+    /// Which memory `hugepages` holds: all beyond the host's share, or only the guest's.
+    pub reserve: Reserve,
     /// The priorities the host's per-CPU kernel threads get, above the vCPUs' (recipe 3 on).
     pub kthreads: KthreadPriorities,
 }
@@ -106,6 +109,17 @@ impl HostPlan {
     /// kernel cannot take them per node at boot.
     pub fn runtime_pages(&self) -> bool {
         self.uneven_pages() && !self.per_node_boot_pages()
+    }
+
+    /// Keeps only the guest's huge pages: its memory in pages on its node, none on the others.
+    fn reserve_only_for(&mut self, guest: &GuestPlan) {
+        for pages in &mut self.hugepages {
+            pages.count = if pages.node == guest.node {
+                guest.memory_kib / pages.page_size_kib
+            } else {
+                0
+            };
+        }
     }
 
     /// Returns the huge pages planned on a node (0 for a node without known memory).
@@ -282,7 +296,7 @@ fn warn(warnings: &mut Vec<Warning>, code: WarningCode, message: String) {
 /// choose the node, place the vCPUs, then collect the warnings.
 pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     let Partition {
-        host: host_plan,
+        host: mut host_plan,
         mut warnings,
     } = partition(host, settings)?;
     let gs = &settings.guest;
@@ -290,6 +304,9 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     let host_memory = settings.host.host_memory.0;
     let cell = choose_node(host, &host_plan, gs, host_memory)?;
     let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe);
+    if settings.host.reserve == Reserve::Guest {
+        host_plan.reserve_only_for(&guest);
+    }
     warnings.extend(guest_warnings(cell.id, &cores, &host_plan, &guest));
     if settings.recipe >= Recipe::RealtimeHost {
         warnings.extend(host_recipe_warnings(host, &host_plan, &guest));
@@ -333,6 +350,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             recipe: settings.recipe,
             kernel: hs.kernel,
             kernel_type: hs.kernel_type,
+            reserve: hs.reserve,
             kthreads: KthreadPriorities::above(settings.guest.priority),
         },
         warnings,

@@ -8,6 +8,53 @@ use crate::plan::Plan;
 use crate::settings::Named;
 use crate::units::format_kib;
 
+/// Says what the huge pages take of the host's memory and what is left as normal memory: "Huge pages
+/// take 52 GiB of the host's 64 GiB: 26 × 1 GiB on node 0, 26 × 1 GiB on node 1. The rest, 12 GiB,
+/// stays normal memory (6 GiB or more on every node). The guest uses 16 GiB of them; 36 GiB stay
+/// free for more guests, or reserve only the guest's."
+pub fn reservation(host: &Host, plan: &Plan) -> String {
+    let h = &plan.host;
+    let size = h.page_size_kib;
+    let total: u64 = host.cells.iter().filter_map(|c| c.memory_kib).sum();
+    let reserved: u64 = h.hugepages.iter().map(|p| p.count * size).sum();
+    let nodes: Vec<String> = h
+        .hugepages
+        .iter()
+        .map(|p| match p.count {
+            0 => format!("none on node {}", p.node),
+            n => format!("{n} × {} on node {}", format_kib(size), p.node),
+        })
+        .collect();
+    let least_kept = h
+        .hugepages
+        .iter()
+        .filter_map(|p| {
+            let memory = host.cells.iter().find(|c| c.id == p.node)?.memory_kib?;
+            Some(memory.saturating_sub(p.count * size))
+        })
+        .min()
+        .unwrap_or(0);
+    let mut text = format!(
+        "Huge pages take {} of the host's {}: {}. The rest, {}, stays normal memory ({} or more on every node).",
+        format_kib(reserved),
+        format_kib(total),
+        nodes.join(", "),
+        format_kib(total.saturating_sub(reserved)),
+        format_kib(least_kept),
+    );
+    let free = reserved.saturating_sub(plan.guest.memory_kib);
+    let _ = match free {
+        0 => write!(text, " The guest uses all of them."),
+        _ => write!(
+            text,
+            " The guest uses {} of them; {} stay free for more guests, or reserve only the guest's.",
+            format_kib(plan.guest.memory_kib),
+            format_kib(free)
+        ),
+    };
+    text
+}
+
 /// Describes the host in one line: architecture, vendor, nodes, CPUs, sockets and SMT.
 pub fn host_summary(host: &Host) -> String {
     let cpus = host.online_cpus().len();
@@ -86,6 +133,7 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Huge pages:");
+    let _ = writeln!(out, "  {}", outputs.reservation);
     let _ = writeln!(
         out,
         "  boot-time hugepages={} of {page}{}",

@@ -102,6 +102,8 @@ pub struct HostSettings {
     pub kernel: Kernel,
     /// Whether the host runs a PREEMPT_RT kernel (recipe 3 on).
     pub kernel_type: KernelType,
+    /// Which memory becomes huge pages: all beyond the host's, or only the guest's.
+    pub reserve: Reserve,
 }
 
 impl Default for HostSettings {
@@ -114,6 +116,7 @@ impl Default for HostSettings {
             preset: Preset::Full,
             kernel: Kernel::default(),
             kernel_type: KernelType::default(),
+            reserve: Reserve::default(),
         }
     }
 }
@@ -473,6 +476,47 @@ pub struct GuestSettings {
     pub priority: u32,
     /// Where QEMU's emulator threads run.
     pub emulator: EmulatorPolicy,
+}
+
+/// Which memory the host reserves as huge pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Reserve {
+    /// Every node's memory beyond what the host keeps, so that more guests can start later without
+    /// a reboot (OpenShift's and Nova's hosts are sized this way).
+    #[default]
+    All,
+    /// Exactly the guest's pages, on its node, and none elsewhere: the rest stays normal memory for
+    /// the host and guests without huge pages.
+    Guest,
+}
+
+impl Named for Reserve {
+    const ALL: &'static [Reserve] = &[Reserve::All, Reserve::Guest];
+    const SETTING: &'static str = "huge page reservation";
+    const KIND: &'static str = "a reservation";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Reserve::All => "all",
+            Reserve::Guest => "guest",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Reserve::All => "all memory beyond the host's",
+            Reserve::Guest => "only the guest's",
+        }
+    }
+}
+
+impl std::str::FromStr for Reserve {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Reserve::from_name(text)
+    }
 }
 
 /// Where QEMU's emulator threads run, as OpenStack Nova's `hw:emulator_threads_policy` names it.

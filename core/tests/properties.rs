@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use rtkvm_core::settings::{EmulatorPolicy, PageSize, Preset, Recipe, RtVcpus, Scheduler};
+use rtkvm_core::settings::{EmulatorPolicy, PageSize, Preset, Recipe, Reserve, RtVcpus, Scheduler};
 use rtkvm_core::units::Kib;
 use rtkvm_core::{outputs, parse_capabilities, plan, CpuSet, Form, Settings};
 
@@ -214,9 +214,10 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
         any::<bool>(),
         any::<bool>(),
         prop_oneof![3 => Just(EmulatorPolicy::Share), 1 => Just(EmulatorPolicy::Isolate)],
+        prop_oneof![2 => Just(Reserve::All), 1 => Just(Reserve::Guest)],
     )
         .prop_map(
-            |(host_cpus, host_gib, vcpus, gib, node, two_mib, no_rt0, emulator)| {
+            |(host_cpus, host_gib, vcpus, gib, node, two_mib, no_rt0, emulator, reserve)| {
                 let mut s = Settings::default();
                 s.host.host_cpus = host_cpus;
                 s.host.host_memory = Kib::gib(host_gib);
@@ -230,6 +231,7 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
                     s.guest.rt_vcpus = RtVcpus::AllBut(CpuSet::from_iter([0]));
                 }
                 s.guest.emulator = emulator;
+                s.host.reserve = reserve;
                 s
             },
         )
@@ -301,6 +303,22 @@ proptest! {
         for p in &h.hugepages {
             let memory = host.cell(p.node).unwrap().memory_kib.unwrap();
             prop_assert!(p.count * p.page_size_kib + settings.host.host_memory.0 <= memory.max(settings.host.host_memory.0));
+        }
+        // Reserving only the guest's pages: exactly its memory on its node, none elsewhere; and the
+        // same plan otherwise (every other output follows from the same partition and placement).
+        if settings.host.reserve == Reserve::Guest {
+            for p in &h.hugepages {
+                let expected = if p.node == g.node { g.memory_kib / p.page_size_kib } else { 0 };
+                prop_assert_eq!(p.count, expected);
+            }
+            let mut all = settings.clone();
+            all.host.reserve = Reserve::All;
+            let all = rtkvm_core::plan(&host, &all).expect("the same guest fits with every page reserved");
+            prop_assert_eq!(&all.guest, g);
+            prop_assert_eq!(&all.host.isolcpus, &h.isolcpus);
+            for (a, p) in all.host.hugepages.iter().zip(&h.hugepages) {
+                prop_assert!(p.count <= a.count);
+            }
         }
 
         // The kernel command line's cpulists read back as the same sets.

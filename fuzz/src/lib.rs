@@ -1,7 +1,8 @@
 //! The checks the fuzz targets run, shared with the regression tests in `tests/`.
 
 use rtkvm_core::settings::{
-    EmulatorPolicy, Kernel, KernelType, Named, PageSize, Preset, Recipe, RtVcpus, Scheduler,
+    EmulatorPolicy, Kernel, KernelType, Named, PageSize, Preset, Recipe, Reserve, RtVcpus,
+    Scheduler,
 };
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Settings};
@@ -53,6 +54,8 @@ pub fn pipeline(data: &[u8]) -> bool {
     s.host.kernel = Kernel::ALL[usize::from(b[4] >> 6)];
     s.host.kernel_type = KernelType::ALL[usize::from(b[11] >> 7)];
     s.guest.emulator = EmulatorPolicy::ALL[bit(8)];
+    // Byte 0's top bit (its low bits are the host CPUs): reserve only the guest's pages.
+    s.host.reserve = Reserve::ALL[usize::from(b[0] >> 7)];
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);
     s.guest.node = (b[8] != 0xff).then_some(u32::from(b[8]));

@@ -14,7 +14,7 @@ use rtkvm_core::json::{JsonApply, JsonCheck, JsonPlan};
 use rtkvm_core::plan::KthreadPriorities;
 use rtkvm_core::settings::{
     EmulatorPolicy, GuestSettings, HostSettings, Kernel, KernelType, PageSize, Preset, Recipe,
-    RtVcpus, Scheduler,
+    Reserve, RtVcpus, Scheduler,
 };
 use rtkvm_core::units::Kib;
 use rtkvm_core::{CpuSet, Error, Host, Settings};
@@ -92,6 +92,10 @@ struct Flags {
     /// The huge page size: auto (1G where supported, else 2M), 1G, 2M, …
     #[arg(long, default_value = "auto", value_parser = parse_page_size)]
     page_size: PageSize,
+    /// Which memory becomes huge pages: all (every node's memory beyond --host-memory, so that more
+    /// guests can start without a reboot) or guest (exactly the guest's pages, on its node).
+    #[arg(long, value_enum, default_value = "all")]
+    reserve: Reserve,
     /// The guest's libvirt name [default: rt-guest; apply keeps the domain's].
     #[arg(long)]
     name: Option<String>,
@@ -273,6 +277,7 @@ impl Flags {
                 preset: self.preset,
                 kernel: self.kernel,
                 kernel_type: self.kernel_type,
+                reserve: self.reserve,
             },
             guest: GuestSettings {
                 name: self.name.clone().unwrap_or(defaults.name),

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::host::Host;
 use crate::settings::{
     EmulatorPolicy, GuestSettings, HostSettings, Kernel, KernelType, PageSize, Preset, Recipe,
-    RtVcpus, Scheduler, Settings,
+    Reserve, RtVcpus, Scheduler, Settings,
 };
 use crate::units::Kib;
 
@@ -154,6 +154,8 @@ pub(crate) fn from_wire(
             },
             kernel: Kernel::default(),
             kernel_type: KernelType::default(),
+            // Links before v5 reserve all memory beyond the host's, as rtkvm then always did.
+            reserve: Reserve::All,
         },
         guest: GuestSettings {
             name: g.name,

@@ -2,7 +2,7 @@
 //! is PREEMPT_RT), which recipe 3 writes the host's outputs for, and whether the host's TSC is
 //! invariant (recipe 3 trusts the TSC only then). Links v1 to v3 open with the newest
 //! kernel, PREEMPT_RT: the host outputs of the recipes they carry (1 and 2) do not depend on it.
-//! Frozen like the others; a later version appends its own extension after this one.
+//! Frozen like the others; v5 appends its own extension after this one.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,9 +57,14 @@ pub(crate) fn encode(host: &Host, settings: &Settings) -> Vec<u8> {
 
 /// Decodes a v4 payload (after inflating) into a host and settings, not yet validated.
 pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
+    decode_prefix(bytes).map(|(host, settings, _)| (host, settings))
+}
+
+/// Decodes a v4 record at the start of `bytes`, returning what follows it (v5's extension).
+pub(crate) fn decode_prefix(bytes: &[u8]) -> Result<(Host, Settings, &[u8]), Error> {
     let (mut host, mut settings, rest) = super::v3::decode_prefix(bytes)?;
-    let extension: Extension =
-        postcard::from_bytes(rest).map_err(|_| damaged("its kernel settings do not decode"))?;
+    let (extension, rest): (Extension, &[u8]) = postcard::take_from_bytes(rest)
+        .map_err(|_| damaged("its kernel settings do not decode"))?;
     settings.host.kernel = match extension.kernel {
         KernelV4::Linux516 => Kernel::Linux516,
         KernelV4::Rhel9 => Kernel::Rhel9,
@@ -77,5 +82,5 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
         Some(true) => vec!["invtsc".into()],
         Some(false) => vec!["tsc".into()],
     };
-    Ok((host, settings))
+    Ok((host, settings, rest))
 }

@@ -59,6 +59,10 @@ CASES = [
     ("kernel-older", SEED, ["--kernel", "older"]),
     ("kernel-type-generic", SEED, ["--kernel-type", "generic"]),
     ("priority-99", SEED, ["--priority", "99"]),
+    # Link v5 and later carry which memory becomes huge pages.
+    ("reserve-guest", SEED, ["--reserve", "guest"]),
+    ("reserve-guest-rhel9", SEED, ["--reserve", "guest", "--kernel", "rhel9"]),
+    ("reserve-guest-2m", "core/fixtures/two-mib-only.xml", ["--reserve", "guest", "--memory", "3G"]),
 ]
 
 
