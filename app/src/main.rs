@@ -269,8 +269,10 @@ fn Choice(
                     let value = event_target_value(&ev);
                     state.form.update(|f| set(f, value));
                 }>
+                // Rebuilt when the options change (a new host), not on every edit of the form:
+                // `prop:value` follows the form; `selected` only sets the choice the list starts with.
                 {move || {
-                    let current = state.form.with(get);
+                    let current = state.form.with_untracked(get);
                     options.get().into_iter().map(|(value, text)| {
                         let selected = value == current;
                         view! { <option value=value selected=selected>{text}</option> }
