@@ -78,44 +78,71 @@ writeFileSync(glueFile, code);
 html = html.replace(preloadGlue[1], `sha384-${createHash('sha384').update(code, 'utf8').digest('base64')}`);
 writeFileSync(file, html);
 
+/** Reads LEB128 numbers and names in a wasm module's bytes: each returns [value, where the next starts]. */
+function wasmReader(bytes) {
+  const leb = (at) => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+    return [value, at];
+  };
+  const name = (at) => {
+    const [length, from] = leb(at);
+    return [bytes.subarray(from, from + length).toString('utf8'), from + length];
+  };
+  return { leb, name };
+}
+
+/** Writes a number as unsigned LEB128. */
+function uleb(n) {
+  const out = [];
+  do { let byte = n & 0x7f; n = Math.floor(n / 128); if (n) byte |= 0x80; out.push(byte); } while (n);
+  return Buffer.from(out);
+}
+
+/** Rewrites the entries of the module's sections whose ids are in `ids` (each section a vector):
+ * `entry(id, at)` reads the entry at `at` and returns [its new bytes, or null to drop it, where the
+ * next entry starts]. Every other section is copied as it is. */
+function rewriteVectors(bytes, ids, entry) {
+  const { leb } = wasmReader(bytes);
+  const parts = [bytes.subarray(0, 8)];
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    const [size, start] = leb(at + 1);
+    const end = start + size;
+    if (!ids.includes(id)) { parts.push(bytes.subarray(at, end)); at = end; continue; }
+    let [count, p] = leb(start);
+    const kept = [];
+    for (let i = 0; i < count; i++) {
+      const [out, next] = entry(id, p);
+      if (out) kept.push(out);
+      p = next;
+    }
+    if (p !== end) fail(`the end of wasm section ${id} where its entries end`);
+    const body = Buffer.concat([uleb(kept.length), ...kept]);
+    parts.push(Buffer.from([id]), uleb(body.length), body);
+    at = end;
+  }
+  return Buffer.concat(parts);
+}
+
 /** Removes the exports whose names match `pattern` from the wasm file, then runs wasm-opt again with
  * the page's own settings (index.html), which removes the code only they reached and the imports only
  * that code called. Returns the names the optimized wasm still imports. */
 function dropExports(file, pattern) {
   const bytes = readFileSync(file);
-  const leb = (at) => {
-    let value = 0, shift = 0, byte;
-    do { byte = bytes[at++]; value |= (byte & 0x7f) << shift; shift += 7; } while (byte & 0x80);
-    return [value >>> 0, at];
-  };
-  const uleb = (n) => {
-    const out = [];
-    do { let byte = n & 0x7f; n >>>= 7; if (n) byte |= 0x80; out.push(byte); } while (n);
-    return Buffer.from(out);
-  };
-  const parts = [bytes.subarray(0, 8)];
-  let at = 8, dropped = 0;
-  while (at < bytes.length) {
-    const id = bytes[at];
-    const [size, start] = leb(at + 1);
-    const end = start + size;
-    if (id !== 7) { parts.push(bytes.subarray(at, end)); at = end; continue; }
-    // The export section: a count, then (name, kind, index) entries.
-    let [count, p] = leb(start);
-    const kept = [];
-    for (let i = 0; i < count; i++) {
-      const entry = p;
-      const [length, nameAt] = leb(p);
-      const name = bytes.subarray(nameAt, nameAt + length).toString('utf8');
-      [, p] = leb(nameAt + length + 1);
-      if (pattern.test(name)) dropped++; else kept.push(bytes.subarray(entry, p));
-    }
-    const body = Buffer.concat([uleb(kept.length), ...kept]);
-    parts.push(Buffer.from([7]), uleb(body.length), body);
-    at = end;
-  }
+  const { leb, name } = wasmReader(bytes);
+  let dropped = 0;
+  // An export: name, kind, index.
+  const rewritten = rewriteVectors(bytes, [7], (_, at) => {
+    const [field, kindAt] = name(at);
+    const [, next] = leb(kindAt + 1);
+    if (!pattern.test(field)) return [bytes.subarray(at, next), next];
+    dropped++;
+    return [null, next];
+  });
   if (dropped === 0) fail(`wasm exports matching ${pattern}`);
-  writeFileSync(file, Buffer.concat(parts));
+  writeFileSync(file, rewritten);
   const page = readFileSync(path.join(root, 'index.html'), 'utf8');
   const level = page.match(/data-wasm-opt="([a-z0-9]+)"/) ?? fail('data-wasm-opt in index.html');
   const params = page.match(/data-wasm-opt-params="([^"]*)"/) ?? fail('data-wasm-opt-params in index.html');
@@ -175,17 +202,7 @@ function dropFromGlue(source, classes, { imports, exports }) {
  * to `_a`, …; returns the maps from old to new names of the imports and the exports. */
 function shortenNames(file, names, calls) {
   const bytes = readFileSync(file);
-  const leb = (at) => {
-    let value = 0, shift = 0, byte;
-    do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
-    return [value, at];
-  };
-  const uleb = (n) => {
-    const out = [];
-    do { let byte = n & 0x7f; n = Math.floor(n / 128); if (n) byte |= 0x80; out.push(byte); } while (n);
-    return Buffer.from(out);
-  };
-  const name = (at) => { const [length, from] = leb(at); return [bytes.subarray(from, from + length).toString('utf8'), from + length]; };
+  const { leb, name } = wasmReader(bytes);
   const encoded = (text) => { const b = Buffer.from(text, 'utf8'); return Buffer.concat([uleb(b.length), b]); };
   let counter = 0;
   const next = () => {
@@ -197,50 +214,33 @@ function shortenNames(file, names, calls) {
   // wasm-bindgen's one module of imports (`./rtkvm-app_bg.js`), repeated in every import: renamed `a`.
   let glueModule;
   const limits = (at) => { const flags = bytes[at]; let [, p] = leb(at + 1); if (flags & 1) [, p] = leb(p); return p; };
-  const parts = [bytes.subarray(0, 8)];
-  let at = 8;
-  while (at < bytes.length) {
-    const id = bytes[at];
-    const [size, start] = leb(at + 1);
-    const end = start + size;
-    if (id !== 2 && id !== 7) { parts.push(bytes.subarray(at, end)); at = end; continue; }
-    let [count, p] = leb(start);
-    const entries = [];
-    for (let i = 0; i < count; i++) {
-      if (id === 2) {
-        // An import: module, name, then what it is (function, table, memory, global or tag).
-        const [module, nameAt] = name(p);
-        const [field, kindAt] = name(nameAt);
-        const kind = bytes[kindAt];
-        let q = kindAt + 1;
-        if (kind === 0) [, q] = leb(q);
-        else if (kind === 1) q = limits(q + 1);
-        else if (kind === 2) q = limits(q);
-        else if (kind === 3) q += 2;
-        else if (kind === 4) [, q] = leb(q + 1);
-        else fail(`a known kind of wasm import (found ${kind})`);
-        let renamed = field;
-        if (kind === 0 && names.has(field)) { renamed = next(); imports.set(field, renamed); }
-        glueModule ??= module;
-        if (module !== glueModule) fail(`wasm imports from ${glueModule} only (found ${module})`);
-        entries.push(Buffer.concat([encoded('a'), encoded(renamed), bytes.subarray(kindAt, q)]));
-        p = q;
-      } else {
-        // An export: name, kind, index. Those the glue calls by a long name get a short one.
-        const [field, kindAt] = name(p);
-        const [, q] = leb(kindAt + 1);
-        let renamed = field;
-        if (calls.has(field)) { renamed = `_${next()}`; exports.set(field, renamed); }
-        entries.push(Buffer.concat([encoded(renamed), bytes.subarray(kindAt, q)]));
-        p = q;
-      }
+  const rewritten = rewriteVectors(bytes, [2, 7], (id, at) => {
+    if (id === 2) {
+      // An import: module, name, then what it is (function, table, memory, global or tag).
+      const [module, nameAt] = name(at);
+      const [field, kindAt] = name(nameAt);
+      const kind = bytes[kindAt];
+      let end = kindAt + 1;
+      if (kind === 0) [, end] = leb(end);
+      else if (kind === 1) end = limits(end + 1);
+      else if (kind === 2) end = limits(end);
+      else if (kind === 3) end += 2;
+      else if (kind === 4) [, end] = leb(end + 1);
+      else fail(`a known kind of wasm import (found ${kind})`);
+      let renamed = field;
+      if (kind === 0 && names.has(field)) { renamed = next(); imports.set(field, renamed); }
+      glueModule ??= module;
+      if (module !== glueModule) fail(`wasm imports from ${glueModule} only (found ${module})`);
+      return [Buffer.concat([encoded('a'), encoded(renamed), bytes.subarray(kindAt, end)]), end];
     }
-    if (p !== end) fail(`the end of wasm section ${id} where its entries end`);
-    const body = Buffer.concat([uleb(entries.length), ...entries]);
-    parts.push(Buffer.from([id]), uleb(body.length), body);
-    at = end;
-  }
-  writeFileSync(file, Buffer.concat(parts));
+    // An export: name, kind, index. Those the glue calls by a long name get a short one.
+    const [field, kindAt] = name(at);
+    const [, end] = leb(kindAt + 1);
+    let renamed = field;
+    if (calls.has(field)) { renamed = `_${next()}`; exports.set(field, renamed); }
+    return [Buffer.concat([encoded(renamed), bytes.subarray(kindAt, end)]), end];
+  });
+  writeFileSync(file, rewritten);
   new WebAssembly.Module(readFileSync(file));
   return { imports, exports };
 }
