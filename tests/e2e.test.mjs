@@ -813,6 +813,9 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   await page.selectOption('[data-testid=reserve]', 'guest');
   await page.waitForFunction(() => document.querySelector('[data-testid=reservation]')?.innerText.includes('uses all of them'));
   assert.match(await page.innerText('[data-testid=reservation]'), /^Huge pages take 16 GiB of the host's 64 GiB: none on node 0, 16 × 1 GiB on node 1\./);
+  // The map's node headers say the same.
+  assert.match(await page.innerText('.node[data-node="0"] .node-toggle'), /huge pages: none$/);
+  assert.match(await page.innerText('.node[data-node="1"] .node-toggle'), /huge pages: 16 × 1 GiB$/);
   const args = ['--reserve', 'guest'];
   assert.deepEqual(await pageOutputs(page), {
     cmdline: cli(['plan', ...args, '--format', 'cmdline'], example),

@@ -71,10 +71,11 @@ impl Layout {
             hugepages: pages
                 .iter()
                 .map(|p| {
-                    (
-                        p.node,
-                        format!("{} × {}", p.count, format_kib(p.page_size_kib)),
-                    )
+                    let pages = match p.count {
+                        0 => "none".to_string(),
+                        n => format!("{n} × {}", format_kib(p.page_size_kib)),
+                    };
+                    (p.node, pages)
                 })
                 .collect(),
         }
