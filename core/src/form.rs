@@ -138,9 +138,10 @@ impl Form {
             ("priority", |f, s| f.priority.clone_from(&s.priority)),
             ("emulator", |f, s| f.emulator.clone_from(&s.emulator)),
         ];
+        let defaults = Form::default();
         let mut errors: Vec<(&'static str, String)> = Vec::new();
         for (id, copy) in FIELDS {
-            let mut alone = Form::default();
+            let mut alone = defaults.clone();
             copy(&mut alone, self);
             if let Err(e) = alone.to_settings() {
                 let message = e.to_string();

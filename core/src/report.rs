@@ -29,7 +29,7 @@ pub fn reservation(host: &Host, plan: &Plan) -> String {
         .hugepages
         .iter()
         .filter_map(|p| {
-            let memory = host.cells.iter().find(|c| c.id == p.node)?.memory_kib?;
+            let memory = host.cell(p.node)?.memory_kib?;
             Some(memory.saturating_sub(p.count * size))
         })
         .min()

@@ -378,7 +378,8 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
         Some(context),
         Some(KthreadPriorities::above(settings.guest.priority)),
     );
-    let diff = applied.unified_diff(doc.text, &rtkvm_core::outputs::xml_file_name(&facts.name));
+    // Made only for the formats that print it.
+    let diff = || applied.unified_diff(doc.text, &rtkvm_core::outputs::xml_file_name(&facts.name));
     Ok(match args.format {
         ApplyFormat::Xml | ApplyFormat::Diff => {
             let mut log = String::new();
@@ -409,12 +410,18 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
                 ));
             }
             match args.format {
-                ApplyFormat::Diff => (diff, log),
+                ApplyFormat::Diff => (diff(), log),
                 _ => (applied.xml, log),
             }
         }
         ApplyFormat::Json => (
-            to_json(&JsonApply::new(&applied, &diff, &notes, &plan, &remaining))?,
+            to_json(&JsonApply::new(
+                &applied,
+                &diff(),
+                &notes,
+                &plan,
+                &remaining,
+            ))?,
             String::new(),
         ),
     })
