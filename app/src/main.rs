@@ -44,7 +44,7 @@ fn App(
     // Tell the benchmarks a plan is on screen (effects run after the DOM is updated, in the order they
     // are created: this one first, so that the mark does not include updating the address bar).
     Effect::new(move |_| {
-        if state.plan.with(|p| matches!(p, Some(Ok(_)))) {
+        if state.has_plan() {
             browser::mark("rtkvm:plan-rendered");
         }
     });
@@ -596,8 +596,10 @@ fn Outputs() -> impl IntoView {
     let state = expect_context::<AppState>();
     let explained = RwSignal::new(false);
     move || {
-        let (plan, outputs) = state.shown.get()?;
-        let stale = !state.plan.with(|p| matches!(p, Some(Ok(_))));
+        let stale = !state.has_plan();
+        // Read in place: the outputs are large, and what the view keeps is copied from them.
+        state.shown.with(|shown| {
+        let (plan, outputs) = shown.as_ref()?;
         let [cmdline, hugepages, xml] = outputs.files();
         let host_files = outputs.host_files();
         let boot_step = if host_files.is_empty() {
@@ -687,6 +689,7 @@ fn Outputs() -> impl IntoView {
                    <code>{address}</code></p>
             </section>
         })
+        })
     }
 }
 
@@ -714,8 +717,10 @@ fn GuestOs() -> impl IntoView {
     let state = expect_context::<AppState>();
     let (files_open, test_open) = (RwSignal::new(false), RwSignal::new(false));
     move || {
-        let (plan, outputs) = state.shown.get()?;
-        let stale = !state.plan.with(|p| matches!(p, Some(Ok(_))));
+        let stale = !state.has_plan();
+        // Read in place: the outputs are large, and what the view keeps is copied from them.
+        state.shown.with(|shown| {
+        let (plan, outputs) = shown.as_ref()?;
         let os = outputs.guest_os.clone();
         let [cmdline, tuned, setup, latency] = outputs.guest_files();
         let about = if os.kernel_params.is_empty() {
@@ -762,6 +767,7 @@ fn GuestOs() -> impl IntoView {
                 </Unfold>
             </section>
         })
+        })
     }
 }
 
@@ -771,7 +777,7 @@ fn GuestOs() -> impl IntoView {
 fn NextSteps() -> impl IntoView {
     let state = expect_context::<AppState>();
     move || {
-        let stale = !state.plan.with(|p| matches!(p, Some(Ok(_))));
+        let stale = !state.has_plan();
         let link = state.share.get().unwrap_or_default();
         let readme = state.shown.with(|shown| {
             let (plan, outputs) = shown.as_ref()?;

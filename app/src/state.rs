@@ -19,6 +19,11 @@ pub async fn open_fragment(fragment: &str) -> Result<SharedPlan, Error> {
     }
 }
 
+/// Whether a computed plan memo holds a plan.
+fn planned(plan: &Option<Result<(Plan, Outputs), Error>>) -> bool {
+    matches!(plan, Some(Ok(_)))
+}
+
 /// Where the host comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostSource {
@@ -110,7 +115,7 @@ impl AppState {
         });
         let field_messages = Memo::new(move |_| {
             // A guest within the host's limits has a plan: only a failed plan is looked into.
-            if plan.with(|p| matches!(p, Some(Ok(_)))) {
+            if plan.with(planned) {
                 return Vec::new();
             }
             host.with(|h| {
@@ -160,6 +165,12 @@ impl AppState {
             state.show_link(fragment, opened, true);
         }
         state
+    }
+
+    /// Returns whether the host and settings make a plan (a tracked read): the outputs on the page
+    /// are then the current plan's, not the last one's shown as out of date.
+    pub fn has_plan(&self) -> bool {
+        self.plan.with(planned)
     }
 
     /// Opens a share link pasted into the address bar of the open page: its payload is inflated by
