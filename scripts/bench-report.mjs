@@ -74,6 +74,19 @@ for (const [name, r] of Object.entries(browser.pages)) {
   if (r.recompute_ms !== undefined) out(`| ${name} | ${r.recompute_ms} ms | ${r.recompute_max_ms} ms |`);
 }
 out();
+// Counted, not timed (tests/startup.mjs): the same from run to run, so a change shows even when the
+// machine's drift hides it in the times.
+const startup = JSON.parse(readFileSync(path.join('target', 'startup.json'), 'utf8'));
+out('Start-up work, from `main` to the first plan (counted, the same in every run):');
+out();
+out('| page | wasm functions compiled on first call | their code | after the plan | DOM calls | most frequent |');
+out('|---|---|---|---|---|---|');
+for (const [name, s] of Object.entries(startup)) {
+  const w = s.wasm_compiled_lazily;
+  const top = Object.entries(s.dom_calls.by_kind).slice(0, 3).map(([k, n]) => `${k} ${n}`).join(', ');
+  out(`| ${name} | ${w.before_plan.functions} | ${(w.before_plan.bytes / 1024).toFixed(1)} KiB | ${w.after_plan.functions} (${(w.after_plan.bytes / 1024).toFixed(1)} KiB) | ${s.dom_calls.total} | ${top} |`);
+}
+out();
 out('## Budgets');
 out();
 budget('whole site transferred, gzip -9', gz <= 200_000, `${gz} bytes (budget 200000, aim 150000)`);

@@ -4,7 +4,8 @@
 #      `rtkvm plan` process against `xmllint --noout` on a generated 4096-CPU host;
 #   2. size: every file of dist/, raw and gzip -9;
 #   3. browser: first plan on screen and recompute after an input change, in headless Chromium, next to
-#      two floors (a static page of the same shape, and the smallest Leptos app built the same way).
+#      two floors (a static page of the same shape, and the smallest Leptos app built the same way),
+#      and the start-up work counted: wasm compiled before the first plan, DOM calls (tests/startup.mjs).
 # Prints a summary with a PASS/FAIL line per budget, also written to target/bench-summary.md.
 #   scripts/bench.sh            # full criterion run (a few minutes)
 #   scripts/bench.sh --quick    # shorter criterion measurement
@@ -29,6 +30,8 @@ target/release/examples/synthetic_host 1024 > "$host1024"
 link=$(target/release/rtkvm plan "$host1024" --vcpus 2 --memory 1G --host-memory 1G --host-cpus 1 --format link)
 (cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" RTKVM_HOST_1024_FILE="$host1024" \
   RTKVM_LEPTOS_FLOOR_DIST="$PWD/leptos-floor/dist" node bench.mjs) > target/browser-bench.json
+# What the first plan costs the page, counted (compiled wasm, DOM calls): stable from run to run.
+(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" node startup.mjs) > target/startup.json
 rm -f "$host1024"
 cat target/browser-bench.json
 
