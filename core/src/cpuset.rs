@@ -104,11 +104,23 @@ impl CpuSet {
     pub fn extend_from(&mut self, other: &CpuSet) {
         if self.0.last().zip(other.first()).is_none_or(|(&a, b)| a < b) {
             self.0.extend_from_slice(&other.0);
-        } else {
-            self.0.extend_from_slice(&other.0);
-            self.0.sort_unstable();
-            self.0.dedup();
+            return;
         }
+        // Both are sorted: merge them in one pass. (SMT siblings interleave, so the sets of cores
+        // gathered one after the other rarely come in order; sorting the whole set again each time
+        // made gathering a 1024-CPU host's cores quadratic.)
+        let (a, b) = (&self.0, &other.0);
+        let mut merged = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            let (x, y) = (a[i], b[j]);
+            merged.push(x.min(y));
+            i += usize::from(x <= y);
+            j += usize::from(y <= x);
+        }
+        merged.extend_from_slice(&a[i..]);
+        merged.extend_from_slice(&b[j..]);
+        self.0 = merged;
     }
 
     /// Returns whether the two sets share no CPU.

@@ -115,14 +115,20 @@ impl Host {
     pub fn validated(mut self) -> Result<Host, Error> {
         self.page_sizes_kib.sort_unstable();
         self.page_sizes_kib.dedup();
-        self.cells.sort_unstable_by_key(|c| c.id);
+        // Lists usually come in order (virsh prints them so, share links keep it): sorting is then
+        // skipped, which matters for the site's size-optimized sort on large hosts.
+        if !self.cells.is_sorted_by_key(|c| c.id) {
+            self.cells.sort_unstable_by_key(|c| c.id);
+        }
         if let Some(pair) = self.cells.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(Error::DuplicateCell(pair[0].id));
         }
         // The cell of every listed CPU, indexed by CPU id (ids are bounded by MAX_CPU_ID).
         let mut owner: Vec<Option<u32>> = Vec::new();
         for cell in &mut self.cells {
-            cell.cpus.sort_unstable_by_key(|c| c.id);
+            if !cell.cpus.is_sorted_by_key(|c| c.id) {
+                cell.cpus.sort_unstable_by_key(|c| c.id);
+            }
             cell.offline_cpus.sort_unstable();
             cell.pages.sort_unstable_by_key(|p| (p.size_kib, p.count));
             cell.distances.sort_unstable_by_key(|d| (d.node, d.value));
@@ -295,14 +301,18 @@ impl Cell {
     /// Returns the cell's cores, each the set of its online SMT siblings, ordered by their lowest CPU id.
     pub fn cores(&self) -> Vec<Core> {
         let online = self.cpu_set();
-        let mut seen = CpuSet::new();
+        // The CPUs already in a core, by id (ids are bounded by MAX_CPU_ID): siblings numbered apart
+        // (0 and 512) would otherwise be merged into a growing set once per core.
+        let mut seen = vec![false; online.iter().next_back().map_or(0, |id| id as usize + 1)];
         let mut cores = Vec::new();
         for cpu in &self.cpus {
-            if seen.contains(cpu.id) {
+            if seen.get(cpu.id as usize).copied().unwrap_or(false) {
                 continue;
             }
             let cpus = cpu.siblings.intersection(&online);
-            seen.extend_from(&cpus);
+            for id in cpus.iter() {
+                seen[id as usize] = true;
+            }
             cores.push(Core {
                 cpus,
                 socket: cpu.socket,
