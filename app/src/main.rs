@@ -347,7 +347,7 @@ fn SettingsForm() -> impl IntoView {
         let current = state.form.with(|f| f.page_size.clone());
         state
             .host
-            .with(|host| page_size_choices(host.as_ref().ok(), &current))
+            .with(|host| page_size_choices(host.as_deref().ok(), &current))
     });
     let (presets, schedulers, emulators, kernels, kernel_types, reserves) = (
         named::<Preset>(),

@@ -1,5 +1,7 @@
 //! The topology map: NUMA nodes, sockets, cores and their threads in SVG, each CPU coloured by role.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
 use rtkvm_core::plan::{GuestPlan, NodePages, NodePartition};
@@ -228,7 +230,7 @@ impl Drawing {
 /// far less this way than as reactive views.
 #[derive(Clone)]
 struct NodeDrawing {
-    cell: std::sync::Arc<rtkvm_core::host::Cell>,
+    host: Arc<Host>,
     position: usize,
     geometry: Geometry,
     layout: Memo<Layout>,
@@ -239,7 +241,7 @@ impl leptos::tachys::html::node_ref::NodeRefContainer<leptos::svg::Svg> for Node
     fn load(self, svg: &web_sys::Element) {
         let drawn = self
             .layout
-            .with_untracked(|l| draw_node(svg, &self.cell, self.geometry, l));
+            .with_untracked(|l| draw_node(svg, &self.host.cells[self.position], self.geometry, l));
         self.drawing
             .update_value(|d| d.nodes[self.position] = drawn);
     }
@@ -284,7 +286,7 @@ impl Geometry {
 /// and huge pages follow `layout`. The map is one tab stop: the arrow keys move between CPUs and a line
 /// under it says the CPU's place and role (as does the pointer).
 #[component]
-pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
+pub fn TopologyMap(host: Arc<Host>, layout: Memo<Layout>) -> impl IntoView {
     let geometry = Geometry::new(&host);
     let drawing = StoredValue::new_local(Drawing {
         nodes: host.cells.iter().map(|_| Vec::new()).collect(),
@@ -337,7 +339,7 @@ pub fn TopologyMap(host: Host, layout: Memo<Layout>) -> impl IntoView {
             let head = format!("NUMA node {node}: {memory}, {cpus}");
             let header = move || format!("{head}{}", layout.with(|l| l.pages(node)));
             let svg = NodeDrawing {
-                cell: std::sync::Arc::new(cell.clone()),
+                host: host.clone(),
                 position,
                 geometry,
                 layout,

@@ -1,5 +1,7 @@
 //! The app's state: one struct in context, its inputs as signals and everything else derived as memos.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
 use rtkvm_core::link::SharedPlan;
@@ -29,8 +31,8 @@ fn planned(plan: &Option<Result<(Plan, Outputs), Error>>) -> bool {
 pub enum HostSource {
     /// Text pasted or loaded from a file (or the built-in example).
     Text(String),
-    /// A host decoded from a share link.
-    Shared(Host),
+    /// A host decoded from a share link (shared, not copied: a host can have thousands of CPUs).
+    Shared(Arc<Host>),
 }
 
 /// A share link the page opened, kept so that the address bar keeps it, byte for byte, for as long
@@ -40,7 +42,7 @@ pub struct Opened {
     /// The fragment as it was in the address bar, `#` included.
     pub fragment: String,
     /// What it decoded to.
-    pub host: Host,
+    pub host: Arc<Host>,
     /// What it decoded to.
     pub settings: Settings,
 }
@@ -56,8 +58,8 @@ pub struct AppState {
     pub notice: RwSignal<Option<String>>,
     /// The share link the page last opened, if any.
     pub opened: RwSignal<Option<Opened>>,
-    /// The parsed host.
-    pub host: Memo<Result<Host, Error>>,
+    /// The parsed host, shared by everything that reads it.
+    pub host: Memo<Result<Arc<Host>, Error>>,
     /// The settings read from the form.
     pub settings: Memo<Result<Settings, Error>>,
     /// The plan and its outputs, when host and settings are good.
@@ -96,7 +98,7 @@ impl AppState {
         let opened = RwSignal::new(None::<Opened>);
         let host = Memo::new(move |_| {
             source.with(|s| match s {
-                HostSource::Text(text) => rtkvm_core::parse_capabilities(text),
+                HostSource::Text(text) => rtkvm_core::parse_capabilities(text).map(Arc::new),
                 HostSource::Shared(host) => Ok(host.clone()),
             })
         });
@@ -199,13 +201,14 @@ impl AppState {
         match opened {
             Ok(shared) => {
                 self.notice.set(None);
+                let host = Arc::new(shared.host);
                 self.opened.set(Some(Opened {
                     fragment,
-                    host: shared.host.clone(),
+                    host: host.clone(),
                     settings: shared.settings.clone(),
                 }));
                 self.form.set(Form::from_settings(&shared.settings));
-                self.source.set(HostSource::Shared(shared.host));
+                self.source.set(HostSource::Shared(host));
                 true
             }
             Err(e) => {
