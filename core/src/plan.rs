@@ -408,7 +408,10 @@ fn split_cpus(host: &Host, settings: &Settings) -> Result<(Vec<NodePartition>, C
 /// were taken and grown to their cores, which kept one core in the first numbering and two in the
 /// second.
 fn whole_cores(mut cores: Vec<Core>, cpus: usize) -> CpuSet {
-    cores.sort_unstable_by_key(|c| c.cpus.first());
+    // A cell's cores come in this order already (Cell::cores).
+    if !cores.is_sorted_by_key(|c| c.cpus.first()) {
+        cores.sort_unstable_by_key(|c| c.cpus.first());
+    }
     let mut kept = CpuSet::new();
     for core in cores {
         if kept.len() >= cpus {
