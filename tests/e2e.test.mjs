@@ -167,7 +167,7 @@ test('a link made by --format link opens the same plan', async () => {
   const xml = await readFile(fixture('smt2.xml'), 'utf8');
   const args = ['--vcpus', '3', '--memory', '8G', '--rt-vcpus', '^0', '--name', 'plc <1>'];
   const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-  assert.ok(link.startsWith('#v5.') && link.length < 400, link);
+  assert.ok(link.startsWith('#v6.') && link.length < 400, link);
   const s = await open(link);
   const { page } = s;
   await page.waitForSelector('[data-testid=from-link]');
@@ -186,7 +186,7 @@ test('editing updates the share link, and the link restores the edit', async () 
   const { page } = s;
   // The link follows a change in a task of its own, after the plan, compressed by the browser's own
   // deflate: its bytes may differ from the CLI's, and it opens to the same plan.
-  await page.waitForFunction(() => location.hash.startsWith('#v5.'));
+  await page.waitForFunction(() => location.hash.startsWith('#v6.'));
   const exampleLink = await page.evaluate(() => location.hash);
   const example = await open(exampleLink);
   for (const [testid, format] of [['out-cmdline', 'cmdline'], ['out-xml', 'xml']]) {
@@ -195,10 +195,10 @@ test('editing updates the share link, and the link restores the edit', async () 
   await close(example);
   await page.fill('[data-testid=name]', 'trading-1');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
-  await page.waitForFunction((l) => location.hash.startsWith('#v5.') && location.hash !== l, exampleLink);
+  await page.waitForFunction((l) => location.hash.startsWith('#v6.') && location.hash !== l, exampleLink);
   assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
   const hash = new URL(page.url()).hash;
-  assert.ok(hash.startsWith('#v5.'));
+  assert.ok(hash.startsWith('#v6.'));
   assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);
   const again = await open(hash);
   assert.equal(await again.page.inputValue('[data-testid=name]'), 'trading-1');
@@ -343,7 +343,7 @@ test('links made by the CLI with each non-default flag open to the CLI\'s output
   for (const [host, args] of cases) {
     const xml = await readFile(path.join(root, host), 'utf8');
     const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-    assert.ok(link.startsWith('#v5.'), link);
+    assert.ok(link.startsWith('#v6.'), link);
     // A fresh page from the link.
     const fresh = await s.context.newPage();
     await fresh.goto(origin + SUBPATH + link);
@@ -627,8 +627,8 @@ test('a link that inflates past the limit is refused by the browser-side inflate
   assert.match(await page.innerText('[data-testid=link-error]'), /decompresses to more than the size limit\)\. The example host is shown instead\./);
   // A cut-off payload is "does not decompress", the same words as the CLI's.
   const link = cli(['plan', '--format', 'link'], cli(['example'])).trim();
-  const packed = Buffer.from(link.slice('#v5.'.length), 'base64url');
-  const cut = `#v5.${packed.subarray(0, packed.length - 3).toString('base64url')}`;
+  const packed = Buffer.from(link.slice('#v6.'.length), 'base64url');
+  const cut = `#v6.${packed.subarray(0, packed.length - 3).toString('base64url')}`;
   await page.evaluate((l) => { location.hash = l; }, cut);
   await page.waitForFunction(() => document.querySelector('[data-testid=link-error]')?.innerText.includes('does not decompress'));
   assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
@@ -823,14 +823,38 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
     xml: cli(['plan', ...args, '--format', 'xml'], example),
   });
   assert.match(await outputText(page, 'out-cmdline'), /hugepages=0:0,1:16\n$/);
-  // The choice travels in the link (v5) and comes back with it.
+  // Spare pages beside the guest's, for guests started later: on its node, said in the sentence.
+  await page.fill('[data-testid=spare]', '8G');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reservation]')?.innerText.includes('stay spare'));
+  assert.match(await page.innerText('[data-testid=reservation]'),
+    /^Huge pages take 24 GiB of the host's 64 GiB: none on node 0, 24 × 1 GiB on node 1\. .* The guest uses 16 GiB of them; 8 GiB stay spare on node 1 for guests started later\.$/);
+  const spared = [...args, '--spare', '8G'];
+  assert.deepEqual(await pageOutputs(page), {
+    cmdline: cli(['plan', ...spared, '--format', 'cmdline'], example),
+    hugepages: cli(['plan', ...spared, '--format', 'hugepages'], example),
+    xml: cli(['plan', ...spared, '--format', 'xml'], example),
+  });
+  assert.match(await outputText(page, 'out-cmdline'), /hugepages=0:0,1:24\n$/);
+  // More than the node has room for beside the guest is said under the field, with the limit.
+  await page.fill('[data-testid=spare]', '20G');
+  await page.waitForSelector('#spare-hint .field-error');
+  assert.equal(await page.innerText('#spare-hint .field-error'), 'at most 10 GiB spare beside the guest on node 1');
+  assert.equal(await page.getAttribute('[data-testid=spare]', 'aria-invalid'), 'true');
+  await page.fill('[data-testid=spare]', '8G');
+  await page.waitForSelector('#spare-hint .field-error', { state: 'detached' });
+  // The choices travel in the link (v6) and come back with it.
   const hash = await settledHash(page);
-  assert.ok(hash.startsWith('#v5.'), hash);
+  assert.ok(hash.startsWith('#v6.'), hash);
   const other = await s.context.newPage();
   await other.goto(origin + SUBPATH + hash);
   await other.waitForSelector('[data-testid=out-xml]');
   assert.equal(await other.inputValue('[data-testid=reserve]'), 'guest');
-  assert.equal(await outputText(other, 'out-cmdline'), cli(['plan', ...args, '--format', 'cmdline'], example));
+  assert.equal(await other.inputValue('[data-testid=spare]'), '8G');
+  assert.equal(await outputText(other, 'out-cmdline'), cli(['plan', ...spared, '--format', 'cmdline'], example));
+  // Spare pages with every page reserved already are refused, under the field.
+  await other.selectOption('[data-testid=reserve]', 'all');
+  await other.waitForSelector('#spare-hint .field-error');
+  assert.match(await other.innerText('#spare-hint .field-error'), /^spare huge pages \(8 GiB\) are kept only with the guest's reservation/);
   await other.close();
   await close(s);
 });

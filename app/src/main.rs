@@ -395,6 +395,9 @@ fn SettingsForm() -> impl IntoView {
                     hint="All: every node's memory beyond the host's, so that more guests start without a reboot. Only the guest's: the rest stays normal memory."
                     options=reserves
                     get=|f| f.reserve.clone() set=|f, v| f.reserve = v/>
+                <Field id="spare" label="Spare huge pages"
+                    hint="With only the guest's: more pages on its node for guests started later without a reboot, e.g. 8G; empty for none."
+                    get=|f| f.spare.clone() set=|f, v| f.spare = v/>
                 <Choice id="preset" label="Kernel parameters" hint="Full: like tuned's realtime-virtual-host."
                     options=presets
                     get=|f| f.preset.clone() set=|f, v| f.preset = v/>

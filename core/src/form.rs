@@ -29,6 +29,9 @@ pub struct Form {
     pub kernel_type: String,
     /// `--reserve`: `all` or `guest`.
     pub reserve: String,
+    /// `--spare`: with `--reserve guest`, huge pages kept spare on the guest's node (`8G`); empty for
+    /// none.
+    pub spare: String,
     /// `--name`: the libvirt domain name.
     pub name: String,
     /// `--vcpus`: the vCPU count.
@@ -75,6 +78,10 @@ impl Form {
             kernel: h.kernel.as_str().into(),
             kernel_type: h.kernel_type.as_str().into(),
             reserve: h.reserve.as_str().into(),
+            spare: match h.spare.0 {
+                0 => String::new(),
+                _ => size_text(h.spare),
+            },
             name: g.name.clone(),
             vcpus: g.vcpus.to_string(),
             memory: size_text(g.memory),
@@ -110,7 +117,7 @@ impl Form {
     /// blamed only for what that count alone does not explain.
     pub fn field_errors(&self) -> Vec<(&'static str, String)> {
         type Copy = fn(&mut Form, &Form);
-        const FIELDS: [(&str, Copy); 17] = [
+        const FIELDS: [(&str, Copy); 18] = [
             ("recipe", |f, s| f.recipe.clone_from(&s.recipe)),
             ("host-cpus", |f, s| f.host_cpus.clone_from(&s.host_cpus)),
             ("housekeeping", |f, s| {
@@ -126,6 +133,11 @@ impl Form {
                 f.kernel_type.clone_from(&s.kernel_type)
             }),
             ("reserve", |f, s| f.reserve.clone_from(&s.reserve)),
+            // Spare pages are kept only with the guest's reservation: read with the form's.
+            ("spare", |f, s| {
+                f.spare.clone_from(&s.spare);
+                f.reserve.clone_from(&s.reserve);
+            }),
             ("name", |f, s| f.name.clone_from(&s.name)),
             ("vcpus", |f, s| f.vcpus.clone_from(&s.vcpus)),
             ("memory", |f, s| f.memory.clone_from(&s.memory)),
@@ -189,6 +201,10 @@ impl Form {
                 kernel: self.kernel.parse()?,
                 kernel_type: self.kernel_type.parse()?,
                 reserve: self.reserve.parse()?,
+                spare: match self.spare.trim() {
+                    "" => Kib(0),
+                    text => size(text, "spare huge pages")?,
+                },
             },
             guest: GuestSettings {
                 name: self.name.clone(),

@@ -77,6 +77,9 @@ pub struct JsonHost {
     /// Which memory `hugepages` reserves (added 2026-11-25, session 6): `all` (every node's beyond
     /// the host's) or `guest` (the guest's pages, on its node).
     pub reserve: &'static str,
+    /// With `reserve` `guest`, the memory in KiB of the pages reserved on the guest's node beyond its
+    /// own, spare for guests started later (`--spare`; 0 for none; added 2026-12-02, session 7).
+    pub spare_kib: u64,
     /// The host's sysctl file, tuned script and boot unit (added 2026-11-25; `null` before recipe 3).
     pub setup: Option<JsonHostSetup>,
 }
@@ -250,6 +253,7 @@ impl JsonPlan {
                 kernel: h.kernel.as_str(),
                 kernel_type: h.kernel_type.as_str(),
                 reserve: h.reserve.as_str(),
+                spare_kib: h.spare_kib,
                 setup: outputs.host_setup.as_ref().map(|s| JsonHostSetup {
                     sysctl: s.sysctl.clone(),
                     tuned_variables: s.tuned_variables.clone(),

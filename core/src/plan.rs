@@ -12,7 +12,7 @@ use crate::settings::{
     auto_page_size, EmulatorPolicy, GuestSettings, Kernel, KernelType, PageSize, Preset, Recipe,
     Reserve, Scheduler, Settings,
 };
-use crate::units::{format_kib, GIB_KIB};
+use crate::units::{format_kib, Kib, GIB_KIB};
 
 /// A complete plan: how the host is partitioned and where the guest runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,8 @@ pub struct HostPlan {
     /// The huge page size reserved, in KiB.
     pub page_size_kib: u64,
     /// The huge pages to reserve on every node with known memory: all of it beyond the host's
-    /// share, or (with [`Reserve::Guest`]) the guest's pages on its node and none elsewhere.
+    /// share, or (with [`Reserve::Guest`]) the guest's pages and the spare ones on its node and none
+    /// elsewhere.
     pub hugepages: Vec<NodePages>,
     /// Which kernel parameters the command line gets.
     pub preset: Preset,
@@ -51,6 +52,9 @@ pub struct HostPlan {
     pub kernel_type: KernelType,
     /// Which memory `hugepages` holds: all beyond the host's share, or only the guest's.
     pub reserve: Reserve,
+    /// With [`Reserve::Guest`], the memory in KiB of the pages reserved on the guest's node beyond
+    /// its own, spare for guests started later (0 for none).
+    pub spare_kib: u64,
     /// The priorities the host's per-CPU kernel threads get, above the vCPUs' (recipe 3 on).
     pub kthreads: KthreadPriorities,
 }
@@ -115,7 +119,7 @@ impl HostPlan {
     fn reserve_only_for(&mut self, guest: &GuestPlan) {
         for pages in &mut self.hugepages {
             pages.count = if pages.node == guest.node {
-                guest.memory_kib / pages.page_size_kib
+                (guest.memory_kib + self.spare_kib) / pages.page_size_kib
             } else {
                 0
             };
@@ -300,7 +304,12 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
         mut warnings,
     } = partition(host, settings)?;
     let gs = &settings.guest;
-    check_memory_fits_pages(gs, host_plan.page_size_kib)?;
+    check_memory_fits_pages("the guest memory", gs.memory.0, host_plan.page_size_kib)?;
+    check_memory_fits_pages(
+        "the spare memory",
+        host_plan.spare_kib,
+        host_plan.page_size_kib,
+    )?;
     let host_memory = settings.host.host_memory.0;
     let cell = choose_node(host, &host_plan, gs, host_memory)?;
     let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe);
@@ -351,6 +360,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             kernel: hs.kernel,
             kernel_type: hs.kernel_type,
             reserve: hs.reserve,
+            spare_kib: hs.spare.0,
             kthreads: KthreadPriorities::above(settings.guest.priority),
         },
         warnings,
@@ -527,11 +537,11 @@ fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Error> {
 }
 
 /// Refuses guest memory that is not a whole number of huge pages, naming the nearest sizes that are.
-fn check_memory_fits_pages(gs: &GuestSettings, page: u64) -> Result<(), Error> {
-    if gs.memory.0.is_multiple_of(page) {
+fn check_memory_fits_pages(what: &str, kib: u64, page: u64) -> Result<(), Error> {
+    if kib.is_multiple_of(page) {
         return Ok(());
     }
-    let below = gs.memory.0 / page * page;
+    let below = kib / page * page;
     let above = format_kib(below + page);
     let choices = if below == 0 {
         above
@@ -539,8 +549,8 @@ fn check_memory_fits_pages(gs: &GuestSettings, page: u64) -> Result<(), Error> {
         format!("{} or {above}", format_kib(below))
     };
     Err(Error::Impossible(format!(
-        "the guest memory {} is not a multiple of the {} page size; choose {choices}",
-        gs.memory,
+        "{what} {} is not a multiple of the {} page size; choose {choices}",
+        Kib(kib),
         format_kib(page),
     )))
 }
@@ -572,11 +582,14 @@ fn misfit(part: &HostPlan, cell: &Cell, gs: &GuestSettings, host_memory: u64) ->
     }
     let pages = part.pages_on(cell.id);
     let available = pages * part.page_size_kib;
-    if available < memory_kib {
+    if available < memory_kib + part.spare_kib {
         let memory = cell.memory_kib.map_or("unknown memory".into(), format_kib);
+        let needs = match part.spare_kib {
+            0 => format_kib(memory_kib),
+            spare => format!("{} and {} spare", format_kib(memory_kib), format_kib(spare)),
+        };
         return Some(format!(
-            "the guest needs {}, node {} can back only {} with {} pages ({pages} pages: {memory} minus {} kept for the host)",
-            format_kib(memory_kib),
+            "the guest needs {needs}, node {} can back only {} with {} pages ({pages} pages: {memory} minus {} kept for the host)",
             cell.id,
             format_kib(available),
             format_kib(part.page_size_kib),
@@ -701,6 +714,17 @@ pub fn guest_limits(host: &Host, settings: &Settings) -> Vec<(&'static str, Stri
         limits.push((
             "memory",
             format!("at most {} on node {}", format_kib(c.memory_kib), c.node),
+        ));
+    } else if let Some(c) =
+        on(|c| c.memory_kib).filter(|c| g.memory.0 + part.host.spare_kib > c.memory_kib)
+    {
+        limits.push((
+            "spare",
+            format!(
+                "at most {} spare beside the guest on node {}",
+                format_kib(c.memory_kib - g.memory.0),
+                c.node
+            ),
         ));
     }
     limits

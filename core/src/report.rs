@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::host::Host;
 use crate::outputs::Outputs;
 use crate::plan::Plan;
-use crate::settings::Named;
+use crate::settings::{Named, Reserve};
 use crate::units::format_kib;
 
 /// Says what the huge pages take of the host's memory and what is left as normal memory: "Huge pages
@@ -43,13 +43,20 @@ pub fn reservation(host: &Host, plan: &Plan) -> String {
         format_kib(least_kept),
     );
     let free = reserved.saturating_sub(plan.guest.memory_kib);
-    let _ = match free {
-        0 => write!(text, " The guest uses all of them."),
-        _ => write!(
+    let _ = match (free, h.reserve) {
+        (0, _) => write!(text, " The guest uses all of them."),
+        (_, Reserve::All) => write!(
             text,
             " The guest uses {} of them; {} stay free for more guests, or reserve only the guest's.",
             format_kib(plan.guest.memory_kib),
             format_kib(free)
+        ),
+        (_, Reserve::Guest) => write!(
+            text,
+            " The guest uses {} of them; {} stay spare on node {} for guests started later.",
+            format_kib(plan.guest.memory_kib),
+            format_kib(free),
+            plan.guest.node
         ),
     };
     text

@@ -104,6 +104,9 @@ pub struct HostSettings {
     pub kernel_type: KernelType,
     /// Which memory becomes huge pages: all beyond the host's, or only the guest's.
     pub reserve: Reserve,
+    /// With [`Reserve::Guest`], more huge pages on the guest's node beyond the guest's own, kept
+    /// spare for guests started later without a reboot (0 for none).
+    pub spare: Kib,
 }
 
 impl Default for HostSettings {
@@ -117,6 +120,7 @@ impl Default for HostSettings {
             kernel: Kernel::default(),
             kernel_type: KernelType::default(),
             reserve: Reserve::default(),
+            spare: Kib(0),
         }
     }
 }
@@ -604,6 +608,18 @@ impl Settings {
                     size
                 )));
             }
+        }
+        if h.spare.0 > 0 && h.reserve == Reserve::All {
+            return Err(Error::Setting(format!(
+                "spare huge pages ({}) are kept only with the guest's reservation (--reserve guest): reserving all memory beyond the host's leaves every page the guest does not use spare already",
+                h.spare
+            )));
+        }
+        if h.spare.0 > 1024 * 1024 * GIB_KIB {
+            return Err(Error::Setting(format!(
+                "spare huge pages {} are more than 1 PiB",
+                h.spare
+            )));
         }
         if h.host_memory.0 > 1024 * 1024 * GIB_KIB {
             return Err(Error::Setting(format!(

@@ -123,6 +123,7 @@ fn every_golden_link_fills_the_form_with_the_flags_it_was_made_with() {
                 "--kernel" => &form.kernel,
                 "--kernel-type" => &form.kernel_type,
                 "--reserve" => &form.reserve,
+                "--spare" => &form.spare,
                 other => panic!("{name}: no form field for {other}"),
             };
             assert_eq!(shown, value, "{name}: the form's {flag}");

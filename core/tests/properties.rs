@@ -214,10 +214,23 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
         any::<bool>(),
         any::<bool>(),
         prop_oneof![3 => Just(EmulatorPolicy::Share), 1 => Just(EmulatorPolicy::Isolate)],
-        prop_oneof![2 => Just(Reserve::All), 1 => Just(Reserve::Guest)],
+        (
+            prop_oneof![2 => Just(Reserve::All), 1 => Just(Reserve::Guest)],
+            prop_oneof![2 => Just(0u64), 1 => 1u64..8],
+        ),
     )
         .prop_map(
-            |(host_cpus, host_gib, vcpus, gib, node, two_mib, no_rt0, emulator, reserve)| {
+            |(
+                host_cpus,
+                host_gib,
+                vcpus,
+                gib,
+                node,
+                two_mib,
+                no_rt0,
+                emulator,
+                (reserve, spare_gib),
+            )| {
                 let mut s = Settings::default();
                 s.host.host_cpus = host_cpus;
                 s.host.host_memory = Kib::gib(host_gib);
@@ -232,6 +245,9 @@ fn gen_settings() -> impl Strategy<Value = Settings> {
                 }
                 s.guest.emulator = emulator;
                 s.host.reserve = reserve;
+                if reserve == Reserve::Guest {
+                    s.host.spare = Kib::gib(spare_gib);
+                }
                 s
             },
         )
@@ -304,15 +320,20 @@ proptest! {
             let memory = host.cell(p.node).unwrap().memory_kib.unwrap();
             prop_assert!(p.count * p.page_size_kib + settings.host.host_memory.0 <= memory.max(settings.host.host_memory.0));
         }
-        // Reserving only the guest's pages: exactly its memory on its node, none elsewhere; and the
-        // same plan otherwise (every other output follows from the same partition and placement).
+        // Reserving only the guest's pages: exactly its memory and the spare on its node, none
+        // elsewhere; and the same plan otherwise on that node (every other output follows from the
+        // same partition and placement).
         if settings.host.reserve == Reserve::Guest {
+            let spare = settings.host.spare.0;
+            prop_assert_eq!(h.spare_kib, spare);
             for p in &h.hugepages {
-                let expected = if p.node == g.node { g.memory_kib / p.page_size_kib } else { 0 };
+                let expected = if p.node == g.node { (g.memory_kib + spare) / p.page_size_kib } else { 0 };
                 prop_assert_eq!(p.count, expected);
             }
             let mut all = settings.clone();
             all.host.reserve = Reserve::All;
+            all.host.spare = Kib(0);
+            all.guest.node = Some(g.node);
             let all = rtkvm_core::plan(&host, &all).expect("the same guest fits with every page reserved");
             prop_assert_eq!(&all.guest, g);
             prop_assert_eq!(&all.host.isolcpus, &h.isolcpus);

@@ -56,6 +56,10 @@ pub fn pipeline(data: &[u8]) -> bool {
     s.guest.emulator = EmulatorPolicy::ALL[bit(8)];
     // Byte 0's top bit (its low bits are the host CPUs): reserve only the guest's pages.
     s.host.reserve = Reserve::ALL[usize::from(b[0] >> 7)];
+    // Byte 5's top bits (its low bits are the vCPUs): 0 to 3 GiB spare, with the guest's pages only.
+    if s.host.reserve == Reserve::Guest {
+        s.host.spare = Kib(u64::from(b[5] >> 6) << 20);
+    }
     s.guest.vcpus = u32::from(b[5] % 64);
     s.guest.memory = Kib(u64::from(u16::from_le_bytes([b[6], b[7]])) * 1024);
     s.guest.node = (b[8] != 0xff).then_some(u32::from(b[8]));

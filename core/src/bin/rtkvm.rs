@@ -96,6 +96,10 @@ struct Flags {
     /// guests can start without a reboot) or guest (exactly the guest's pages, on its node).
     #[arg(long, value_enum, default_value = "all")]
     reserve: Reserve,
+    /// With --reserve guest: more huge pages on the guest's node beyond its own (e.g. 8G), kept spare
+    /// for guests started later without a reboot [default: none].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    spare: Option<Kib>,
     /// The guest's libvirt name [default: rt-guest; apply keeps the domain's].
     #[arg(long)]
     name: Option<String>,
@@ -278,6 +282,7 @@ impl Flags {
                 kernel: self.kernel,
                 kernel_type: self.kernel_type,
                 reserve: self.reserve,
+                spare: self.spare.unwrap_or(Kib(0)),
             },
             guest: GuestSettings {
                 name: self.name.clone().unwrap_or(defaults.name),

@@ -7,7 +7,7 @@
 //! for the regular numbering of real hosts.
 //!
 //! Links are a public contract: a link made once opens to the same plan forever. Each version's record
-//! is a set of wire types of its own ([`v1`] to [`v5`]), converted explicitly from and to the model, so
+//! is a set of wire types of its own ([`v1`] to [`v6`]), converted explicitly from and to the model, so
 //! the model can change without changing what an old link decodes to. A new field means a new version;
 //! every older version keeps decoding, to settings that reproduce the plan it was made with
 //! (`core/tests/golden_links.rs` holds links of every version and the plans they open to).
@@ -28,9 +28,10 @@ mod v2;
 mod v3;
 mod v4;
 mod v5;
+mod v6;
 
 /// The format version written by this build.
-pub const LINK_VERSION: u32 = 5;
+pub const LINK_VERSION: u32 = 6;
 
 /// The longest fragment accepted, in characters.
 pub const MAX_LINK_CHARS: usize = 256 * 1024;
@@ -60,7 +61,7 @@ pub fn encode_link(host: &Host, settings: &Settings) -> String {
 /// browser's own (`CompressionStream`), which keeps a deflate encoder out of the site, so its links
 /// may differ from the CLI's in their bytes but open to the same plan.
 pub fn link_payload(host: &Host, settings: &Settings) -> Vec<u8> {
-    v5::encode(host, settings)
+    v6::encode(host, settings)
 }
 
 /// Writes the URL fragment, starting with `#`, of a raw-deflated [`link_payload`].
@@ -143,6 +144,7 @@ pub fn open_payload(version: u32, bytes: &[u8]) -> Result<SharedPlan, Error> {
         3 => v3::decode(bytes)?,
         4 => v4::decode(bytes)?,
         5 => v5::decode(bytes)?,
+        6 => v6::decode(bytes)?,
         _ => return Err(unknown_version(version)),
     };
     let host = host.validated()?;
@@ -167,7 +169,7 @@ mod tests {
         settings.guest.vcpus = 3;
         settings.guest.rt_vcpus = "^0".parse().unwrap();
         let link = encode_link(&host, &settings);
-        assert!(link.starts_with("#v5."));
+        assert!(link.starts_with("#v6."));
         assert!(link.len() <= 200, "{} characters: {link}", link.len());
         let shared = decode_link(&link).unwrap();
         assert_eq!(shared.settings, settings);
@@ -226,7 +228,8 @@ mod tests {
             ("#hello", "no version"),
             ("#v1.", "does not decompress"),
             ("#v1.!!!", "not base64url"),
-            ("#v6.AAAA", "newer rtkvm"),
+            ("#v7.AAAA", "newer rtkvm"),
+            ("#v6.AAAA", "does not decompress"),
             ("#v5.AAAA", "does not decompress"),
             ("#v4.AAAA", "does not decompress"),
             ("#v3.AAAA", "does not decompress"),

@@ -102,6 +102,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
             kernel_type: KernelType::default(),
             // Links before v5 reserve all memory beyond the host's, as rtkvm then always did.
             reserve: Reserve::All,
+            spare: crate::units::Kib(0),
         },
         guest: GuestSettings {
             name: g.name,

@@ -63,6 +63,9 @@ CASES = [
     ("reserve-guest", SEED, ["--reserve", "guest"]),
     ("reserve-guest-rhel9", SEED, ["--reserve", "guest", "--kernel", "rhel9"]),
     ("reserve-guest-2m", "core/fixtures/two-mib-only.xml", ["--reserve", "guest", "--memory", "3G"]),
+    # Link v6 and later carry the huge pages kept spare beside the guest's.
+    ("reserve-guest-spare", SEED, ["--reserve", "guest", "--spare", "8G"]),
+    ("reserve-guest-spare-2m", "core/fixtures/two-mib-only.xml", ["--reserve", "guest", "--memory", "3G", "--spare", "1G"]),
 ]
 
 
