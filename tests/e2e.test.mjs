@@ -309,6 +309,15 @@ async function pageOutputs(page) {
   };
 }
 
+/** The same three outputs as the CLI prints them for `args` and the capabilities `xml`. */
+function cliOutputs(args, xml) {
+  return {
+    cmdline: cli(['plan', ...args, '--format', 'cmdline'], xml),
+    hugepages: cli(['plan', ...args, '--format', 'hugepages'], xml),
+    xml: cli(['plan', ...args, '--format', 'xml'], xml),
+  };
+}
+
 async function goldens() {
   const files = (await readdir(goldenDir)).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(files.map(async (f) => ({ name: f, ...JSON.parse(await readFile(path.join(goldenDir, f), 'utf8')) })));
@@ -348,11 +357,7 @@ test('links made by the CLI with each non-default flag open to the CLI\'s output
     const fresh = await s.context.newPage();
     await fresh.goto(origin + SUBPATH + link);
     await fresh.waitForSelector('[data-testid=out-xml]');
-    const expected = {
-      cmdline: cli(['plan', ...args, '--format', 'cmdline'], xml),
-      hugepages: cli(['plan', ...args, '--format', 'hugepages'], xml),
-      xml: cli(['plan', ...args, '--format', 'xml'], xml),
-    };
+    const expected = cliOutputs(args, xml);
     assert.deepEqual(await pageOutputs(fresh), expected, `${host} ${args.join(' ')}`);
     assert.equal(await settledHash(fresh), link, `${host} ${args.join(' ')}: the fragment changed`);
     await fresh.close();
@@ -817,11 +822,7 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   assert.match(await page.innerText('.node[data-node="0"] .node-toggle'), /huge pages: none$/);
   assert.match(await page.innerText('.node[data-node="1"] .node-toggle'), /huge pages: 16 × 1 GiB$/);
   const args = ['--reserve', 'guest'];
-  assert.deepEqual(await pageOutputs(page), {
-    cmdline: cli(['plan', ...args, '--format', 'cmdline'], example),
-    hugepages: cli(['plan', ...args, '--format', 'hugepages'], example),
-    xml: cli(['plan', ...args, '--format', 'xml'], example),
-  });
+  assert.deepEqual(await pageOutputs(page), cliOutputs(args, example));
   assert.match(await outputText(page, 'out-cmdline'), /hugepages=0:0,1:16\n$/);
   // Spare pages beside the guest's, for guests started later: on its node, said in the sentence.
   await page.fill('[data-testid=spare]', '8G');
@@ -829,11 +830,7 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   assert.match(await page.innerText('[data-testid=reservation]'),
     /^Huge pages take 24 GiB of the host's 64 GiB: none on node 0, 24 × 1 GiB on node 1\. .* The guest uses 16 GiB of them; 8 GiB stay spare on node 1 for guests started later\.$/);
   const spared = [...args, '--spare', '8G'];
-  assert.deepEqual(await pageOutputs(page), {
-    cmdline: cli(['plan', ...spared, '--format', 'cmdline'], example),
-    hugepages: cli(['plan', ...spared, '--format', 'hugepages'], example),
-    xml: cli(['plan', ...spared, '--format', 'xml'], example),
-  });
+  assert.deepEqual(await pageOutputs(page), cliOutputs(spared, example));
   assert.match(await outputText(page, 'out-cmdline'), /hugepages=0:0,1:24\n$/);
   // More than the node has room for beside the guest is said under the field, with the limit.
   await page.fill('[data-testid=spare]', '20G');
