@@ -660,7 +660,7 @@ pub struct NodeCapacity {
     pub node: u32,
     /// The most vCPUs: one per isolated core, one core fewer when the emulator threads take one.
     pub vcpus: u32,
-    /// The most memory, in KiB: the node's planned huge pages.
+    /// The most memory, in KiB: the node's planned huge pages, less the spare ones.
     pub memory_kib: u64,
 }
 
@@ -677,7 +677,8 @@ pub fn capacity(host: &Host, part: &HostPlan, emulator: EmulatorPolicy) -> Vec<N
             Some(NodeCapacity {
                 node: n.node,
                 vcpus: cores.saturating_sub(spare),
-                memory_kib: part.pages_on(n.node) * part.page_size_kib,
+                memory_kib: (part.pages_on(n.node) * part.page_size_kib)
+                    .saturating_sub(part.spare_kib),
             })
         })
         .collect()
@@ -710,19 +711,28 @@ pub fn guest_limits(host: &Host, settings: &Settings) -> Vec<(&'static str, Stri
             format!("at most {} vCPUs on node {}", c.vcpus, c.node),
         ));
     }
-    if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib) {
+    // The node's pages hold the guest and the spare ones: the guest's memory is blamed when it alone
+    // does not fit, else the spare.
+    let spare = part.host.spare_kib;
+    if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib + spare) {
+        let beside = match spare {
+            0 => String::new(),
+            _ => format!(" beside {} spare", format_kib(spare)),
+        };
         limits.push((
             "memory",
-            format!("at most {} on node {}", format_kib(c.memory_kib), c.node),
+            format!(
+                "at most {} on node {}{beside}",
+                format_kib(c.memory_kib),
+                c.node
+            ),
         ));
-    } else if let Some(c) =
-        on(|c| c.memory_kib).filter(|c| g.memory.0 + part.host.spare_kib > c.memory_kib)
-    {
+    } else if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib) {
         limits.push((
             "spare",
             format!(
                 "at most {} spare beside the guest on node {}",
-                format_kib(c.memory_kib - g.memory.0),
+                format_kib(c.memory_kib + spare - g.memory.0),
                 c.node
             ),
         ));
