@@ -714,28 +714,30 @@ pub fn guest_limits(host: &Host, settings: &Settings) -> Vec<(&'static str, Stri
     // The node's pages hold the guest and the spare ones: the guest's memory is blamed when it alone
     // does not fit, else the spare.
     let spare = part.host.spare_kib;
-    if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib + spare) {
-        let beside = match spare {
-            0 => String::new(),
-            _ => format!(" beside {} spare", format_kib(spare)),
-        };
-        limits.push((
-            "memory",
-            format!(
-                "at most {} on node {}{beside}",
-                format_kib(c.memory_kib),
-                c.node
-            ),
-        ));
-    } else if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib) {
-        limits.push((
-            "spare",
-            format!(
-                "at most {} spare beside the guest on node {}",
-                format_kib(c.memory_kib + spare - g.memory.0),
-                c.node
-            ),
-        ));
+    if let Some(c) = on(|c| c.memory_kib).filter(|c| g.memory.0 > c.memory_kib) {
+        if g.memory.0 > c.memory_kib + spare {
+            let beside = match spare {
+                0 => String::new(),
+                _ => format!(" beside {} spare", format_kib(spare)),
+            };
+            limits.push((
+                "memory",
+                format!(
+                    "at most {} on node {}{beside}",
+                    format_kib(c.memory_kib),
+                    c.node
+                ),
+            ));
+        } else {
+            limits.push((
+                "spare",
+                format!(
+                    "at most {} spare beside the guest on node {}",
+                    format_kib(c.memory_kib + spare - g.memory.0),
+                    c.node
+                ),
+            ));
+        }
     }
     limits
 }
