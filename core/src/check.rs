@@ -255,15 +255,15 @@ pub fn check(
             "use <domain type='kvm'> on a host with KVM",
         );
     }
-    let pins = check_vcpupins(&mut c, root, n, host);
-    check_emulator(&mut c, root, &pins, host);
+    let vcpu_cpus = check_vcpupins(&mut c, root, n, host);
+    check_emulator(&mut c, root, &vcpu_cpus, host);
     check_sched(
         &mut c,
         root,
         n,
         ladder.unwrap_or(KthreadPriorities::above(1)),
     );
-    check_memory(&mut c, root, &pins, host);
+    check_memory(&mut c, root, &vcpu_cpus, host);
     check_devices(&mut c, root);
     check_cpu(&mut c, root, &facts, host);
     c.findings
@@ -274,20 +274,24 @@ pub fn check(
     }
 }
 
-/// Checks `<vcpupin>` and returns each vCPU's host CPUs (empty for an unpinned vCPU).
+/// Checks `<vcpupin>` and returns the host CPUs any vCPU may run on. Only the vCPUs pinned to one CPU
+/// are kept one by one: a set per vCPU would hold up to 65,536 ids for each of 4096 vCPUs.
 fn check_vcpupins(
     c: &mut Checker<'_>,
     root: &Element,
     n: u32,
     host: Option<HostContext<'_>>,
-) -> Vec<CpuSet> {
-    let mut pins = vec![CpuSet::new(); n as usize];
+) -> CpuSet {
     let cputune = root.child("cputune");
     let vcpu_el = root.child("vcpu").unwrap_or(root);
     let default = vcpu_el
         .attr("cpuset")
         .and_then(|s| parse_libvirt_cpuset(s).ok());
+    // Each vCPU's pin and, when it is pinned to one CPU, that CPU; the host CPUs of every pin.
     let mut pinned_at: Vec<Option<&Element>> = vec![None; n as usize];
+    let mut one_cpu: Vec<Option<u32>> = vec![None; n as usize];
+    let mut all = CpuSet::new();
+    let mut repinned = false;
     for pin in cputune
         .into_iter()
         .flat_map(|t| t.children_named("vcpupin"))
@@ -306,7 +310,7 @@ fn check_vcpupins(
                 "cputune/vcpupin",
                 format!("<vcpupin vcpu='{vcpu}'> pins a vCPU the domain does not have (it has {n}, 0 to {})", n.saturating_sub(1)),
                 "libvirt refuses a pin for a vCPU that does not exist.",
-                format!("remove it, or raise <vcpu> to {}", vcpu + 1),
+                format!("remove it, or raise <vcpu> to {}", vcpu.saturating_add(1)),
             );
             continue;
         }
@@ -320,10 +324,26 @@ fn check_vcpupins(
                 "pin each vCPU to one isolated host CPU of its own",
             );
         }
+        repinned |= pinned_at[vcpu as usize].is_some();
         pinned_at[vcpu as usize] = Some(pin);
-        pins[vcpu as usize] = set;
+        one_cpu[vcpu as usize] = (set.len() == 1).then(|| set.first()).flatten();
+        all.extend_from(&set);
     }
-    let unpinned: CpuSet = (0..n).filter(|&v| pins[v as usize].is_empty()).collect();
+    if repinned {
+        // Only the last pin of a vCPU counts (libvirt refuses two): its host CPUs, read again.
+        all = CpuSet::new();
+        for pin in pinned_at.iter().flatten() {
+            if let Some(set) = pin
+                .attr("cpuset")
+                .and_then(|s| parse_libvirt_cpuset(s).ok())
+            {
+                all.extend_from(&set);
+            }
+        }
+    }
+    let unpinned: CpuSet = (0..n)
+        .filter(|&v| pinned_at[v as usize].is_none())
+        .collect();
     if !unpinned.is_empty() {
         let (code, what) = match &default {
             Some(set) if set.len() > 1 => (
@@ -340,8 +360,11 @@ fn check_vcpupins(
             ),
         };
         if let Some(set) = &default {
-            for v in unpinned.iter() {
-                pins[v as usize] = set.clone();
+            all.extend_from(set);
+            if set.len() == 1 {
+                for v in unpinned.iter() {
+                    one_cpu[v as usize] = set.first();
+                }
             }
         }
         c.add(
@@ -354,11 +377,10 @@ fn check_vcpupins(
         );
     }
     // vCPUs sharing a CPU or a core.
-    let single: Vec<(u32, u32)> = pins
+    let single: Vec<(u32, u32)> = one_cpu
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.len() == 1)
-        .map(|(v, s)| (v as u32, s.first().expect("one CPU")))
+        .filter_map(|(v, cpu)| Some((v as u32, (*cpu)?)))
         .collect();
     for (i, &(v, cpu)) in single.iter().enumerate() {
         let at = pinned_at[v as usize].unwrap_or(root);
@@ -410,11 +432,7 @@ fn check_vcpupins(
         }
     }
     if let Some(ctx) = host {
-        let nodes: CpuSet = pins
-            .iter()
-            .flat_map(|s| s.iter())
-            .filter_map(|cpu| node_of(ctx.host, cpu))
-            .collect();
+        let nodes = nodes_of(ctx.host, &all);
         if nodes.len() > 1 {
             c.add(
                 FindingCode::VcpusSpanNodes,
@@ -426,20 +444,22 @@ fn check_vcpupins(
             );
         }
     }
-    pins
+    all
 }
 
-fn node_of(host: &Host, cpu: u32) -> Option<u32> {
+/// Returns the host nodes that have any of the CPUs.
+fn nodes_of(host: &Host, cpus: &CpuSet) -> CpuSet {
     host.cells
         .iter()
-        .find(|cell| cell.cpus.iter().any(|c| c.id == cpu))
+        .filter(|cell| cell.cpus.iter().any(|c| cpus.contains(c.id)))
         .map(|cell| cell.id)
+        .collect()
 }
 
 fn check_emulator(
     c: &mut Checker<'_>,
     root: &Element,
-    pins: &[CpuSet],
+    vcpu_cpus: &CpuSet,
     host: Option<HostContext<'_>>,
 ) {
     let cputune = root.child("cputune");
@@ -459,11 +479,7 @@ fn check_emulator(
         return;
     };
     let pin = pin.expect("a set was read from it");
-    let mut vcpu_cpus = CpuSet::new();
-    for p in pins {
-        vcpu_cpus.extend_from(p);
-    }
-    let shared = set.intersection(&vcpu_cpus);
+    let shared = set.intersection(vcpu_cpus);
     if !shared.is_empty() {
         c.add(
             FindingCode::EmulatorOnVcpuCpu,
@@ -588,7 +604,7 @@ fn rt_mask(n: u32) -> String {
 fn check_memory(
     c: &mut Checker<'_>,
     root: &Element,
-    pins: &[CpuSet],
+    vcpu_cpus: &CpuSet,
     host: Option<HostContext<'_>>,
 ) {
     let guest_cells: Vec<u32> = root
@@ -617,10 +633,7 @@ fn check_memory(
             for page in hp.children_named("page") {
                 if let Some(nodeset) = page.attr("nodeset") {
                     let named = parse_libvirt_cpuset(nodeset).unwrap_or_default();
-                    let unknown: CpuSet = named
-                        .iter()
-                        .filter(|id| !guest_cells.contains(id))
-                        .collect();
+                    let unknown = named.difference(&guest_cells.iter().copied().collect());
                     if !unknown.is_empty() {
                         let cells = if guest_cells.is_empty() {
                             "no guest NUMA node at all".to_string()
@@ -708,11 +721,7 @@ fn check_memory(
         Some((true, set)) if set.len() == 1 => {
             let node = set.first().expect("one node");
             if let Some(ctx) = host {
-                let vcpu_nodes: CpuSet = pins
-                    .iter()
-                    .flat_map(|s| s.iter())
-                    .filter_map(|cpu| node_of(ctx.host, cpu))
-                    .collect();
+                let vcpu_nodes = nodes_of(ctx.host, vcpu_cpus);
                 if vcpu_nodes.len() == 1 && !vcpu_nodes.contains(node) {
                     c.add(
                         FindingCode::MemoryOnOtherNode,

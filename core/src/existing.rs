@@ -16,7 +16,10 @@ pub fn parse_domain(text: &str) -> Result<Document<'_>, Error> {
     let text = prepare(text, empty, &not_xml)?;
     let doc = xmltree::parse(text, &check_root)?;
     match doc.root.attr("type") {
-        Some("kvm" | "qemu") => Ok(doc),
+        Some("kvm" | "qemu") => {
+            check_limits(&doc)?;
+            Ok(doc)
+        }
         Some(other) => Err(not_a_domain(
             &format!("a domain for the '{}' hypervisor", shorten(other)),
             "rtkvm checks and patches KVM guests (<domain type='kvm'>)",
@@ -26,6 +29,119 @@ pub fn parse_domain(text: &str) -> Result<Document<'_>, Error> {
             message: "the <domain> element has no type attribute; libvirt requires one (kvm)"
                 .into(),
         }),
+    }
+}
+
+/// The most vCPUs a domain may have: QEMU's q35 machine takes at most 4096 CPUs (`max_cpus` in
+/// `hw/i386/pc_q35.c` since QEMU 9.0, the largest of its KVM machines), and so does KVM on x86
+/// (`KVM_MAX_VCPUS` with `CONFIG_MAXSMP`); libvirt refuses more than the machine takes. Every count
+/// of vCPUs read from a domain is bounded by it, and every vCPU id by one less.
+pub const MAX_VCPUS: u64 = 4096;
+
+/// The most I/O threads a domain may have. libvirt sets no limit of its own (it allocates an entry
+/// for each), but a guest with more I/O threads than it can have vCPUs is not one anybody runs, and
+/// `rtkvm apply` pins each.
+pub const MAX_IOTHREADS: u64 = MAX_VCPUS;
+
+/// The most guest NUMA nodes (`<cpu><numa><cell>`): QEMU's `MAX_NODES` (128).
+pub const MAX_GUEST_NODES: u64 = 128;
+
+/// Refuses a domain whose counts no QEMU/KVM guest can have, before anything sizes a list or a loop by
+/// them: a hostile `<vcpu>1830598924</vcpu>` would otherwise allocate a set for each of those vCPUs.
+/// Each message names the element, the value, the limit and where the element is.
+fn check_limits(doc: &Document<'_>) -> Result<(), Error> {
+    const WHY_VCPUS: &str = "the most vCPUs a QEMU/KVM guest can have (QEMU's q35 machine and KVM on x86 both stop there; libvirt refuses more)";
+    const WHY_ID: &str = "the largest vCPU id (a QEMU/KVM guest has at most 4096 vCPUs)";
+    let root = &doc.root;
+    let refuse = |el: &Element, subject: &str, predicate: String, limit: u64, why: &str| {
+        Err(Error::Invalid(format!(
+            "{subject} at {} {predicate}, more than {limit}, {why}",
+            doc.position(el.span.start)
+        )))
+    };
+    if let Some(vcpu) = root.child("vcpu") {
+        let count = vcpu.trimmed();
+        if let Some(n) = whole(count).filter(|&n| n > MAX_VCPUS) {
+            let is = format!("is {}", shown(count, n));
+            return refuse(vcpu, "<vcpu>", is, MAX_VCPUS, WHY_VCPUS);
+        }
+        let current = vcpu.attr("current").unwrap_or_default();
+        if let Some(n) = whole(current).filter(|&n| n > MAX_VCPUS) {
+            let subject = format!("<vcpu current='{}'>", shorten(current));
+            let is = format!("is {}", shown(current, n));
+            return refuse(vcpu, &subject, is, MAX_VCPUS, WHY_VCPUS);
+        }
+    }
+    if let Some(t) = root.child("iothreads") {
+        if let Some(n) = whole(t.trimmed()).filter(|&n| n > MAX_IOTHREADS) {
+            let is = format!("is {}", shown(t.trimmed(), n));
+            let why = "as many as a guest can have vCPUs";
+            return refuse(t, "<iothreads>", is, MAX_IOTHREADS, why);
+        }
+    }
+    // The elements that name vCPUs: each names vCPUs below the limit, and there are no more of them
+    // than vCPUs (libvirt refuses two for one vCPU).
+    if let Some(cputune) = root.child("cputune") {
+        for (name, attr) in [("vcpupin", "vcpu"), ("vcpusched", "vcpus")] {
+            let count = cputune.children_named(name).count() as u64;
+            if count > MAX_VCPUS {
+                let has = format!("has {count} <{name}> elements");
+                let why = "one for each vCPU a QEMU/KVM guest can have";
+                return refuse(cputune, "<cputune>", has, MAX_VCPUS, why);
+            }
+            for el in cputune.children_named(name) {
+                let value = el.attr(attr).unwrap_or_default();
+                let largest = match name {
+                    "vcpupin" => whole(value),
+                    _ => parse_libvirt_cpuset(value)
+                        .ok()
+                        .and_then(|s| s.iter().last())
+                        .map(u64::from),
+                };
+                if let Some(id) = largest.filter(|&id| id >= MAX_VCPUS) {
+                    let subject = format!("<{name} {attr}='{}'>", shorten(value));
+                    let names = format!("names vCPU {}", shown(value, id));
+                    return refuse(el, &subject, names, MAX_VCPUS - 1, WHY_ID);
+                }
+            }
+        }
+    }
+    if let Some(numa) = root.at(&["cpu", "numa"]) {
+        let count = numa.children_named("cell").count() as u64;
+        if count > MAX_GUEST_NODES {
+            let has = format!("has {count} <cell> elements");
+            let why = "the most NUMA nodes QEMU gives a guest";
+            return refuse(numa, "<numa>", has, MAX_GUEST_NODES, why);
+        }
+    }
+    if let Some(hugepages) = root.at(&["memoryBacking", "hugepages"]) {
+        let count = hugepages.children_named("page").count() as u64;
+        if count > MAX_GUEST_NODES + 1 {
+            let has = format!("has {count} <page> elements");
+            let why = "one for each NUMA node QEMU gives a guest (128) and one for the rest";
+            return refuse(hugepages, "<hugepages>", has, MAX_GUEST_NODES + 1, why);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole number as Rust's `u32` parser does (an optional `+`, then digits); digits too many
+/// for a `u64` read as `u64::MAX`. `None` for anything else.
+fn whole(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+/// Writes a number read by [`whole`]: as written when it overflowed, so that the message shows it.
+fn shown(text: &str, n: u64) -> String {
+    if n == u64::MAX {
+        shorten(text.trim())
+    } else {
+        n.to_string()
     }
 }
 
@@ -158,5 +274,93 @@ pub fn needs_usb(device: &Element) -> bool {
         "disk" => device.child("target").and_then(|t| t.attr("bus")) == Some("usb"),
         "controller" => device.attr("type") == Some("ccid"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libvirt's guide example, as in `fuzz/regressions/domain/guide-example.xml`, with `vcpu` for its
+    /// vCPU count and `cputune` for its `<cputune>`.
+    fn guide(vcpu: &str, cputune: &str) -> String {
+        format!(
+            "<domain type='kvm'>\n  <name>rt-guide-example</name>\n  <memory unit='GiB'>16</memory>\n  {vcpu}\n  <cputune>{cputune}</cputune>\n</domain>\n"
+        )
+    }
+
+    fn refused(text: &str) -> String {
+        parse_domain(text).map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn counts_no_guest_can_have_are_refused_with_their_place() {
+        let pins = "<vcpupin vcpu='0' cpuset='12'/>";
+        // The fuzzer's input: `rtkvm check` without --caps allocated a set for each of these vCPUs.
+        assert_eq!(
+            refused(&guide("<vcpu placement='static'>1830598924</vcpu>", pins)),
+            "<vcpu> at line 4, column 3 is 1830598924, more than 4096, the most vCPUs a QEMU/KVM guest can have (QEMU's q35 machine and KVM on x86 both stop there; libvirt refuses more)"
+        );
+        assert!(
+            refused(&guide("<vcpu>99999999999999999999999</vcpu>", pins)).starts_with(
+                "<vcpu> at line 4, column 3 is 99999999999999999999999, more than 4096"
+            )
+        );
+        assert!(refused(&guide("<vcpu current='5000'>4</vcpu>", pins))
+            .starts_with("<vcpu current='5000'> at line 4, column 3 is 5000, more than 4096"));
+        assert_eq!(
+            refused(&guide("<vcpu>4</vcpu>", "\n    <vcpupin vcpu='4294967295' cpuset='1'/>")),
+            "<vcpupin vcpu='4294967295'> at line 6, column 5 names vCPU 4294967295, more than 4095, the largest vCPU id (a QEMU/KVM guest has at most 4096 vCPUs)"
+        );
+        assert!(refused(&guide(
+            "<vcpu>4</vcpu>",
+            "<vcpusched vcpus='0-4096' scheduler='fifo'/>"
+        ))
+        .starts_with(
+            "<vcpusched vcpus='0-4096'> at line 5, column 12 names vCPU 4096, more than 4095"
+        ));
+        let many = "<vcpupin vcpu='0' cpuset='1'/>".repeat(4097);
+        assert!(refused(&guide("<vcpu>4</vcpu>", &many)).starts_with(
+            "<cputune> at line 5, column 3 has 4097 <vcpupin> elements, more than 4096"
+        ));
+        let threads = "<domain type='kvm'><iothreads>4000000000</iothreads></domain>";
+        assert!(refused(threads)
+            .starts_with("<iothreads> at line 1, column 20 is 4000000000, more than 4096"));
+        let cells = format!(
+            "<domain type='kvm'><cpu><numa>{}</numa></cpu></domain>",
+            "<cell id='0' cpus='0' memory='1'/>".repeat(129)
+        );
+        assert!(refused(&cells)
+            .starts_with("<numa> at line 1, column 25 has 129 <cell> elements, more than 128"));
+        let pages = format!(
+            "<domain type='kvm'><memoryBacking><hugepages>{}</hugepages></memoryBacking></domain>",
+            "<page size='2048' nodeset='0-65535'/>".repeat(130)
+        );
+        assert!(refused(&pages).starts_with(
+            "<hugepages> at line 1, column 35 has 130 <page> elements, more than 129"
+        ));
+    }
+
+    #[test]
+    fn the_largest_counts_are_read_and_checked() {
+        // 4096 vCPUs, each pinned to 4096 host CPUs, and all of them named by vcpusched: the check
+        // keeps one set of host CPUs, not one per vCPU (one per vCPU of every CPU id there is, 0-65535,
+        // would be a GiB).
+        let pins: String = (0..4096)
+            .map(|v| format!("<vcpupin vcpu='{v}' cpuset='0-4095'/>"))
+            .collect();
+        let text = guide(
+            "<vcpu cpuset='0-65535' current='4096'>4096</vcpu>",
+            &format!("{pins}<vcpusched vcpus='0-4095' scheduler='fifo' priority='1'/>"),
+        );
+        let doc = parse_domain(&text).unwrap();
+        assert_eq!(DomainFacts::read(&doc).vcpus, 4096);
+        let report = crate::check::check(&doc, None, None);
+        assert!(report
+            .findings
+            .iter()
+            .any(|f| f.code == crate::check::FindingCode::VcpuPinnedToSet));
+        let unpinned = guide("<vcpu cpuset='0-65535'>4096</vcpu>", "");
+        crate::check::check(&parse_domain(&unpinned).unwrap(), None, None);
     }
 }

@@ -118,6 +118,19 @@ fn domain_catalogue() -> Vec<(&'static str, Vec<u8>)> {
         "<a>".repeat(100),
         "</a>".repeat(100)
     );
+    // The fuzzer's input that once aborted `rtkvm check` (one selector byte, then the domain).
+    let billion = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/domain/guide-example-vcpus-1830598924.xml"
+    ))
+    .unwrap()[1..]
+        .to_vec();
+    let vcpu = "<vcpu placement=\"static\">4</vcpu>";
+    let with_vcpu = |new: &str| good.replacen(vcpu, new, 1).into_bytes();
+    let cells = format!(
+        "{vcpu}<cpu><numa>{}</numa></cpu>",
+        "<cell cpus='0' memory='1'/>".repeat(200)
+    );
     let utf16: Vec<u8> = [0xFF, 0xFE]
         .into_iter()
         .chain(good.encode_utf16().flat_map(|u| u.to_le_bytes()))
@@ -141,6 +154,13 @@ fn domain_catalogue() -> Vec<(&'static str, Vec<u8>)> {
         ("two domains", format!("{good}{good}").into_bytes()),
         ("a tag left open", good.replacen("</devices>", "", 1).into_bytes()),
         ("a repeated attribute", b"<domain type='kvm' type='qemu'><name>x</name></domain>".to_vec()),
+        ("1,830,598,924 vCPUs (libvirt's guide example)", billion),
+        ("more vCPUs than a number holds", with_vcpu("<vcpu>99999999999999999999</vcpu>")),
+        ("more current vCPUs than a guest can have", with_vcpu("<vcpu current='8192'>4</vcpu>")),
+        ("a pin for vCPU 4294967295", with_vcpu(&format!("{vcpu}<cputune><vcpupin vcpu='4294967295' cpuset='2'/></cputune>"))),
+        ("a scheduler for vCPUs up to 65535", with_vcpu(&format!("{vcpu}<cputune><vcpusched vcpus='0-65535' scheduler='fifo'/></cputune>"))),
+        ("4 billion I/O threads", with_vcpu(&format!("{vcpu}<iothreads>4000000000</iothreads>"))),
+        ("200 guest NUMA nodes", with_vcpu(&cells)),
     ]
 }
 
