@@ -676,6 +676,8 @@ fn Outputs() -> impl IntoView {
                             "Runs rtkvm-host.sh (as /usr/local/sbin/rtkvm-host.sh) at every boot, before irqbalance and libvirt."),
                         "tuned-host.sh" => ("With tuned", "out-tuned",
                             "RHEL and Fedora: instead of the command line and sysctl files, with tuned's realtime-virtual-host."),
+                        "rtkvm-rtentsk.service" => ("Timestamping unit", "out-rtentsk",
+                            "Without tuned: keeps network timestamping switched on, so that programs turning it on and off do not interrupt every CPU (tuned's rtentsk)."),
                         _ => ("sysctl", "out-sysctl",
                             "No RT throttling, fewer interruptions: for /etc/sysctl.d/."),
                     };

@@ -3,7 +3,7 @@
 
 use crate::outputs::{xml_file_name, OutputFile, Outputs};
 use crate::plan::Plan;
-use crate::settings::{Preset, Recipe};
+use crate::settings::{KernelType, Preset, Recipe};
 use crate::template::render;
 use crate::units::format_kib;
 
@@ -43,6 +43,32 @@ pub fn readme(plan: &Plan, outputs: &Outputs, link: &str) -> String {
         (Preset::Minimal, false) => "it checks each node's huge pages",
     };
     let xml = xml_file_name(&g.name);
+    let r4 = plan.recipe >= Recipe::Qualified && h.preset == Preset::Full;
+    let rt_kernel = h.kernel_type == KernelType::Rt;
+    // The host CPUs of the guest's housekeeping vCPUs (its emulator CPUs when every vCPU is real-time).
+    let guest_hk: crate::CpuSet = g
+        .vcpupin
+        .iter()
+        .enumerate()
+        .filter(|(vcpu, _)| !g.rt_vcpus.contains(*vcpu as u32))
+        .map(|(_, cpu)| *cpu)
+        .collect();
+    let guest_hk = if guest_hk.is_empty() {
+        g.emulatorpin.clone()
+    } else {
+        guest_hk
+    };
+    let iommu: Vec<&str> = outputs
+        .kernel_params
+        .iter()
+        .map(|p| p.param.as_str())
+        .filter(|p| p.starts_with("intel_iommu=") || p.starts_with("iommu"))
+        .collect();
+    let iommu = if iommu.is_empty() {
+        String::new()
+    } else {
+        format!(" (`{}`)", iommu.join(" "))
+    };
     render(
         include_str!("templates/README.md"),
         &[
@@ -77,10 +103,25 @@ pub fn readme(plan: &Plan, outputs: &Outputs, link: &str) -> String {
             ("XML", &xml),
             ("GUEST_ARG", &shell_word(&g.name)),
             ("PINS", &pins.join(", ")),
+            (
+                "R4_TUNED_KERNEL",
+                if rt_kernel {
+                    " and the PREEMPT_RT kernel with its KVM modules (kernel-rt, kernel-rt-kvm), as the default boot entry"
+                } else {
+                    ""
+                },
+            ),
+            ("STALLD_PRIO", &h.kthreads.stalld().to_string()),
+            ("HK_COUNT", &h.housekeeping.len().to_string()),
+            ("ISO_COUNT", &h.isolcpus.len().to_string()),
+            ("R4_IOMMU", &iommu),
+            ("GUEST_HK_PINS", &guest_hk.to_string()),
         ],
         |section| match section {
             "host" => plan.recipe >= Recipe::RealtimeHost,
             "old" => plan.recipe < Recipe::RealtimeHost,
+            "r4full" => r4,
+            "r4fullrt" => r4 && rt_kernel,
             other => panic!("unknown section %{other}% in templates/README.md"),
         },
     )

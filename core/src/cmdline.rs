@@ -14,12 +14,16 @@ pub const TUNED_RVH: &str = "tuned realtime-virtual-host";
 pub const TUNED_RVG: &str = "tuned realtime-virtual-guest";
 /// tuned's `network-latency` profile, which `realtime` includes.
 pub const TUNED_NETWORK_LATENCY: &str = "tuned network-latency";
+/// tuned's `intel_recommended_pstate` function (`tuned/profiles/functions/function_intel_recommended_pstate.py`).
+pub const TUNED_INTEL_PSTATE: &str = "tuned intel_recommended_pstate";
 /// The OpenShift Node Tuning Operator's `openshift-node-performance` profiles.
 pub const NTO: &str = "OpenShift Node Tuning Operator";
 /// The kernel's `Documentation/admin-guide/kernel-parameters.txt`.
 pub const KERNEL_DOC: &str = "kernel-parameters.txt";
 /// The kernel's `Documentation/admin-guide/mm/hugetlbpage.rst`.
 pub const HUGETLB_DOC: &str = "kernel hugetlbpage.rst";
+/// The kernel's s390 KVM module (`arch/s390/kvm/kvm-s390.c`, its `hpage` parameter).
+pub const KVM_S390: &str = "kernel kvm-s390.c";
 /// libvirt's "KVM Real Time Guest Config" page.
 pub const LIBVIRT_GUIDE: &str = "libvirt's guide";
 
@@ -63,6 +67,15 @@ pub fn kernel_params(host: &Host, part: &HostPlan) -> Vec<KernelParam> {
         (preset, _) => guide_params(host, part, preset, &mut params),
     }
     hugepage_params(part, &mut params);
+    if host.libvirt_arch() == Some("s390x") && part.page_size_kib == 1024 {
+        // Every revision: without it QEMU refuses the guest ("Memory backing with 1M pages was
+        // specified, but KVM does not support this memory backing"), so no plan ran without it.
+        params.push(param(
+            "kvm.hpage=1".into(),
+            "Lets KVM back guests with 1 MiB huge pages, which s390x offers only with it; kernels before 7.0 refuse it together with kvm.nested=1 (nested guests).",
+            KVM_S390,
+        ));
+    }
     params
 }
 
@@ -82,7 +95,7 @@ fn guide_params(host: &Host, part: &HostPlan, preset: Preset, params: &mut Vec<K
                 "Removes the isolated CPUs from the scheduler's load balancing (domain) and keeps managed device interrupts off them (managed_irq).",
                 TUNED_REALTIME,
             ));
-            tickless_params(&iso, params);
+            tickless_params(host, part.recipe, &iso, params);
             params.push(param(
                 format!("irqaffinity={hk}"),
                 "Sends device interrupts to the housekeeping CPUs by default.",
@@ -144,7 +157,7 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
             KERNEL_DOC,
         )
     });
-    tickless_params(&iso, params);
+    tickless_params(host, part.recipe, &iso, params);
     params.push(param(
         format!("rcutree.kthread_prio={}", part.kthreads.rcu),
         "Runs RCU's kernel threads at SCHED_FIFO above the vCPUs, so that a spinning vCPU cannot stall RCU.",
@@ -155,6 +168,13 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
         "After boot, expedited RCU grace periods, which interrupt every CPU, become normal ones.",
         TUNED_NETWORK_LATENCY,
     ));
+    if part.recipe >= Recipe::Qualified && arch != "s390x" {
+        params.push(param(
+            "rcutree.nohz_full_patience_delay=1000".into(),
+            "Lets RCU wait up to a second before it interrupts a tickless isolated CPU to end a grace period (Linux 6.11; older kernels ignore it).",
+            TUNED_NETWORK_LATENCY,
+        ));
+    }
     params.push(param(
         format!("irqaffinity={hk}"),
         "Sends device interrupts to the housekeeping CPUs by default.",
@@ -165,6 +185,9 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
         "Offsets the tick on each CPU so that they do not all contend for the same kernel locks at once.",
         TUNED_NETWORK_LATENCY,
     ));
+    if part.recipe >= Recipe::Qualified {
+        iommu_params(host, params);
+    }
     if host.is_x86() && host.invariant_tsc() == Some(true) {
         params.push(param(
             "tsc=reliable".into(),
@@ -178,10 +201,12 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
         TUNED_REALTIME,
     ));
     if arch != "s390x" {
+        // NTO writes it in its x86 profiles only; on aarch64 and powerpc the kernel's own
+        // documentation is the source.
         params.push(param(
             "nmi_watchdog=0".into(),
             "Turns off the hard-lockup detector's periodic NMI on every CPU.",
-            NTO,
+            if host.is_x86() { NTO } else { KERNEL_DOC },
         ));
     }
     if host.is_x86() {
@@ -190,16 +215,29 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
             "Stops the periodic polling for corrected machine-check errors; uncorrected ones are still handled.",
             TUNED_REALTIME,
         ));
+        let qualified = part.recipe >= Recipe::Qualified;
         match vendor {
+            // Recipe 4 chooses by generation, as tuned's intel_recommended_pstate does.
+            Some(X86Vendor::Intel) if qualified && host.intel_before_ice_lake() == Some(false) => {
+                params.push(param(
+                    "intel_pstate=active".into(),
+                    "Keeps intel_pstate in active mode with hardware P-states (HWP), which Intel recommends from Ice Lake on; its performance policy (tuned or rtkvm-host.sh) asks for the highest P-state, turbo included.",
+                    TUNED_INTEL_PSTATE,
+                ))
+            }
             Some(X86Vendor::Intel) => params.push(param(
                 "intel_pstate=disable".into(),
-                "Hands frequency control from intel_pstate to acpi-cpufreq, whose performance governor (tuned or rtkvm-host.sh) holds the nominal frequency.",
+                if qualified {
+                    "Hands frequency control to acpi-cpufreq, as tuned's intel_recommended_pstate does before Ice Lake (or when the CPU model cannot be told), where an active intel_pstate caused jitter; its performance governor (tuned or rtkvm-host.sh) requests the highest P-state, turbo included."
+                } else {
+                    "Hands frequency control from intel_pstate to acpi-cpufreq, whose performance governor (tuned or rtkvm-host.sh) requests the highest P-state, turbo included."
+                },
                 TUNED_REALTIME,
             )),
             Some(X86Vendor::Amd) if part.kernel.amd_pstate() => params.push(param(
                 "amd_pstate=disable".into(),
-                "Hands frequency control from amd_pstate to acpi-cpufreq, whose performance governor (tuned or rtkvm-host.sh) holds the nominal frequency.",
-                NTO,
+                "Hands frequency control from amd_pstate to acpi-cpufreq, whose performance governor (tuned or rtkvm-host.sh) requests the highest P-state, without the platform choosing within a range.",
+                TUNED_REALTIME,
             )),
             _ => {}
         }
@@ -235,20 +273,65 @@ fn realtime_host_params(host: &Host, part: &HostPlan, params: &mut Vec<KernelPar
     ));
 }
 
+/// Adds recipe 4's IOMMU parameters, for the passthrough NICs most real-time guests use (VFIO needs
+/// the IOMMU on), in pass-through mode for the host's own devices, so that only devices given to
+/// guests pay for translation: `intel_iommu=on iommu=pt` on Intel, `iommu=pt` on AMD (whose IOMMU is
+/// on by default), `iommu.passthrough=1` on aarch64. powerpc and s390x always translate, and take
+/// neither.
+fn iommu_params(host: &Host, params: &mut Vec<KernelParam>) {
+    match (host.libvirt_arch(), host.x86_vendor()) {
+        (_, Some(X86Vendor::Intel)) => params.push(param(
+            "intel_iommu=on".into(),
+            "Turns on the Intel IOMMU (VT-d), which passing a device to a guest with VFIO needs.",
+            NTO,
+        )),
+        (Some("aarch64"), _) => params.push(param(
+            "iommu.passthrough=1".into(),
+            "Leaves the host's own DMA untranslated by the SMMU; devices given to guests through VFIO are still translated.",
+            KERNEL_DOC,
+        )),
+        _ => {}
+    }
+    if host.x86_vendor().is_some() {
+        params.push(param(
+            "iommu=pt".into(),
+            "Leaves the host's own DMA untranslated (pass-through), so that the IOMMU costs only the devices given to guests through VFIO.",
+            NTO,
+        ));
+    }
+}
+
 /// Adds the parameters every recipe's full preset gives the isolated CPUs after `isolcpus=`: no
 /// tick (`nohz=on`, `nohz_full=`) and no RCU callbacks (`rcu_nocbs=`), as tuned's
 /// realtime-virtual-host writes them.
-fn tickless_params(iso: &str, params: &mut Vec<KernelParam>) {
-    params.push(param(
-        "nohz=on".into(),
-        "Turns on the tickless kernel, which nohz_full needs.",
-        TUNED_RVH,
-    ));
-    params.push(param(
-        format!("nohz_full={iso}"),
-        "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
-        TUNED_RVH,
-    ));
+///
+/// s390x has no `nohz_full`: its kernel cannot be built with `NO_HZ_FULL`, which needs context
+/// tracking the architecture does not have. Recipe 4 leaves both tick parameters out there; the
+/// revisions before keep writing them (their links open to the same command line) and say that they
+/// do nothing.
+fn tickless_params(host: &Host, recipe: Recipe, iso: &str, params: &mut Vec<KernelParam>) {
+    let s390x = host.libvirt_arch() == Some("s390x");
+    if s390x && recipe >= Recipe::Qualified {
+        params.push(param(
+            format!("rcu_nocbs={iso}"),
+            "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",
+            TUNED_RVH,
+        ));
+        return;
+    }
+    let (nohz, nohz_full) = if s390x {
+        (
+            "Does nothing on s390x, whose kernel has no tickless mode for busy CPUs (recipe 4 leaves it out).",
+            "Does nothing on s390x: its kernel cannot be built with NO_HZ_FULL, which needs context tracking (recipe 4 leaves it out).",
+        )
+    } else {
+        (
+            "Turns on the tickless kernel, which nohz_full needs.",
+            "Stops the periodic scheduler tick on the isolated CPUs while each runs a single task, its vCPU.",
+        )
+    };
+    params.push(param("nohz=on".into(), nohz, TUNED_RVH));
+    params.push(param(format!("nohz_full={iso}"), nohz_full, TUNED_RVH));
     params.push(param(
         format!("rcu_nocbs={iso}"),
         "Moves RCU callback processing off the isolated CPUs onto kernel threads on the housekeeping CPUs.",

@@ -133,6 +133,26 @@ impl CpuSet {
         self.iter().all(|c| other.contains(c))
     }
 
+    /// Returns the set as the kernel writes a cpumask in sysfs (`/sys/devices/virtual/workqueue/cpumask`):
+    /// hexadecimal 32-bit words, most significant first, separated by commas (`1,00000003` for CPUs 0,
+    /// 1 and 32); `0` for the empty set.
+    pub fn to_mask(&self) -> String {
+        let words = self.iter().last().map_or(1, |last| last as usize / 32 + 1);
+        let mut bits = vec![0u32; words];
+        for cpu in self.iter() {
+            bits[cpu as usize / 32] |= 1 << (cpu % 32);
+        }
+        let mut out = String::new();
+        for (i, word) in bits.iter().rev().enumerate() {
+            if i == 0 {
+                out.push_str(&format!("{word:x}"));
+            } else {
+                out.push_str(&format!(",{word:08x}"));
+            }
+        }
+        out
+    }
+
     /// Iterates over maximal runs of consecutive ids as inclusive `(first, last)` pairs.
     pub fn ranges(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         let mut iter = self.iter().peekable();
@@ -284,6 +304,16 @@ impl<'de> Deserialize<'de> for CpuSet {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn masks_as_sysfs_writes_them() {
+        let mask = |s: &str| s.parse::<super::CpuSet>().unwrap().to_mask();
+        assert_eq!(mask("0"), "1");
+        assert_eq!(mask("0-3,8"), "10f");
+        assert_eq!(mask("0-1,32"), "1,00000003");
+        assert_eq!(mask("63"), "80000000,00000000");
+        assert_eq!(super::CpuSet::new().to_mask(), "0");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -3,10 +3,11 @@
 //! so it writes the guest kernel command line, tuned's `realtime-virtual-guest` variables, a setup
 //! script and a latency test sized to the guest. Only cpulists and numbers go into them.
 
-use crate::cmdline::{join, param, KernelParam, TUNED_RVG};
+use crate::cmdline::{join, param, KernelParam, TUNED_NETWORK_LATENCY, TUNED_RVG};
 use crate::cpuset::CpuSet;
 use crate::host::Host;
 use crate::plan::Plan;
+use crate::settings::Recipe;
 use crate::template::render;
 
 /// Everything written for the inside of the guest.
@@ -80,6 +81,20 @@ pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
             "Turns off the soft-lockup detector, which would report a real-time task that holds its vCPU.",
             TUNED_RVG,
         ));
+        // tuned's network-latency, which realtime-virtual-guest includes, writes both on the tuned
+        // path; without tuned they must be here (every revision: a guest without them was a bug).
+        params.push(param(
+            "rcupdate.rcu_normal_after_boot=1".into(),
+            "After boot, expedited RCU grace periods, which interrupt every vCPU, become normal ones.",
+            TUNED_NETWORK_LATENCY,
+        ));
+        if plan.recipe >= Recipe::Qualified {
+            params.push(param(
+                "rcutree.nohz_full_patience_delay=1000".into(),
+                "Lets RCU wait up to a second before it interrupts a tickless real-time vCPU to end a grace period (Linux 6.11; older kernels ignore it).",
+                TUNED_NETWORK_LATENCY,
+            ));
+        }
     }
     let kernel_cmdline = join(&params);
     let tuned_variables = tuned_variables(&rt, &hk, isolate);
@@ -124,6 +139,7 @@ fn setup_script(cmdline: &str, tuned: &str, rt: &CpuSet, hk: &CpuSet, isolate: b
             ("CMDLINE", cmdline),
             ("TUNED", tuned.trim_end()),
             ("ISOLATE", if isolate { "yes" } else { "no" }),
+            ("HK_MASK", &hk.to_mask()),
         ],
         section(rt, isolate),
     )

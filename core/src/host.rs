@@ -273,6 +273,31 @@ impl Host {
         }
     }
 
+    /// Returns whether an Intel host's CPU, by the model libvirt matched, is of a generation before
+    /// Ice Lake or cannot be told (no model, or a generic one such as `qemu64`): the CPUs for which
+    /// tuned's `intel_recommended_pstate` chooses `intel_pstate=disable` (its `PROCESSOR_NAME` list:
+    /// Sandy Bridge to Skylake, whose `pmu_name` Cascade Lake and Cooper Lake share, and an unknown
+    /// PMU). `false` means Ice Lake or later, where Intel recommends the driver active with HWP.
+    /// `None` for a host that is not Intel.
+    pub fn intel_before_ice_lake(&self) -> Option<bool> {
+        if self.x86_vendor() != Some(X86Vendor::Intel) {
+            return None;
+        }
+        let Some(model) = self.model.as_deref() else {
+            return Some(true);
+        };
+        let newer = [
+            "Icelake",
+            "SapphireRapids",
+            "GraniteRapids",
+            "SierraForest",
+            "ClearwaterForest",
+            "DiamondRapids",
+            "Snowridge",
+        ];
+        Some(!newer.iter().any(|n| model.starts_with(n)))
+    }
+
     /// Returns every page size in KiB the host mentions (supported sizes and per-node pools),
     /// ascending, without repeats.
     pub fn listed_page_sizes(&self) -> Vec<u64> {

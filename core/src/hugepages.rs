@@ -2,6 +2,7 @@
 //! result.
 
 use crate::caps::expected_pages_line;
+use crate::host::Host;
 use crate::plan::HostPlan;
 use crate::settings::{KernelType, Preset, Recipe};
 use crate::template::render;
@@ -39,7 +40,7 @@ pub fn boot_pages(part: &HostPlan) -> u64 {
 }
 
 /// Builds the huge page settings for a partition. Only numbers and sizes go into the script.
-pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
+pub fn hugepage_settings(host: &Host, part: &HostPlan) -> HugepageSettings {
     let size_kib = part.page_size_kib;
     let runtime = part.runtime_pages();
     let boot = if part.per_node_boot_pages() {
@@ -61,6 +62,7 @@ pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
     };
     let script = if part.recipe >= Recipe::RealtimeHost {
         host_script(
+            host,
             part,
             &plan_text.join(", "),
             &per_node("reserve"),
@@ -109,10 +111,11 @@ pub fn hugepage_settings(part: &HostPlan) -> HugepageSettings {
 /// cannot reserve them per node at boot, with retries, and checked), and on the `full` preset the
 /// kernel threads above the vCPUs, the performance governor on the isolated CPUs and irqbalance kept
 /// off them.
-fn host_script(part: &HostPlan, plan: &str, reserve: &str, check: &str) -> String {
+fn host_script(host: &Host, part: &HostPlan, plan: &str, reserve: &str, check: &str) -> String {
     let size_kib = part.page_size_kib;
     let full = part.preset == Preset::Full;
     let k = part.kthreads;
+    let r4 = full && part.recipe >= Recipe::Qualified;
     render(
         include_str!("templates/rtkvm-host.sh"),
         &[
@@ -127,11 +130,19 @@ fn host_script(part: &HostPlan, plan: &str, reserve: &str, check: &str) -> Strin
             ("KSOFTIRQD_PRIO", &k.ksoftirqd.to_string()),
             ("KTIMERS_PRIO", &k.ktimers.to_string()),
             ("RCU_PRIO", &k.rcu.to_string()),
+            ("STALLD_PRIO", &k.stalld().to_string()),
+            ("RECIPE", &part.recipe.number().to_string()),
         ],
         |section| match section {
             "runtime" => part.runtime_pages(),
             "full" => full,
             "rt" => full && part.kernel_type == KernelType::Rt,
+            "r4" | "stalld" => r4,
+            "rtcheck" => r4 && part.kernel_type == KernelType::Rt,
+            // x86 holds its CPUs out of deep idle states on the command line (processor.max_cstate,
+            // intel_idle.max_cstate); aarch64 and powerpc have no such parameter, so a per-CPU
+            // limit does it there (s390x has no cpuidle).
+            "idle" => r4 && matches!(host.libvirt_arch(), Some("aarch64" | "ppc64" | "ppc64le")),
             other => panic!("unknown section %{other}% in templates/rtkvm-host.sh"),
         },
     )

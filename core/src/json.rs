@@ -97,6 +97,9 @@ pub struct JsonHostSetup {
     pub tuned_script: String,
     /// `rtkvm-host.service`, which runs the host script at every boot.
     pub unit: String,
+    /// `rtkvm-rtentsk.service`, which keeps network timestamping on where tuned does not (added
+    /// 2026-12-04; `null` before recipe 4).
+    pub rtentsk_unit: Option<String>,
 }
 
 /// One node's split, as cpulists.
@@ -260,6 +263,7 @@ impl JsonPlan {
                     tuned_profile: s.tuned_profile.clone(),
                     tuned_script: s.tuned_script.clone(),
                     unit: s.unit.clone(),
+                    rtentsk_unit: (!s.rtentsk_unit.is_empty()).then(|| s.rtentsk_unit.clone()),
                 }),
             },
             guest: JsonGuest {

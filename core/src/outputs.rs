@@ -39,10 +39,10 @@ pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
     let kernel_params = kernel_params(host, &plan.host);
     let kernel_cmdline = join(&kernel_params);
     Outputs {
-        host_setup: host_setup(plan, &kernel_params, &kernel_cmdline),
+        host_setup: host_setup(host, plan, &kernel_params, &kernel_cmdline),
         kernel_cmdline,
         kernel_params,
-        hugepages: hugepage_settings(&plan.host),
+        hugepages: hugepage_settings(host, &plan.host),
         reservation: crate::report::reservation(host, plan),
         domain_xml: domain_xml(host, &plan.guest, plan.recipe),
         guest_os: guest_os(host, plan),
@@ -54,6 +54,9 @@ pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
         },
     }
 }
+
+/// The timestamping unit's name (recipe 4 on), for `/etc/systemd/system/`.
+pub const RTENTSK_FILE: &str = "rtkvm-rtentsk.service";
 
 /// The sysctl file's name, for `/etc/sysctl.d/`.
 pub const SYSCTL_FILE: &str = "90-rtkvm-realtime.conf";
@@ -91,7 +94,8 @@ impl Outputs {
     }
 
     /// Returns the host's files beside the command line (recipe 3 on, else none):
-    /// `90-rtkvm-realtime.conf`, `rtkvm-host.service` and `tuned-host.sh`.
+    /// `90-rtkvm-realtime.conf`, `rtkvm-host.service` and `tuned-host.sh`, and from recipe 4 on
+    /// `rtkvm-rtentsk.service`.
     pub fn host_files(&self) -> Vec<OutputFile> {
         let Some(h) = &self.host_setup else {
             return Vec::new();
@@ -100,11 +104,15 @@ impl Outputs {
             name: name.into(),
             content: content.clone(),
         };
-        vec![
+        let mut files = vec![
             file(SYSCTL_FILE, &h.sysctl),
             file("rtkvm-host.service", &h.unit),
             file("tuned-host.sh", &h.tuned_script),
-        ]
+        ];
+        if !h.rtentsk_unit.is_empty() {
+            files.push(file(RTENTSK_FILE, &h.rtentsk_unit));
+        }
+        files
     }
 
     /// Returns the three files: `kernel-cmdline.txt`, the huge page script (`hugepages.sh`, or

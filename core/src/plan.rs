@@ -86,6 +86,12 @@ impl KthreadPriorities {
         }
     }
 
+    /// Returns stalld's SCHED_FIFO priority (recipe 4): below every kernel thread it may have to boost,
+    /// as the Node Tuning Operator's tests require of it, and at least 1.
+    pub fn stalld(&self) -> u32 {
+        (self.ksoftirqd.min(self.rcu) - 1).max(1)
+    }
+
     /// Returns whether every kernel thread is strictly above vCPUs of priority `vcpu`.
     pub fn all_above(&self, vcpu: u32) -> bool {
         self.ksoftirqd.min(self.ktimers).min(self.rcu) > vcpu
@@ -233,11 +239,14 @@ pub enum WarningCode {
     CmdlineTooLong,
     /// The architecture gets only the generic part of the host recipe.
     ArchGeneric,
+    /// Recipe 4 on an Intel host of a generation that may have the iTLB multihit erratum: KVM splits
+    /// executable huge pages (`kvm.nx_huge_pages`), which tuned turns off and rtkvm leaves on.
+    NxHugePages,
 }
 
 impl WarningCode {
     /// Every code, in the order warnings are listed.
-    pub const ALL: [WarningCode; 17] = [
+    pub const ALL: [WarningCode; 18] = [
         WarningCode::SmtEnabled,
         WarningCode::GuestSpansSockets,
         WarningCode::GuestSpansDies,
@@ -255,6 +264,7 @@ impl WarningCode {
         WarningCode::TscUnknown,
         WarningCode::CmdlineTooLong,
         WarningCode::ArchGeneric,
+        WarningCode::NxHugePages,
     ];
 
     /// Returns the code as the JSON output, the text report, the app and the README print it
@@ -278,6 +288,7 @@ impl WarningCode {
             WarningCode::TscUnknown => "tsc-unknown",
             WarningCode::CmdlineTooLong => "cmdline-too-long",
             WarningCode::ArchGeneric => "arch-generic",
+            WarningCode::NxHugePages => "nx-huge-pages",
         }
     }
 }
@@ -933,7 +944,27 @@ fn host_recipe_warnings(host: &Host, part: &HostPlan, guest: &GuestPlan) -> Vec<
         warn(
             &mut warnings,
             WarningCode::ArchGeneric,
-            format!("rtkvm knows {arch} only in part: the command line isolates CPUs, RCU, ticks and huge pages, but sets no power, clock or KVM module parameters; see your platform's real-time guide for those"),
+            if arch == "s390x" {
+                format!("rtkvm knows {arch} only in part: the command line isolates CPUs and RCU callbacks and reserves huge pages, but s390x has no tickless mode for busy CPUs (its kernel cannot be built with NO_HZ_FULL), so the isolated CPUs keep their tick, and no power, clock or idle settings are written; see your platform's real-time guide for those")
+            } else {
+                format!("rtkvm knows {arch} only in part: the command line isolates CPUs, RCU, ticks and huge pages, but sets no power, clock or KVM module parameters; see your platform's real-time guide for those")
+            },
+        );
+    }
+    // Only where the model names such a generation: a host that lists none is not warned about.
+    if part.recipe >= Recipe::Qualified
+        && host.intel_before_ice_lake() == Some(true)
+        && host.model.as_deref().is_some_and(|m| {
+            !m.starts_with("Cascadelake") && !m.starts_with("Cooperlake") && !m.starts_with("qemu")
+        })
+    {
+        warn(
+            &mut warnings,
+            WarningCode::NxHugePages,
+            format!(
+                "Intel CPUs before Cascade Lake ({}) may have the iTLB multihit erratum; on those, KVM splits the guest's executable huge pages and a kernel thread per guest rebuilds them (kvm.nx_huge_pages, on by default only where the CPU is affected: see /sys/devices/system/cpu/vulnerabilities/itlb_multihit), which tuned measured as spikes of about 100 us; rtkvm keeps this protection against a guest crashing the host, where tuned's realtime-virtual-host turns it off. Where every guest is trusted, add kvm.nx_huge_pages=off to the command line",
+                host.model.as_deref().unwrap_or_default()
+            ),
         );
     }
     let cmdline = crate::cmdline::join(&crate::cmdline::kernel_params(host, part));

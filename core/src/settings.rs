@@ -35,13 +35,23 @@ pub enum Recipe {
     /// realtime-virtual-host, the OpenShift Node Tuning Operator): kernel threads above the vCPUs, no
     /// RT throttling, power and clock settings by CPU vendor and architecture, per-node huge pages at
     /// boot where the kernel takes them, and housekeeping CPUs counted over whole cores.
-    #[default]
     RealtimeHost,
+    /// Revision 4 (2026-12): revision 3's host as a real-time engineer signs it: stalld, the IOMMU
+    /// in pass-through mode, the P-state driver chosen by CPU generation, idle states held on every
+    /// architecture, the RT kernel installed and checked, tuned's scheduler plugin and its parent's
+    /// script replaced by rtkvm's own, and the host qualified before the guest.
+    #[default]
+    Qualified,
 }
 
 impl Recipe {
     /// Every revision, oldest first.
-    pub const ALL: [Recipe; 3] = [Recipe::Guide, Recipe::Production, Recipe::RealtimeHost];
+    pub const ALL: [Recipe; 4] = [
+        Recipe::Guide,
+        Recipe::Production,
+        Recipe::RealtimeHost,
+        Recipe::Qualified,
+    ];
 
     /// Returns the revision's number, as links, the JSON, the form and `--recipe` write it.
     pub fn number(self) -> u32 {
@@ -49,6 +59,7 @@ impl Recipe {
             Recipe::Guide => 1,
             Recipe::Production => 2,
             Recipe::RealtimeHost => 3,
+            Recipe::Qualified => 4,
         }
     }
 
@@ -63,6 +74,9 @@ impl Recipe {
             Recipe::Guide => "libvirt's guide, as rtkvm first wrote it",
             Recipe::Production => "production real-time guest (2026-11)",
             Recipe::RealtimeHost => "production real-time guest and host (2026-11)",
+            Recipe::Qualified => {
+                "qualified real-time host: stalld, IOMMU, RT kernel checked (2026-12)"
+            }
         }
     }
 }
@@ -70,7 +84,7 @@ impl Recipe {
 impl std::str::FromStr for Recipe {
     type Err = Error;
 
-    /// Reads a revision number (`1`, `2`, `3`).
+    /// Reads a revision number (`1` to `4`).
     fn from_str(text: &str) -> Result<Self, Error> {
         let text = text.trim();
         text.parse()

@@ -56,7 +56,7 @@ fn json_carries_the_documented_contract() {
         .unwrap()
         .starts_with("<domain type=\"kvm\">"));
     assert_eq!(v["version"], 1);
-    assert_eq!(v["recipe"], 3);
+    assert_eq!(v["recipe"], 4);
     assert_eq!(v["warnings"], serde_json::json!([]));
     // libvirt's guide's setting is one flag away, and warned about.
     let out = rtkvm(
@@ -83,7 +83,7 @@ fn reads_stdin_with_dash_or_no_file() {
     assert_eq!(a.stdout, c.stdout);
     assert_eq!(
         String::from_utf8(a.stdout).unwrap(),
-        "isolcpus=managed_irq,domain,2-7,10-15 nohz=on nohz_full=2-7,10-15 rcu_nocbs=2-7,10-15 rcutree.kthread_prio=4 rcupdate.rcu_normal_after_boot=1 irqaffinity=0-1,8-9 skew_tick=1 tsc=reliable nosoftlockup nmi_watchdog=0 mce=ignore_ce intel_pstate=disable processor.max_cstate=1 intel_idle.max_cstate=0 kvm.kvmclock_periodic_sync=N kvm_intel.ple_gap=0 transparent_hugepage=never default_hugepagesz=1G hugepagesz=1G hugepages=52\n"
+        "isolcpus=managed_irq,domain,2-7,10-15 nohz=on nohz_full=2-7,10-15 rcu_nocbs=2-7,10-15 rcutree.kthread_prio=4 rcupdate.rcu_normal_after_boot=1 rcutree.nohz_full_patience_delay=1000 irqaffinity=0-1,8-9 skew_tick=1 intel_iommu=on iommu=pt tsc=reliable nosoftlockup nmi_watchdog=0 mce=ignore_ce intel_pstate=disable processor.max_cstate=1 intel_idle.max_cstate=0 kvm.kvmclock_periodic_sync=N kvm_intel.ple_gap=0 transparent_hugepage=never default_hugepagesz=1G hugepagesz=1G hugepages=52\n"
     );
 }
 

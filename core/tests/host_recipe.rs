@@ -28,10 +28,35 @@ fn hosts() -> Vec<(&'static str, Host, Settings)> {
     };
     let mut no_invtsc = read(fixtures().join("seed-example.xml"));
     no_invtsc.features.retain(|f| f != "invtsc");
+    // The example host with the CPU model libvirt prints for a generation (the example lists none).
+    let with_model = |model: &str| {
+        let mut host = read(fixtures().join("seed-example.xml"));
+        host.model = Some(model.to_string());
+        host
+    };
+    let recipe_3 = Settings {
+        recipe: Recipe::RealtimeHost,
+        ..Settings::default()
+    };
     vec![
         (
             "seed-intel",
             read(fixtures().join("seed-example.xml")),
+            Settings::default(),
+        ),
+        (
+            "seed-intel-recipe-3",
+            read(fixtures().join("seed-example.xml")),
+            recipe_3,
+        ),
+        (
+            "intel-skylake",
+            with_model("Skylake-Server-IBRS"),
+            Settings::default(),
+        ),
+        (
+            "intel-icelake",
+            with_model("Icelake-Server"),
             Settings::default(),
         ),
         ("intel-without-invtsc", no_invtsc, Settings::default()),
@@ -131,7 +156,45 @@ fn check_files(label: &str, plan: &Plan, out: &Outputs) {
     for parent in ["cmdline_realtime", "cmdline_rvh", "cmdline_network_latency"] {
         assert_eq!(profile["bootloader"][parent], "", "{label}: {parent}");
     }
+    let r4 = plan.recipe >= Recipe::Qualified;
+    // Recipe 4: the scheduler plugin applies its groups once (no perf buffers on every CPU), and
+    // rtkvm's own script replaces the parents' (so tuned never writes nx_huge_pages=0).
+    assert_eq!(
+        profile["scheduler"].get("runtime").map(String::as_str),
+        r4.then_some("0"),
+        "{label}"
+    );
+    if r4 {
+        assert_eq!(profile["script"]["replace"], "1", "{label}");
+        assert_eq!(profile["script"]["script"], "${i:PROFILE_DIR}/script.sh");
+        assert_eq!(
+            profile.get("service").map(|s| s["service.stalld"].as_str()),
+            (plan.host.preset == Preset::Full).then_some("start,enable"),
+            "{label}"
+        );
+        let script = &setup.tuned_profile_script;
+        assert_shellcheck_passes(script, &format!("{label}: the profile's script.sh"));
+        assert!(setup
+            .tuned_script
+            .contains(&format!("<<'END'\n{script}END\n")));
+        // No line but a comment touches KVM's iTLB multihit mitigation.
+        assert!(
+            script
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .all(|l| !l.contains("nx_huge_pages")),
+            "{label}"
+        );
+        assert!(script.contains("verify)"), "{label}");
+        assert!(setup.tuned_script.contains("chmod 0755"), "{label}");
+    } else {
+        assert!(!profile.contains_key("script"), "{label}");
+        assert!(setup.tuned_profile_script.is_empty(), "{label}");
+    }
     for (key, value) in &profile["scheduler"] {
+        if key == "runtime" {
+            continue;
+        }
         // group.NAME=rule_priority:policy:priority:affinity:regex
         let fields: Vec<&str> = value.split(':').collect();
         assert_eq!(fields.len(), 5, "{label}: {key}");
@@ -441,7 +504,7 @@ fn docs_recipe_lists_every_host_parameter() {
                 } else {
                     name.clone()
                 };
-                let key = format!("{shown} {}", p.explanation);
+                let key = format!("{shown} {} {}", p.explanation, p.source);
                 if let std::collections::btree_map::Entry::Vacant(entry) = rows.entry(key.clone()) {
                     order.push(key);
                     entry.insert((shown, p.explanation.clone(), p.source));

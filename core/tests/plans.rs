@@ -402,7 +402,7 @@ fn the_guest_os_isolates_its_real_time_vcpus() {
     assert_eq!(g.housekeeping_vcpus.to_string(), "0");
     assert_eq!(
         g.kernel_cmdline,
-        "isolcpus=managed_irq,domain,1-3 nohz=on nohz_full=1-3 rcu_nocbs=1-3 irqaffinity=0 skew_tick=1 tsc=reliable nosoftlockup"
+        "isolcpus=managed_irq,domain,1-3 nohz=on nohz_full=1-3 rcu_nocbs=1-3 irqaffinity=0 skew_tick=1 tsc=reliable nosoftlockup rcupdate.rcu_normal_after_boot=1 rcutree.nohz_full_patience_delay=1000"
     );
     assert!(g.tuned_variables.contains("\nisolated_cores=1-3\n"));
     assert!(g

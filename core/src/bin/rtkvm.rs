@@ -127,9 +127,10 @@ struct Flags {
     /// Whether the host's kernel is PREEMPT_RT (rt) or not (generic).
     #[arg(long, value_enum, default_value = "rt")]
     kernel_type: KernelType,
-    /// The recipe revision: 3 (production real-time guest and host, 2026-11), 2 (the guest only) or
-    /// 1 (libvirt's guide, as rtkvm first wrote it). A share link keeps the revision it was made with.
-    #[arg(long, value_name = "N", default_value = "3", value_parser = parse_recipe)]
+    /// The recipe revision: 4 (the qualified real-time host: stalld, IOMMU, RT kernel checked,
+    /// 2026-12), 3 (production real-time guest and host, 2026-11), 2 (the guest only) or 1 (libvirt's
+    /// guide, as rtkvm first wrote it). A share link keeps the revision it was made with.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = parse_recipe)]
     recipe: Recipe,
 }
 
@@ -200,6 +201,8 @@ enum Format {
     Tuned,
     /// rtkvm-host.service: runs rtkvm-host.sh at every boot, before irqbalance and libvirt (recipe 3 on).
     Unit,
+    /// rtkvm-rtentsk.service: keeps network timestamping on where tuned does not (recipe 4 on).
+    Rtentsk,
     /// Every file at once, with a README of the steps in order, into the directory --out.
     Bundle,
     /// The guest kernel command line: the real-time vCPUs isolated inside the guest.
@@ -464,16 +467,21 @@ fn run(args: PlanArgs) -> Result<String, String> {
                 _ => latency.content,
             }
         }
-        Format::Sysctl | Format::Tuned | Format::Unit => {
+        Format::Sysctl | Format::Tuned | Format::Unit | Format::Rtentsk => {
             let Some(setup) = &outputs.host_setup else {
                 return Err(format!(
-                    "recipe {} writes no sysctl file, tuned profile or boot unit; they are part of recipe 3 (--recipe 3)",
+                    "recipe {} writes no sysctl file, tuned profile or boot unit; they are part of recipe 3 and later (--recipe 4)",
                     plan.recipe.number()
                 ));
             };
             match args.format {
                 Format::Sysctl => setup.sysctl.clone(),
                 Format::Tuned => setup.tuned_script.clone(),
+                Format::Rtentsk if setup.rtentsk_unit.is_empty() => return Err(format!(
+                    "recipe {} writes no timestamping unit; it is part of recipe 4 (--recipe 4)",
+                    plan.recipe.number()
+                )),
+                Format::Rtentsk => setup.rtentsk_unit.clone(),
                 _ => setup.unit.clone(),
             }
         }

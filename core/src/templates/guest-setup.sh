@@ -21,7 +21,11 @@ cmdline="@CMDLINE@"
 if command -v dnf >/dev/null 2>&1; then
   # RHEL, CentOS Stream, Rocky, Alma, Fedora. On RHEL the RT kernel comes from the Real Time
   # repository: subscription-manager repos --enable "rhel-$(rpm -E %rhel)-for-$(uname -m)-rt-rpms"
-  dnf install -y kernel-rt tuned-profiles-realtime realtime-tests
+  # tuned-profiles-nfv-guest holds the realtime-virtual-guest profile (tuned.spec, %files
+  # profiles-nfv-guest) and pulls in tuned-profiles-realtime. cyclictest and oslat are in
+  # realtime-tests on RHEL 9 and Fedora, rt-tests on RHEL 8.
+  dnf install -y kernel-rt tuned-profiles-nfv-guest
+  dnf install -y realtime-tests || dnf install -y rt-tests
   cat > /etc/tuned/realtime-virtual-guest-variables.conf <<'VARIABLES'
 @TUNED@
 VARIABLES
@@ -47,6 +51,55 @@ elif command -v apt-get >/dev/null 2>&1; then
   # shellcheck disable=SC2016
   printf 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX %s"\n' "$cmdline" > /etc/default/grub.d/rtkvm.cfg
   update-grub
+  # Without tuned, what its realtime-virtual-guest profile applies beside the command line: the
+  # sysctl settings of its parents (realtime, network-latency) ...
+  cat > /etc/sysctl.d/90-rtkvm-guest.conf <<'SYSCTL'
+# Planned by rtkvm: what tuned's realtime-virtual-guest profile sets (with realtime and network-latency).
+# No RT throttling, which would stop a busy real-time task 50 ms of every second.
+kernel.sched_rt_runtime_us = -1
+kernel.timer_migration = 0
+vm.stat_interval = 10
+kernel.hung_task_timeout_secs = 600
+kernel.nmi_watchdog = 0
+SYSCTL
+  sysctl -p /etc/sysctl.d/90-rtkvm-guest.conf
+  # ... and at every boot its kernel thread priorities (ksoftirqd and ktimers FIFO 2, rcuc and rcub
+  # FIFO 4, above a real-time task at 1) and the workqueues on the housekeeping vCPUs.
+  cat > /usr/local/sbin/rtkvm-guest.sh <<'SCRIPT'
+#!/bin/sh
+# The guest's boot-time step, planned by rtkvm: what tuned's realtime-virtual-guest profile does at boot.
+status=0
+raise() {
+  for pid in $(pgrep "$1"); do
+    chrt -f -p "$2" "$pid" || status=1
+  done
+}
+raise '^ksoftirqd/' 2
+raise '^ktimers/' 2
+raise '^rcu[cb]/' 4
+for file in /sys/devices/virtual/workqueue/cpumask /sys/bus/workqueue/devices/writeback/cpumask; do
+  if [ -w "$file" ] && ! echo @HK_MASK@ > "$file"; then
+    status=1
+  fi
+done
+exit "$status"
+SCRIPT
+  chmod 0755 /usr/local/sbin/rtkvm-guest.sh
+  cat > /etc/systemd/system/rtkvm-guest.service <<'UNIT'
+[Unit]
+Description=Real-time guest: kernel thread priorities and workqueues (rtkvm)
+After=systemd-sysctl.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/rtkvm-guest.sh
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable rtkvm-guest.service
   echo "Make the -rt kernel the default boot entry (grub-set-default, or GRUB_DEFAULT in /etc/default/grub)."
 else
   echo "neither dnf nor apt-get: add to the guest kernel command line: $cmdline" >&2
