@@ -61,8 +61,9 @@ pub struct HostPlan {
 
 /// The SCHED_FIFO priorities recipe 3 gives the host's per-CPU kernel threads, so that a vCPU that
 /// spins at its real-time priority never starves them: tuned's realtime-virtual-host ladder
-/// (`ksoftirqd` 2, `ktimersoftd` 3, `rcuc`/`rcub` 4 over vCPUs at 1), kept above any vCPU priority up
-/// to 96. The kernel caps them at 99.
+/// (`ksoftirqd` 2, `rcuc`/`rcub` 4 over vCPUs at 1; `ktimers` 2, level with `ksoftirqd`, and its
+/// predecessor `ktimersoftd`, gone since 5.0-rt, 3), with `ktimers` kept one above `ksoftirqd` as
+/// `ktimersoftd` was, all above any vCPU priority up to 96. The kernel caps them at 99.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KthreadPriorities {
     /// The vCPUs' own priority, which the others are above.

@@ -408,7 +408,10 @@ impl std::str::FromStr for Scheduler {
 
 /// Which vCPUs get the real-time scheduler, as the user wrote it. A mask is kept as a mask, so that
 /// `^0` stays "every vCPU but 0" when the vCPU count changes. The default is `^0`: vCPU 0 is the
-/// guest's housekeeping vCPU, as OpenStack Nova requires and tuned's realtime-virtual-guest assumes.
+/// guest's housekeeping vCPU for its own kernel threads, timers and I/O, which tuned's
+/// realtime-virtual-guest keeps off the isolated vCPUs. It is Nova's usual `hw:cpu_realtime_mask`;
+/// Nova also allows every vCPU real-time when the emulator threads have a policy of their own
+/// (`nova/virt/hardware.py`, `get_realtime_cpu_constraint`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtVcpus {
     /// Every vCPU (`all`), as libvirt's guide does: the guest then has no housekeeping vCPU.
