@@ -185,8 +185,10 @@ fn every_script_installs_the_package_of_the_profile_it_activates() {
         for &recipe in &Recipe::ALL {
             for &kernel_type in KernelType::ALL {
                 for &preset in Preset::ALL {
-                    let mut settings = Settings::default();
-                    settings.recipe = recipe;
+                    let mut settings = Settings {
+                        recipe,
+                        ..Settings::default()
+                    };
                     settings.host.kernel_type = kernel_type;
                     settings.host.preset = preset;
                     settings.guest.vcpus = 2;
