@@ -75,7 +75,12 @@ fn fixed(name: &str, recorded: &str) -> String {
         .iter()
         .filter(|(file, _, _)| *file == name)
         .fold(recorded.to_string(), |text, (_, old, new)| {
-            text.replace(old, new)
+            // A golden recorded after the fix already reads so.
+            if text.contains(new) {
+                text
+            } else {
+                text.replace(old, new)
+            }
         })
 }
 

@@ -66,6 +66,16 @@ CASES = [
     # Link v6 and later carry the huge pages kept spare beside the guest's.
     ("reserve-guest-spare", SEED, ["--reserve", "guest", "--spare", "8G"]),
     ("reserve-guest-spare-2m", "core/fixtures/two-mib-only.xml", ["--reserve", "guest", "--memory", "3G", "--spare", "1G"]),
+    # Recipe 4 (2026-12), carried by link v3 and later: the cases above made before it opened with
+    # recipe 3, so recipe 3 keeps a case of its own and recipe 4 gets the hosts whose outputs differ.
+    ("recipe-3", SEED, ["--recipe", "3"]),
+    ("recipe-4", SEED, ["--recipe", "4"]),
+    ("recipe-4-generic", SEED, ["--recipe", "4", "--kernel-type", "generic"]),
+    ("recipe-4-minimal", SEED, ["--recipe", "4", "--preset", "minimal"]),
+    ("recipe-4-aarch64", AARCH64, ["--recipe", "4", "--vcpus", "2", "--memory", "4G"]),
+    ("recipe-4-amd", "core/tests/corpus/tp-libvirt/cap_mix.xml__L167.xml", ["--recipe", "4", "--vcpus", "2", "--memory", "2G", "--host-memory", "1G"]),
+    ("recipe-4-s390x", "core/tests/corpus/tp-libvirt/capabilities_s390x.xml", ["--recipe", "4", "--vcpus", "2", "--memory", "1G", "--host-memory", "1G"]),
+    ("recipe-4-skylake", "core/tests/corpus/libvirt/formatcaps.rst__L194.xml", ["--recipe", "4", "--vcpus", "2", "--memory", "1G", "--host-memory", "1G"]),
 ]
 
 
@@ -109,6 +119,8 @@ def main():
                 {"name": "rtkvm-host.service", "content": setup["unit"]},
                 {"name": "tuned-host.sh", "content": setup["tuned_script"]},
             ]
+            if setup.get("rtentsk_unit"):
+                record["host_files"].append({"name": "rtkvm-rtentsk.service", "content": setup["rtentsk_unit"]})
         with open(path, "w") as f:
             json.dump(record, f, indent=2, ensure_ascii=False)
             f.write("\n")
