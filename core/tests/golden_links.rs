@@ -71,17 +71,17 @@ const FIXES: &[(&str, &str, &str)] = &[
 
 /// Returns a recorded file as it reads with every bug fix of [`FIXES`] made since.
 fn fixed(name: &str, recorded: &str) -> String {
-    FIXES
-        .iter()
-        .filter(|(file, _, _)| *file == name)
-        .fold(recorded.to_string(), |text, (_, old, new)| {
+    FIXES.iter().filter(|(file, _, _)| *file == name).fold(
+        recorded.to_string(),
+        |text, (_, old, new)| {
             // A golden recorded after the fix already reads so.
             if text.contains(new) {
                 text
             } else {
                 text.replace(old, new)
             }
-        })
+        },
+    )
 }
 
 fn goldens() -> Vec<(String, Golden)> {
