@@ -477,10 +477,12 @@ fn run(args: PlanArgs) -> Result<String, String> {
             match args.format {
                 Format::Sysctl => setup.sysctl.clone(),
                 Format::Tuned => setup.tuned_script.clone(),
-                Format::Rtentsk if setup.rtentsk_unit.is_empty() => return Err(format!(
+                Format::Rtentsk if setup.rtentsk_unit.is_empty() => {
+                    return Err(format!(
                     "recipe {} writes no timestamping unit; it is part of recipe 4 (--recipe 4)",
                     plan.recipe.number()
-                )),
+                ))
+                }
                 Format::Rtentsk => setup.rtentsk_unit.clone(),
                 _ => setup.unit.clone(),
             }
