@@ -67,7 +67,8 @@ codes! {
     EmulatorUnpinned = "emulator-unpinned",
     /// The emulator threads may run on a vCPU's host CPU.
     EmulatorOnVcpuCpu = "emulator-on-vcpu-cpu",
-    /// The emulator threads run on isolated CPUs.
+    /// The emulator threads run on isolated CPUs of several cores, or on isolated and housekeeping
+    /// CPUs together.
     EmulatorOnIsolated = "emulator-on-isolated",
     /// An I/O thread is not pinned off the vCPUs.
     IothreadUnpinned = "iothread-unpinned",
@@ -491,14 +492,23 @@ fn check_emulator(
         );
     }
     if let Some(ctx) = host {
+        // Emulator threads alone on an isolated core no vCPU uses are what `--emulator isolate`
+        // writes (Nova's and SEAPATH's choice too): only several isolated cores, or isolated CPUs
+        // mixed with others, are a problem; a vCPU's CPU is one of its own (above).
         let isolated = set.intersection(&ctx.partition.isolcpus);
-        if !isolated.is_empty() && shared.is_empty() {
+        let one_core = ctx
+            .host
+            .cpus()
+            .find(|h| Some(h.id) == set.first())
+            .is_some_and(|h| set.is_subset(&h.siblings));
+        let own_core = isolated == set && one_core;
+        if !isolated.is_empty() && shared.is_empty() && !own_core {
             c.add(
                 FindingCode::EmulatorOnIsolated,
                 pin,
                 "cputune/emulatorpin",
                 format!("the emulator threads run on isolated CPUs {isolated}"),
-                "isolcpus turns off load balancing: emulator threads pinned to several isolated CPUs all stay on the first one. An isolated core of their own (rtkvm's --emulator isolate) is right only for the strictest guests.",
+                "isolcpus turns off load balancing: emulator threads pinned to the isolated CPUs of several cores, or to isolated and housekeeping CPUs, all stay on the CPU each started on. An isolated core of their own (rtkvm's --emulator isolate) is right only for the strictest guests.",
                 format!("pin them to the node's housekeeping CPUs (housekeeping: {}), or to one isolated core no vCPU uses", ctx.partition.housekeeping),
             );
         }

@@ -192,6 +192,106 @@ fn the_guides_example_against_its_host_finds_nothing_about_the_cpus() {
     }
 }
 
+/// What rtkvm writes raises nothing in `rtkvm check` against the same host: the example host and a
+/// synthetic SMT host, each recipe, both emulator policies (`--emulator isolate` pins the emulator
+/// threads to an isolated core of their own), both schedulers, and a guest of one vCPU.
+#[test]
+fn the_domains_rtkvm_writes_raise_no_finding_against_their_host() {
+    use rtkvm_core::settings::{EmulatorPolicy, Named, Recipe, RtVcpus, Scheduler};
+    for (label, host) in [("example", seed_host()), ("synthetic", host_for(None))] {
+        for recipe in Recipe::ALL {
+            for &emulator in EmulatorPolicy::ALL {
+                for (scheduler, vcpus) in [
+                    (Scheduler::ALL[0], 4),
+                    (Scheduler::ALL[1], 2),
+                    (Scheduler::ALL[0], 1),
+                ] {
+                    let mut settings = Settings {
+                        recipe,
+                        ..Settings::default()
+                    };
+                    settings.guest.emulator = emulator;
+                    settings.guest.scheduler = scheduler;
+                    settings.guest.vcpus = vcpus;
+                    if vcpus == 1 {
+                        // Its one vCPU real-time (`^0` leaves none, which the check reports).
+                        settings.guest.rt_vcpus = RtVcpus::All;
+                    }
+                    let what = format!(
+                        "{label} host, {recipe:?}, {emulator:?}, {scheduler:?}, {vcpus} vCPUs"
+                    );
+                    let plan = rtkvm_core::plan(&host, &settings)
+                        .unwrap_or_else(|e| panic!("{what}: {e}"));
+                    let xml = rtkvm_core::outputs(&host, &plan).domain_xml;
+                    let context = HostContext {
+                        host: &host,
+                        partition: &plan.host,
+                    };
+                    let report = check(
+                        &parse_domain(&xml).unwrap(),
+                        Some(context),
+                        Some(KthreadPriorities::above(settings.guest.priority)),
+                    );
+                    let found: Vec<String> = report
+                        .findings
+                        .iter()
+                        // Recipe 1 writes the guide's domain, which leaves out what later
+                        // recipes add (a hard limit, timers, hint-dedicated): warnings, never
+                        // about the emulator threads.
+                        .filter(|f| {
+                            recipe >= Recipe::Production
+                                || f.severity == Severity::Error
+                                || f.code == FindingCode::EmulatorOnIsolated
+                        })
+                        .map(|f| format!("{}: {}", f.code.as_str(), f.message))
+                        .collect();
+                    assert!(found.is_empty(), "{what}: {found:#?}\n{xml}");
+                }
+            }
+        }
+    }
+}
+
+/// SEAPATH's real-time guest (its template rendered for its example inventory's `guest1`: vCPUs on
+/// CPUs 4 and 6) with the emulator threads on CPU 3, as the template writes `vm.emulatorpin`: alone
+/// on an isolated core no vCPU uses, which is what `--emulator isolate` writes too, so no
+/// `emulator-on-isolated`. On two isolated cores, or on one shared with a vCPU, it is a finding.
+#[test]
+fn emulator_threads_alone_on_an_isolated_core_are_no_finding() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains/seapath/guest1-rt-isolated.xml"),
+    )
+    .unwrap();
+    let pinned = |cpuset: &str| {
+        text.replace(
+            "    </cputune>",
+            &format!("        <emulatorpin cpuset=\"{cpuset}\"/>\n    </cputune>"),
+        )
+    };
+    let host = seed_host();
+    let emulator = |report: &rtkvm_core::check::CheckReport| -> Vec<&'static str> {
+        codes(report)
+            .into_iter()
+            .filter(|c| c.starts_with("emulator"))
+            .collect()
+    };
+    assert_eq!(
+        emulator(&check_against(&pinned("3"), &host)),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        emulator(&check_against(&pinned("3,5"), &host)),
+        ["emulator-on-isolated"]
+    );
+    assert_eq!(
+        emulator(&check_against(&pinned("4"), &host)),
+        ["emulator-on-vcpu-cpu"]
+    );
+    // Without a host nothing says which CPUs are isolated: only a vCPU's CPU is a finding.
+    let alone = check(&parse_domain(&pinned("3")).unwrap(), None, None);
+    assert_eq!(emulator(&alone), Vec::<&str>::new());
+}
+
 #[test]
 fn the_host_findings_name_the_cpus_and_nodes() {
     // vCPUs on a housekeeping CPU, on SMT siblings, across nodes, on a CPU the host lacks; memory on
@@ -200,7 +300,7 @@ fn the_host_findings_name_the_cpus_and_nodes() {
     // recipe 3 keeps the cores {0,64} and {32,96} for the host.
     let text = fixture("desktop-vm.xml").replace(
         "<vcpu placement=\"static\">4</vcpu>",
-        "<vcpu placement=\"static\">5</vcpu>\n  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"2\"/>\n    <vcpupin vcpu=\"2\" cpuset=\"66\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"40\"/>\n    <vcpupin vcpu=\"4\" cpuset=\"999\"/>\n    <emulatorpin cpuset=\"3\"/>\n    <vcpusched vcpus=\"1-4\" scheduler=\"fifo\" priority=\"10\"/>\n  </cputune>\n  <numatune>\n    <memory mode=\"strict\" nodeset=\"1\"/>\n  </numatune>",
+        "<vcpu placement=\"static\">5</vcpu>\n  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"2\"/>\n    <vcpupin vcpu=\"2\" cpuset=\"66\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"40\"/>\n    <vcpupin vcpu=\"4\" cpuset=\"999\"/>\n    <emulatorpin cpuset=\"3-4\"/>\n    <vcpusched vcpus=\"1-4\" scheduler=\"fifo\" priority=\"10\"/>\n  </cputune>\n  <numatune>\n    <memory mode=\"strict\" nodeset=\"1\"/>\n  </numatune>",
     );
     let report = check_against(&text, &host_for(None));
     let found = codes(&report);
