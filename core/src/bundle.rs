@@ -14,15 +14,113 @@ pub fn bundle(plan: &Plan, outputs: &Outputs, link: &str) -> Vec<OutputFile> {
         name: "README.md".into(),
         content: readme(plan, outputs, link),
     }];
-    files.extend(outputs.files());
+    if outputs.others.is_empty() {
+        files.extend(outputs.files());
+        files.extend(outputs.host_files());
+        files.extend(outputs.guest_files());
+        return files;
+    }
+    // Several guests: the host's files once, each guest's in a folder named after it.
+    let [cmdline, script, _] = outputs.files();
+    files.push(cmdline);
+    files.push(script);
     files.extend(outputs.host_files());
-    files.extend(outputs.guest_files());
+    for guest in std::iter::once(outputs.first_guest()).chain(outputs.others.iter().cloned()) {
+        let folder = guest_folder(&guest.name);
+        files.extend(guest.files().into_iter().map(|f| OutputFile {
+            name: format!("{folder}/{}", f.name),
+            content: f.content,
+        }));
+    }
     files
+}
+
+/// Returns the folder of a guest's files in the bundle: its XML file's name without `.xml`, so
+/// nothing a user typed can leave the bundle's directory.
+pub fn guest_folder(name: &str) -> String {
+    let file = xml_file_name(name);
+    file.trim_end_matches(".xml").to_string()
+}
+
+/// Writes step 4 to 6 of the README for several guests: each guest's commands, from its folder.
+fn guest_steps(plan: &Plan, iommu: &str, r4: bool) -> String {
+    let mut text = String::from("## 4. The guests\n\nAdd each guest's disks and network interfaces to its XML (with `<driver iothread='1'>` on\neach disk, so that their I/O runs beside its emulator threads), then define and start it.\n");
+    for g in plan.guests() {
+        let folder = guest_folder(&g.name);
+        let xml = format!(
+            "{}/{}",
+            shell_word(&folder),
+            shell_word(&xml_file_name(&g.name))
+        );
+        let arg = shell_word(&g.name);
+        let pins: Vec<String> = g
+            .vcpupin
+            .iter()
+            .enumerate()
+            .map(|(vcpu, cpu)| format!("vCPU {vcpu} on {cpu}"))
+            .collect();
+        text.push_str(&format!(
+            "\n### {}\n\n    virsh define {}\n    virsh start {arg}\n    virsh vcpupin {arg}\n\n`virsh vcpupin` must show each vCPU on its own host CPU: {}.\n",
+            g.name,
+            xml,
+            pins.join(", ")
+        ));
+        if r4 {
+            text.push_str(&format!(
+                "\nA network card passed through to it with VFIO needs the IOMMU, which the command line turns\non{iommu}. Once it runs, send that card's interrupts (`grep vfio /proc/interrupts` names each by\nits PCI address) to the host CPUs of its housekeeping vCPUs, {}.\n",
+                guest_housekeeping_cpus(g)
+            ));
+        }
+    }
+    text.push_str("\n## 5. Inside each guest\n\nCopy the guest's `guest-setup.sh` (from its folder) into it and run it there as root: it installs\nthe real-time kernel and tuned's realtime-virtual-guest profile with the guest's\n`realtime-virtual-guest-variables.conf`, which puts its `guest-kernel-cmdline.txt` on its command\nline. Then reboot the guest.\n\n## 6. Test it\n\nRun each guest's `latency-test.sh` in it: cyclictest and oslat on its real-time vCPUs, while the\nhost is loaded on its housekeeping CPUs only.");
+    text
+}
+
+/// The host CPUs of a guest's housekeeping vCPUs (its emulator CPUs when every vCPU is real-time).
+fn guest_housekeeping_cpus(g: &crate::plan::GuestPlan) -> crate::CpuSet {
+    let cpus: crate::CpuSet = g
+        .vcpupin
+        .iter()
+        .enumerate()
+        .filter(|(vcpu, _)| !g.rt_vcpus.contains(*vcpu as u32))
+        .map(|(_, cpu)| *cpu)
+        .collect();
+    if cpus.is_empty() {
+        g.emulatorpin.clone()
+    } else {
+        cpus
+    }
+}
+
+/// An existing domain the plan patches (`rtkvm apply`, or a domain pasted into the app): its guest
+/// step then defines the patched domain instead of the plan's new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patched<'a> {
+    /// The patched domain's file name ([`xml_file_name`] of its name).
+    pub xml: &'a str,
+    /// The file name of the diff from the domain as it was to the patched one ([`diff_file_name`]).
+    pub diff: &'a str,
+}
+
+/// Returns the file name of the diff that patches a domain: its XML file's name with `.diff`.
+pub fn diff_file_name(name: &str) -> String {
+    format!("{}.diff", guest_folder(name))
 }
 
 /// Writes the README: the plan in two sentences and the steps, each with its commands and what they
 /// should print.
 pub fn readme(plan: &Plan, outputs: &Outputs, link: &str) -> String {
+    readme_for(plan, outputs, link, None)
+}
+
+/// Writes the README of [`readme`], for an existing domain the plan patches when `patched` names
+/// one: the guest's step then defines the patched domain.
+pub fn readme_for(
+    plan: &Plan,
+    outputs: &Outputs,
+    link: &str,
+    patched: Option<Patched<'_>>,
+) -> String {
     let g = &plan.guest;
     let h = &plan.host;
     let pins: Vec<String> = g
@@ -45,19 +143,23 @@ pub fn readme(plan: &Plan, outputs: &Outputs, link: &str) -> String {
     let xml = xml_file_name(&g.name);
     let r4 = plan.recipe >= Recipe::Qualified && h.preset == Preset::Full;
     let rt_kernel = h.kernel_type == KernelType::Rt;
-    // The host CPUs of the guest's housekeeping vCPUs (its emulator CPUs when every vCPU is real-time).
-    let guest_hk: crate::CpuSet = g
-        .vcpupin
-        .iter()
-        .enumerate()
-        .filter(|(vcpu, _)| !g.rt_vcpus.contains(*vcpu as u32))
-        .map(|(_, cpu)| *cpu)
+    let guest_hk = guest_housekeeping_cpus(g);
+    let several = !plan.others.is_empty();
+    let summary: Vec<String> = plan
+        .guests()
+        .map(|g| {
+            format!(
+                "- {}: {} vCPUs on host CPUs {} of NUMA node {}, {} of {} huge pages.",
+                g.name,
+                g.vcpus,
+                g.vcpupin.iter().copied().collect::<crate::CpuSet>(),
+                g.node,
+                format_kib(g.memory_kib),
+                format_kib(g.page_size_kib)
+            )
+        })
         .collect();
-    let guest_hk = if guest_hk.is_empty() {
-        g.emulatorpin.clone()
-    } else {
-        guest_hk
-    };
+    let names: Vec<&str> = plan.guests().map(|g| g.name.as_str()).collect();
     let iommu: Vec<&str> = outputs
         .kernel_params
         .iter()
@@ -100,7 +202,8 @@ pub fn readme(plan: &Plan, outputs: &Outputs, link: &str) -> String {
             ),
             ("SCRIPT", outputs.host_script_name),
             ("EXPECTED", &expected.join(", ")),
-            ("XML", &xml),
+            ("XML", patched.map_or(xml.as_str(), |p| p.xml)),
+            ("DIFF", patched.map_or("", |p| p.diff)),
             ("GUEST_ARG", &shell_word(&g.name)),
             ("PINS", &pins.join(", ")),
             (
@@ -116,11 +219,27 @@ pub fn readme(plan: &Plan, outputs: &Outputs, link: &str) -> String {
             ("ISO_COUNT", &h.isolcpus.len().to_string()),
             ("R4_IOMMU", &iommu),
             ("GUEST_HK_PINS", &guest_hk.to_string()),
+            ("GUEST_COUNT", &names.len().to_string()),
+            ("GUEST_NAMES", &names.join(", ")),
+            ("GUESTS_SUMMARY", &summary.join("\n")),
+            (
+                "GUEST_STEPS",
+                &if several {
+                    guest_steps(plan, &iommu, r4)
+                } else {
+                    String::new()
+                },
+            ),
         ],
         |section| match section {
             "host" => plan.recipe >= Recipe::RealtimeHost,
             "old" => plan.recipe < Recipe::RealtimeHost,
             "r4full" => r4,
+            "r4one" => r4 && !several,
+            "one" => !several,
+            "new" => !several && patched.is_none(),
+            "patched" => !several && patched.is_some(),
+            "several" => several,
             "r4fullrt" => r4 && rt_kernel,
             other => panic!("unknown section %{other}% in templates/README.md"),
         },
@@ -136,5 +255,40 @@ fn shell_word(name: &str) -> String {
         name.to_string()
     } else {
         format!("'{}'", name.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{diff_file_name, readme, readme_for, Patched};
+    use crate::outputs::xml_file_name;
+
+    #[test]
+    fn a_patched_domain_is_defined_instead_of_a_new_one() {
+        let host = crate::parse_capabilities(crate::EXAMPLE_CAPABILITIES).unwrap();
+        let mut settings = crate::Settings::default();
+        settings.guest.name = "plc 1".into();
+        let plan = crate::plan(&host, &settings).unwrap();
+        let outputs = crate::outputs(&host, &plan);
+        let (xml, diff) = (xml_file_name("plc 1"), diff_file_name("plc 1"));
+        assert_eq!(diff, "plc_1.diff");
+        let new = readme(&plan, &outputs, "#v6.x");
+        assert_eq!(new, readme_for(&plan, &outputs, "#v6.x", None));
+        let patched = Patched {
+            xml: &xml,
+            diff: &diff,
+        };
+        let patched = readme_for(&plan, &outputs, "#v6.x", Some(patched));
+        assert!(
+            new.contains("Add the guest's disks") && !patched.contains("Add the guest's disks")
+        );
+        assert!(patched.contains("Review the changes in `plc_1.diff`"));
+        assert!(patched.contains("define the patched domain `plc_1.xml`"));
+        assert!(patched.contains("\n    virsh define plc_1.xml\n    virsh start 'plc 1'\n"));
+        // Only the guest's step differs.
+        let step = |r: &str| r.split("## 4.").next().unwrap().to_string();
+        assert_eq!(step(&new), step(&patched));
+        let rest = |r: &str| r.split("## 5.").nth(1).unwrap().to_string();
+        assert_eq!(rest(&new), rest(&patched));
     }
 }

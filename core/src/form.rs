@@ -219,6 +219,7 @@ impl Form {
                 priority: number(&self.priority, "priority")?,
                 emulator: self.emulator.parse()?,
             },
+            others: Vec::new(),
         };
         settings.validate()?;
         Ok(settings)

@@ -6,7 +6,7 @@
 use crate::cmdline::{join, param, KernelParam, TUNED_NETWORK_LATENCY, TUNED_RVG};
 use crate::cpuset::CpuSet;
 use crate::host::Host;
-use crate::plan::Plan;
+use crate::plan::{GuestPlan, Plan};
 use crate::settings::Recipe;
 use crate::template::render;
 
@@ -30,9 +30,13 @@ pub struct GuestOs {
     pub latency_test: String,
 }
 
-/// Writes the guest OS outputs of a plan.
+/// Writes the guest OS outputs of a plan's first guest.
 pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
-    let g = &plan.guest;
+    guest_os_of(host, &plan.guest, plan.recipe)
+}
+
+/// Writes the guest OS outputs of one guest of a plan.
+pub fn guest_os_of(host: &Host, g: &GuestPlan, recipe: Recipe) -> GuestOs {
     let all: CpuSet = (0..g.vcpus).collect();
     let rt = g.rt_vcpus.clone();
     let hk = all.difference(&rt);
@@ -88,7 +92,7 @@ pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
             "After boot, expedited RCU grace periods, which interrupt every vCPU, become normal ones.",
             TUNED_NETWORK_LATENCY,
         ));
-        if plan.recipe >= Recipe::Qualified {
+        if recipe >= Recipe::Qualified {
             params.push(param(
                 "rcutree.nohz_full_patience_delay=1000".into(),
                 "Lets RCU wait up to a second before it interrupts a tickless real-time vCPU to end a grace period (Linux 6.11; older kernels ignore it).",

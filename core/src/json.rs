@@ -28,7 +28,25 @@ pub struct JsonPlan {
     pub domain_xml: String,
     /// What goes inside the guest (added 2026-11-25).
     pub guest_os: JsonGuestOs,
-    /// Things that work but deserve a second look.
+    /// Things that work but deserve a second look: the host's and every guest's.
+    pub warnings: Vec<JsonWarning>,
+    /// Every guest, the first one (`guest`, `domain_xml` and `guest_os` above) first, each with its
+    /// own outputs and warnings (added 2026-12-04, several guests).
+    pub guests: Vec<JsonPlanGuest>,
+}
+
+/// One guest of the plan: its placement (the fields of `guest`), its domain XML, what goes inside
+/// it and the warnings about it alone.
+#[derive(Debug, Serialize)]
+pub struct JsonPlanGuest {
+    /// The placement.
+    #[serde(flatten)]
+    pub guest: JsonGuest,
+    /// Its libvirt domain XML.
+    pub domain_xml: String,
+    /// What goes inside it.
+    pub guest_os: JsonGuestOs,
+    /// The warnings about this guest alone.
     pub warnings: Vec<JsonWarning>,
 }
 
@@ -266,41 +284,55 @@ impl JsonPlan {
                     rtentsk_unit: (!s.rtentsk_unit.is_empty()).then(|| s.rtentsk_unit.clone()),
                 }),
             },
-            guest: JsonGuest {
-                name: g.name.clone(),
-                node: g.node,
-                vcpus: g.vcpus,
-                memory_kib: g.memory_kib,
-                vcpupin: g.vcpupin.clone(),
-                emulator: g.emulator.as_str(),
-                emulatorpin: g.emulatorpin.to_string(),
-                rt_vcpus: g.rt_vcpus.to_string(),
-                scheduler: g.scheduler.as_str(),
-                priority: g.priority,
-                idle_siblings: g.idle_siblings.to_string(),
-                page_size_kib: g.page_size_kib,
-            },
+            guest: json_guest(g),
             domain_xml: outputs.domain_xml.clone(),
-            guest_os: {
-                let o = &outputs.guest_os;
-                JsonGuestOs {
-                    rt_vcpus: o.rt_vcpus.to_string(),
-                    housekeeping_vcpus: o.housekeeping_vcpus.to_string(),
-                    kernel_cmdline: o.kernel_cmdline.clone(),
-                    kernel_params: params(&o.kernel_params),
-                    tuned_variables: o.tuned_variables.clone(),
-                    setup_script: o.setup_script.clone(),
-                    latency_test: o.latency_test.clone(),
-                }
-            },
-            warnings: warnings(plan),
+            guest_os: json_guest_os(&outputs.guest_os),
+            warnings: warnings(&plan.warnings),
+            guests: plan
+                .guests()
+                .zip(std::iter::once(&outputs.first_guest()).chain(&outputs.others))
+                .map(|(g, own)| JsonPlanGuest {
+                    guest: json_guest(g),
+                    domain_xml: own.domain_xml.clone(),
+                    guest_os: json_guest_os(&own.guest_os),
+                    warnings: warnings(&g.warnings),
+                })
+                .collect(),
         }
     }
 }
 
-fn warnings(plan: &Plan) -> Vec<JsonWarning> {
-    plan.warnings
-        .iter()
+fn json_guest(g: &crate::plan::GuestPlan) -> JsonGuest {
+    JsonGuest {
+        name: g.name.clone(),
+        node: g.node,
+        vcpus: g.vcpus,
+        memory_kib: g.memory_kib,
+        vcpupin: g.vcpupin.clone(),
+        emulator: g.emulator.as_str(),
+        emulatorpin: g.emulatorpin.to_string(),
+        rt_vcpus: g.rt_vcpus.to_string(),
+        scheduler: g.scheduler.as_str(),
+        priority: g.priority,
+        idle_siblings: g.idle_siblings.to_string(),
+        page_size_kib: g.page_size_kib,
+    }
+}
+
+fn json_guest_os(o: &crate::guest_os::GuestOs) -> JsonGuestOs {
+    JsonGuestOs {
+        rt_vcpus: o.rt_vcpus.to_string(),
+        housekeeping_vcpus: o.housekeeping_vcpus.to_string(),
+        kernel_cmdline: o.kernel_cmdline.clone(),
+        kernel_params: params(&o.kernel_params),
+        tuned_variables: o.tuned_variables.clone(),
+        setup_script: o.setup_script.clone(),
+        latency_test: o.latency_test.clone(),
+    }
+}
+
+fn warnings(list: &[crate::plan::Warning]) -> Vec<JsonWarning> {
+    list.iter()
         .map(|w| JsonWarning {
             code: w.code.as_str(),
             message: w.message.clone(),
@@ -424,7 +456,7 @@ impl JsonApply {
             changes: applied.changes.iter().map(|c| c.to_string()).collect(),
             diff: diff.to_string(),
             notes: notes.to_vec(),
-            warnings: warnings(plan),
+            warnings: warnings(&plan.warnings),
             remaining: findings(remaining),
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::cmdline::{join, kernel_params, KernelParam};
 use crate::domain::domain_xml;
-use crate::guest_os::{guest_os, GuestOs};
+use crate::guest_os::{guest_os, guest_os_of, GuestOs};
 use crate::host::Host;
 use crate::host_setup::{host_setup, HostSetup};
 use crate::hugepages::{hugepage_settings, HugepageSettings};
@@ -32,6 +32,31 @@ pub struct Outputs {
     guest_name: String,
     /// The huge page script's file name: `hugepages.sh`, or `rtkvm-host.sh` from recipe 3 on.
     pub host_script_name: &'static str,
+    /// The other guests' own outputs, in the plan's order (empty for one guest).
+    pub others: Vec<GuestOutputs>,
+}
+
+/// What is written for one guest beside the host's files: its domain XML and its OS files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestOutputs {
+    /// The guest's name.
+    pub name: String,
+    /// Its libvirt domain XML.
+    pub domain_xml: String,
+    /// What goes inside it.
+    pub guest_os: GuestOs,
+}
+
+impl GuestOutputs {
+    /// Returns the guest's files: `<name>.xml`, then its four OS files.
+    pub fn files(&self) -> Vec<OutputFile> {
+        let mut files = vec![OutputFile {
+            name: xml_file_name(&self.name),
+            content: self.domain_xml.clone(),
+        }];
+        files.extend(guest_os_files(&self.guest_os));
+        files
+    }
 }
 
 /// Writes every output of a plan.
@@ -47,6 +72,15 @@ pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
         domain_xml: domain_xml(host, &plan.guest, plan.recipe),
         guest_os: guest_os(host, plan),
         guest_name: plan.guest.name.clone(),
+        others: plan
+            .others
+            .iter()
+            .map(|g| GuestOutputs {
+                name: g.name.clone(),
+                domain_xml: domain_xml(host, g, plan.recipe),
+                guest_os: guest_os_of(host, g, plan.recipe),
+            })
+            .collect(),
         host_script_name: if plan.recipe >= Recipe::RealtimeHost {
             "rtkvm-host.sh"
         } else {
@@ -74,23 +108,16 @@ impl Outputs {
     /// Returns the guest OS files: `guest-kernel-cmdline.txt`, `realtime-virtual-guest-variables.conf`,
     /// `guest-setup.sh` and `latency-test.sh`.
     pub fn guest_files(&self) -> [OutputFile; 4] {
-        let g = &self.guest_os;
-        let file = |name: &str, content: String| OutputFile {
-            name: name.into(),
-            content,
-        };
-        [
-            file(
-                "guest-kernel-cmdline.txt",
-                format!("{}\n", g.kernel_cmdline),
-            ),
-            file(
-                "realtime-virtual-guest-variables.conf",
-                g.tuned_variables.clone(),
-            ),
-            file("guest-setup.sh", g.setup_script.clone()),
-            file("latency-test.sh", g.latency_test.clone()),
-        ]
+        guest_os_files(&self.guest_os)
+    }
+
+    /// Returns the first guest's own outputs, as [`Outputs::others`] holds those of the other guests.
+    pub fn first_guest(&self) -> GuestOutputs {
+        GuestOutputs {
+            name: self.guest_name.clone(),
+            domain_xml: self.domain_xml.clone(),
+            guest_os: self.guest_os.clone(),
+        }
     }
 
     /// Returns the host's files beside the command line (recipe 3 on, else none):
@@ -133,6 +160,27 @@ impl Outputs {
             },
         ]
     }
+}
+
+/// The four OS files of a guest: `guest-kernel-cmdline.txt`, `realtime-virtual-guest-variables.conf`,
+/// `guest-setup.sh` and `latency-test.sh`.
+fn guest_os_files(g: &GuestOs) -> [OutputFile; 4] {
+    let file = |name: &str, content: String| OutputFile {
+        name: name.into(),
+        content,
+    };
+    [
+        file(
+            "guest-kernel-cmdline.txt",
+            format!("{}\n", g.kernel_cmdline),
+        ),
+        file(
+            "realtime-virtual-guest-variables.conf",
+            g.tuned_variables.clone(),
+        ),
+        file("guest-setup.sh", g.setup_script.clone()),
+        file("latency-test.sh", g.latency_test.clone()),
+    ]
 }
 
 /// Returns a file name for the guest's XML: the guest name with every ASCII character but letters,

@@ -21,10 +21,19 @@ pub struct Plan {
     pub recipe: Recipe,
     /// The host partition.
     pub host: HostPlan,
-    /// The guest placement.
+    /// The guest placement: the first guest's, and the only one of a plan for one guest.
     pub guest: GuestPlan,
+    /// The other guests' placements, in the order the settings give them (empty for one guest).
+    pub others: Vec<GuestPlan>,
     /// Things that work but deserve a second look, ordered by code.
     pub warnings: Vec<Warning>,
+}
+
+impl Plan {
+    /// Returns every guest's placement, the first guest first.
+    pub fn guests(&self) -> impl Iterator<Item = &GuestPlan> {
+        std::iter::once(&self.guest).chain(&self.others)
+    }
 }
 
 /// How the host is partitioned between its own work and real-time guests, and its huge pages.
@@ -122,14 +131,25 @@ impl HostPlan {
         self.uneven_pages() && !self.per_node_boot_pages()
     }
 
-    /// Keeps only the guest's huge pages: its memory in pages on its node, none on the others.
-    fn reserve_only_for(&mut self, guest: &GuestPlan) {
+    /// Keeps only the guests' huge pages: on each node the memory of the guests placed there, plus
+    /// the spare pages on `spare_node`, and none on the other nodes.
+    fn reserve_only_for<'g>(
+        &mut self,
+        guests: impl Iterator<Item = &'g GuestPlan> + Clone,
+        spare_node: u32,
+    ) {
         for pages in &mut self.hugepages {
-            pages.count = if pages.node == guest.node {
-                (guest.memory_kib + self.spare_kib) / pages.page_size_kib
+            let memory: u64 = guests
+                .clone()
+                .filter(|g| g.node == pages.node)
+                .map(|g| g.memory_kib)
+                .sum();
+            let spare = if pages.node == spare_node {
+                self.spare_kib
             } else {
                 0
             };
+            pages.count = (memory + spare) / pages.page_size_kib;
         }
     }
 
@@ -192,6 +212,9 @@ pub struct GuestPlan {
     pub idle_siblings: CpuSet,
     /// The huge page size backing the guest RAM, in KiB.
     pub page_size_kib: u64,
+    /// The warnings about this guest alone (also among the plan's warnings, which hold the host's
+    /// too; with several guests their messages there begin with the guest's name).
+    pub warnings: Vec<Warning>,
 }
 
 /// A warning: something that works but deserves a second look.
@@ -315,30 +338,248 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
         host: mut host_plan,
         mut warnings,
     } = partition(host, settings)?;
-    let gs = &settings.guest;
-    check_memory_fits_pages("the guest memory", gs.memory.0, host_plan.page_size_kib)?;
+    let guests: Vec<&GuestSettings> = settings.guests().collect();
+    let several = guests.len() > 1;
+    for gs in &guests {
+        let what = if several {
+            format!("the memory of guest {}", gs.name)
+        } else {
+            "the guest memory".to_string()
+        };
+        check_memory_fits_pages(&what, gs.memory.0, host_plan.page_size_kib)?;
+    }
     check_memory_fits_pages(
         "the spare memory",
         host_plan.spare_kib,
         host_plan.page_size_kib,
     )?;
     let host_memory = settings.host.host_memory.0;
-    let cell = choose_node(host, &host_plan, gs, host_memory)?;
-    let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe);
-    if settings.host.reserve == Reserve::Guest {
-        host_plan.reserve_only_for(&guest);
+    // Guests with a node of their own first, then the automatic ones, each in the order given.
+    let order: Vec<usize> = (0..guests.len())
+        .filter(|&i| guests[i].node.is_some())
+        .chain((0..guests.len()).filter(|&i| guests[i].node.is_none()))
+        .collect();
+    let mut taken = Taken::default();
+    let mut placed: Vec<Option<(GuestPlan, Vec<Core>)>> = vec![None; guests.len()];
+    for &i in &order {
+        let gs = guests[i];
+        let cell = if several {
+            choose_node_beside(host, &host_plan, gs, host_memory, &taken, &guests)?
+        } else {
+            choose_node(host, &host_plan, gs, host_memory)?
+        };
+        let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe, &taken.cpus);
+        taken.add(&guest, &cores);
+        placed[i] = Some((guest, cores));
     }
-    warnings.extend(guest_warnings(cell.id, &cores, &host_plan, &guest));
+    let placed: Vec<(GuestPlan, Vec<Core>)> = placed.into_iter().flatten().collect();
+    if settings.host.reserve == Reserve::Guest {
+        // The spare pages go with the guest placed first.
+        let spare_node = placed[order[0]].0.node;
+        host_plan.reserve_only_for(placed.iter().map(|(g, _)| g), spare_node);
+    }
+    let mut placed: Vec<GuestPlan> = placed
+        .into_iter()
+        .map(|(mut guest, cores)| {
+            guest.warnings = guest_warnings(guest.node, &cores, &host_plan, &guest);
+            guest.warnings.sort_by_key(|w| w.code);
+            guest
+        })
+        .collect();
+    for guest in &placed {
+        warnings.extend(guest.warnings.iter().map(|w| Warning {
+            code: w.code,
+            message: if several {
+                format!("{}: {}", guest.name, w.message)
+            } else {
+                w.message.clone()
+            },
+        }));
+    }
+    let mut placed = placed.drain(..);
+    let guest = placed.next().expect("a plan has a first guest");
+    let others: Vec<GuestPlan> = placed.collect();
     if settings.recipe >= Recipe::RealtimeHost {
-        warnings.extend(host_recipe_warnings(host, &host_plan, &guest));
+        let highest = std::iter::once(&guest)
+            .chain(&others)
+            .filter(|g| !g.rt_vcpus.is_empty())
+            .max_by_key(|g| g.priority)
+            .unwrap_or(&guest);
+        warnings.extend(host_recipe_warnings(host, &host_plan, highest));
     }
     warnings.sort_by_key(|w| w.code);
     Ok(Plan {
         recipe: settings.recipe,
         host: host_plan,
         guest,
+        others,
         warnings,
     })
+}
+
+/// What the guests placed so far take of the host: their cores (vCPUs, idle siblings and isolated
+/// emulator cores) and their memory on each node.
+#[derive(Debug, Default)]
+struct Taken {
+    /// Every CPU of a core some guest already uses.
+    cpus: CpuSet,
+    /// The guests placed so far: name, node and memory in KiB.
+    guests: Vec<(String, u32, u64)>,
+}
+
+impl Taken {
+    fn add(&mut self, guest: &GuestPlan, cores: &[Core]) {
+        for core in cores {
+            self.cpus.extend_from(&core.cpus);
+        }
+        if guest.emulator == EmulatorPolicy::Isolate {
+            self.cpus.extend_from(&guest.emulatorpin);
+        }
+        self.guests
+            .push((guest.name.clone(), guest.node, guest.memory_kib));
+    }
+
+    /// The memory of the guests placed on a node.
+    fn memory_on(&self, node: u32) -> u64 {
+        self.guests
+            .iter()
+            .filter(|g| g.1 == node)
+            .map(|g| g.2)
+            .sum()
+    }
+
+    /// The names of the guests placed on a node, for messages.
+    fn names_on(&self, node: u32) -> Vec<&str> {
+        self.guests
+            .iter()
+            .filter(|g| g.1 == node)
+            .map(|g| g.0.as_str())
+            .collect()
+    }
+}
+
+/// Why a guest does not fit on a node beside the guests already placed, or `None` when it does: the
+/// node's isolated cores no guest uses, and its pages less the memory of the guests there and, until
+/// the first guest has taken them, the spare ones.
+fn misfit_beside(
+    part: &HostPlan,
+    cell: &Cell,
+    gs: &GuestSettings,
+    taken: &Taken,
+) -> Option<String> {
+    let isolated = &part.nodes.iter().find(|n| n.node == cell.id)?.isolated;
+    let free = cell
+        .isolated_cores(isolated)
+        .into_iter()
+        .filter(|c| c.cpus.is_disjoint(&taken.cpus))
+        .count();
+    let beside = taken.names_on(cell.id);
+    let beside_text = if beside.is_empty() {
+        String::new()
+    } else {
+        format!(" beside {}", beside.join(", "))
+    };
+    let needed = cores_needed(gs);
+    if free < needed {
+        return Some(format!(
+            "node {} has {free} free isolated cores{beside_text}, {} needs {needed}",
+            cell.id, gs.name
+        ));
+    }
+    let spare = if taken.guests.is_empty() {
+        part.spare_kib
+    } else {
+        0
+    };
+    let pages = part.pages_on(cell.id) * part.page_size_kib;
+    let free_memory = pages.saturating_sub(taken.memory_on(cell.id) + spare);
+    if free_memory < gs.memory.0 {
+        return Some(format!(
+            "node {} has {} of huge pages free{beside_text}, {} needs {}",
+            cell.id,
+            format_kib(free_memory),
+            gs.name,
+            format_kib(gs.memory.0)
+        ));
+    }
+    None
+}
+
+/// Chooses a guest's node beside the guests already placed: its own node if it fits there, else
+/// the highest-numbered node it fits on (the rule for one guest, so that one guest is placed as
+/// before; it fills the last node first and leaves node 0, where the host's own devices and
+/// interrupts usually are, for last). When it fits nowhere, says why on every node, and whether the
+/// guest alone would fit (so that another order would place it).
+fn choose_node_beside<'h>(
+    host: &'h Host,
+    part: &HostPlan,
+    gs: &GuestSettings,
+    host_memory: u64,
+    taken: &Taken,
+    guests: &[&GuestSettings],
+) -> Result<&'h Cell, Error> {
+    // The checks of a node that hold whatever else is placed (it exists, has CPUs and memory).
+    if let Some(id) = gs.node {
+        let cell = node_cell(host, id)
+            .map_err(|e| Error::Impossible(format!("guest {}: {e}", gs.name)))?;
+        return match misfit_beside(part, cell, gs, taken) {
+            None => Ok(cell),
+            Some(why) => Err(Error::Impossible(format!(
+                "guest {} does not fit on node {id}: {why}{}",
+                gs.name,
+                alone_hint(host, part, gs, host_memory, guests)
+            ))),
+        };
+    }
+    let candidates: Vec<&Cell> = host
+        .cells
+        .iter()
+        .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
+        .collect();
+    if candidates.is_empty() {
+        // The same refusal as for one guest: no node can hold any guest.
+        return choose_node(host, part, gs, host_memory);
+    }
+    if let Some(cell) = candidates
+        .iter()
+        .rev()
+        .find(|c| misfit_beside(part, c, gs, taken).is_none())
+    {
+        return Ok(cell);
+    }
+    let reasons: Vec<String> = candidates
+        .iter()
+        .filter_map(|c| misfit_beside(part, c, gs, taken))
+        .collect();
+    Err(Error::Impossible(format!(
+        "guest {} ({} vCPUs, {}) fits on no NUMA node beside the guests placed before it: {}{}",
+        gs.name,
+        gs.vcpus,
+        gs.memory,
+        reasons.join("; "),
+        alone_hint(host, part, gs, host_memory, guests)
+    )))
+}
+
+/// Says whether a guest that does not fit beside the others would fit on the host alone, and where.
+fn alone_hint(
+    host: &Host,
+    part: &HostPlan,
+    gs: &GuestSettings,
+    host_memory: u64,
+    guests: &[&GuestSettings],
+) -> String {
+    let alone = GuestSettings {
+        node: gs.node,
+        ..gs.clone()
+    };
+    match choose_node(host, part, &alone, host_memory) {
+        Ok(cell) if guests.len() > 1 => format!(
+            ". Alone it fits on node {}: with node={} it is placed before the guests without a node; or give the others fewer vCPUs or less memory",
+            cell.id, cell.id
+        ),
+        _ => ". It does not fit on the host even alone".to_string(),
+    }
 }
 
 /// Splits the host's CPUs and memory between the host OS and real-time guests.
@@ -373,7 +614,7 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             kernel_type: hs.kernel_type,
             reserve: hs.reserve,
             spare_kib: hs.spare.0,
-            kthreads: KthreadPriorities::above(settings.guest.priority),
+            kthreads: KthreadPriorities::above(settings.highest_priority()),
         },
         warnings,
     })
@@ -621,23 +862,7 @@ fn choose_node<'h>(
 ) -> Result<&'h Cell, Error> {
     let misfit = |cell: &Cell| misfit(part, cell, gs, host_memory);
     if let Some(id) = gs.node {
-        let cell = host.cell(id).ok_or_else(|| {
-            let ids: Vec<String> = host.cells.iter().map(|c| c.id.to_string()).collect();
-            Error::Impossible(format!(
-                "the host has no NUMA node {id}; its nodes are {}",
-                ids.join(", ")
-            ))
-        })?;
-        if cell.cpus.is_empty() {
-            return Err(Error::Impossible(format!(
-                "NUMA node {id} has no CPUs (it is a memory-only node), so no vCPU can run there"
-            )));
-        }
-        if cell.memory_kib.is_none() {
-            return Err(Error::Impossible(format!(
-                "NUMA node {id} does not report its memory, so its huge pages cannot be planned; this needs the output of libvirt 1.2.7 or later"
-            )));
-        }
+        let cell = node_cell(host, id)?;
         return match misfit(cell) {
             Some(why) => Err(Error::Impossible(why)),
             None => Ok(cell),
@@ -663,6 +888,29 @@ fn choose_node<'h>(
         gs.memory,
         reasons.join("; ")
     )))
+}
+
+/// Returns the node a guest asks for, if it can hold a guest at all: it exists, has CPUs and reports
+/// its memory.
+fn node_cell(host: &Host, id: u32) -> Result<&Cell, Error> {
+    let cell = host.cell(id).ok_or_else(|| {
+        let ids: Vec<String> = host.cells.iter().map(|c| c.id.to_string()).collect();
+        Error::Impossible(format!(
+            "the host has no NUMA node {id}; its nodes are {}",
+            ids.join(", ")
+        ))
+    })?;
+    if cell.cpus.is_empty() {
+        return Err(Error::Impossible(format!(
+            "NUMA node {id} has no CPUs (it is a memory-only node), so no vCPU can run there"
+        )));
+    }
+    if cell.memory_kib.is_none() {
+        return Err(Error::Impossible(format!(
+            "NUMA node {id} does not report its memory, so its huge pages cannot be planned; this needs the output of libvirt 1.2.7 or later"
+        )));
+    }
+    Ok(cell)
 }
 
 /// The largest guest one NUMA node can take with a partition.
@@ -763,13 +1011,18 @@ fn place_guest(
     part: &HostPlan,
     gs: &GuestSettings,
     recipe: Recipe,
+    taken: &CpuSet,
 ) -> (GuestPlan, Vec<Core>) {
     let node = part
         .nodes
         .iter()
         .find(|n| n.node == cell.id)
         .expect("the chosen node has CPUs, so it has a partition");
-    let cores = cell.isolated_cores(&node.isolated);
+    // The node's isolated cores that no guest placed before uses.
+    let mut cores = cell.isolated_cores(&node.isolated);
+    if !taken.is_empty() {
+        cores.retain(|c| c.cpus.is_disjoint(taken));
+    }
     let needed = cores_needed(gs);
     let widest = cores.iter().map(|c| c.threads).max().unwrap_or(1);
     let wide: Vec<Core> = cores
@@ -819,6 +1072,7 @@ fn place_guest(
         priority: gs.priority,
         idle_siblings,
         page_size_kib: part.page_size_kib,
+        warnings: Vec::new(),
     };
     (guest, chosen)
 }

@@ -101,7 +101,6 @@ pub fn host_summary(host: &Host) -> String {
 pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     let mut out = String::new();
     let h = &plan.host;
-    let g = &plan.guest;
     let page = format_kib(h.page_size_kib);
     let _ = writeln!(out, "Host: {}", host_summary(host));
     let _ = writeln!(
@@ -162,7 +161,7 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
     if outputs.host_setup.is_some() {
         let k = h.kthreads;
         let _ = writeln!(out);
-        let _ = writeln!(out, "Host setup (recipe 3):");
+        let _ = writeln!(out, "Host setup (recipe {}):", plan.recipe.number());
         let _ = writeln!(
             out,
             "  kernel threads above the vCPUs: ksoftirqd {}, ktimers {}, rcuc/rcub {}",
@@ -173,7 +172,31 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
             "  files: --format sysctl (90-rtkvm-realtime.conf), --format unit (rtkvm-host.service) with --format hugepages (rtkvm-host.sh), or --format tuned (tuned-host.sh); every file and the steps in order: --format bundle --out DIR"
         );
     }
+    let first = outputs.first_guest();
+    for (g, own) in plan
+        .guests()
+        .zip(std::iter::once(&first).chain(&outputs.others))
+    {
+        guest_report(&mut out, g, &own.guest_os);
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Warnings:");
+        for w in &plan.warnings {
+            let _ = writeln!(out, "  [{}] {}", w.code.as_str(), w.message);
+        }
+    }
     let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Outputs: --format cmdline (kernel-cmdline.txt), hugepages (hugepages.sh), xml (<name>.xml), guest-cmdline, guest-tuned, guest-setup, latency-test, json"
+    );
+    out
+}
+
+/// Writes one guest's placement and what goes inside it.
+fn guest_report(out: &mut String, g: &crate::plan::GuestPlan, os: &crate::guest_os::GuestOs) {
+    let _ = writeln!(*out);
     let _ = writeln!(
         out,
         "Guest {}: {} vCPU{}, {} on NUMA node {}",
@@ -189,14 +212,13 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
         } else {
             ", the guest's housekeeping (no real-time scheduler)".to_string()
         };
-        let _ = writeln!(out, "  vCPU {vcpu} -> host CPU {cpu}{rt}");
+        let _ = writeln!(*out, "  vCPU {vcpu} -> host CPU {cpu}{rt}");
     }
-    let _ = writeln!(out, "  emulator threads -> host CPUs {}", g.emulatorpin);
+    let _ = writeln!(*out, "  emulator threads -> host CPUs {}", g.emulatorpin);
     if !g.idle_siblings.is_empty() {
-        let _ = writeln!(out, "  idle SMT siblings: {}", g.idle_siblings);
+        let _ = writeln!(*out, "  idle SMT siblings: {}", g.idle_siblings);
     }
-    let os = &outputs.guest_os;
-    let _ = writeln!(out);
+    let _ = writeln!(*out);
     if os.kernel_params.is_empty() {
         let _ = writeln!(
             out,
@@ -213,21 +235,8 @@ pub fn text_report(host: &Host, plan: &Plan, outputs: &Outputs) -> String {
             "Inside the guest: real-time vCPUs {}, housekeeping vCPUs {}",
             os.rt_vcpus, os.housekeeping_vcpus
         );
-        let _ = writeln!(out, "  kernel command line: {}", os.kernel_cmdline);
+        let _ = writeln!(*out, "  kernel command line: {}", os.kernel_cmdline);
     }
-    if !plan.warnings.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "Warnings:");
-        for w in &plan.warnings {
-            let _ = writeln!(out, "  [{}] {}", w.code.as_str(), w.message);
-        }
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "Outputs: --format cmdline (kernel-cmdline.txt), hugepages (hugepages.sh), xml (<name>.xml), guest-cmdline, guest-tuned, guest-setup, latency-test, json"
-    );
-    out
 }
 
 /// The readable report of `rtkvm check`: one paragraph per finding (`FILE:LINE:COLUMN:

@@ -16,8 +16,11 @@ pub struct Settings {
     pub recipe: Recipe,
     /// How the host is partitioned.
     pub host: HostSettings,
-    /// The guest to place.
+    /// The guest to place: the first of the guests, and the only one of a plan for one guest.
     pub guest: GuestSettings,
+    /// The other guests planned with it on the same host, in the order given (empty for one guest).
+    /// Every guest has a name of its own; the host settings are the host's, once.
+    pub others: Vec<GuestSettings>,
 }
 
 /// A revision of rtkvm's recipe: what the outputs contain for the same host and settings. A share link
@@ -499,6 +502,75 @@ pub struct GuestSettings {
     pub emulator: EmulatorPolicy,
 }
 
+impl GuestSettings {
+    /// Reads one guest as the CLI's `--guest` writes it: `key=value` pairs separated by commas
+    /// (`name=plc-a,vcpus=4,memory=16G,node=1,rt=^0,priority=1,scheduler=fifo,emulator=share`);
+    /// keys left out take the defaults. A cpulist's own commas stay with its key (`rt=1-2,4`).
+    pub fn from_spec(spec: &str) -> Result<GuestSettings, Error> {
+        let bad = |why: String| Error::Setting(format!("guest '{spec}': {why}"));
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for part in spec.split(',') {
+            match part.split_once('=') {
+                Some((key, value)) => pairs.push((key.trim().to_string(), value.to_string())),
+                // The rest of a cpulist (`rt=1-2,4`).
+                None => match pairs.last_mut() {
+                    Some((_, value)) if !part.trim().is_empty() => {
+                        value.push(',');
+                        value.push_str(part);
+                    }
+                    _ => {
+                        return Err(bad(format!(
+                            "'{part}' is not key=value (keys: name, vcpus, memory, node, rt, priority, scheduler, emulator)"
+                        )))
+                    }
+                },
+            }
+        }
+        let mut g = GuestSettings::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for (key, value) in pairs {
+            if !seen.insert(key.clone()) {
+                return Err(bad(format!("{key} is given twice")));
+            }
+            let number = |what: &str| {
+                value
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| bad(format!("{what} '{value}' is not a whole number")))
+            };
+            match key.as_str() {
+                "name" => g.name = value,
+                "vcpus" => g.vcpus = number("vcpus")?,
+                "memory" => {
+                    g.memory = value
+                        .parse()
+                        .map_err(|e: crate::units::SizeError| bad(e.to_string()))?
+                }
+                "node" if value.trim() == "auto" => g.node = None,
+                "node" => g.node = Some(number("node")?),
+                "rt" => g.rt_vcpus = value.parse().map_err(|e: Error| bad(e.to_string()))?,
+                "priority" => g.priority = number("priority")?,
+                "scheduler" => g.scheduler = Scheduler::from_name(&value).map_err(|e| bad(e.to_string()))?,
+                "emulator" => {
+                    g.emulator = EmulatorPolicy::from_name(&value).map_err(|e| bad(e.to_string()))?
+                }
+                "page-size" => {
+                    return Err(bad(
+                        "the huge page size is the host's (--page-size): every guest is backed by the pages the host reserves"
+                            .into(),
+                    ))
+                }
+                other => {
+                    return Err(bad(format!(
+                        "unknown key '{other}' (keys: name, vcpus, memory, node, rt, priority, scheduler, emulator)"
+                    )))
+                }
+            }
+        }
+        Ok(g)
+    }
+}
+
 /// Which memory the host reserves as huge pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -602,11 +674,24 @@ pub const MAX_VCPUS: u32 = 1024;
 /// The longest guest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
+/// The most guests one plan places on a host.
+pub const MAX_GUESTS: usize = 64;
+
 impl Settings {
+    /// Returns every guest, the first one first.
+    pub fn guests(&self) -> impl Iterator<Item = &GuestSettings> {
+        std::iter::once(&self.guest).chain(&self.others)
+    }
+
+    /// Returns the highest real-time priority of any guest, which the host's kernel threads must
+    /// stay above.
+    pub fn highest_priority(&self) -> u32 {
+        self.guests().map(|g| g.priority).max().unwrap_or(1)
+    }
+
     /// Checks every setting on its own, before the host is looked at.
     pub fn validate(&self) -> Result<(), Error> {
         let h = &self.host;
-        let g = &self.guest;
         if h.host_cpus == 0 {
             return Err(Error::Setting(
                 "host CPUs per node must be at least 1: every node needs a housekeeping CPU for the kernel and the host OS".into(),
@@ -644,38 +729,65 @@ impl Settings {
                 h.host_memory
             )));
         }
-        validate_name(&g.name)?;
-        if g.vcpus == 0 || g.vcpus > MAX_VCPUS {
+        if self.others.len() + 1 > MAX_GUESTS {
             return Err(Error::Setting(format!(
-                "vCPUs must be between 1 and {MAX_VCPUS}, not {}",
-                g.vcpus
+                "{} guests: one plan places at most {MAX_GUESTS}",
+                self.others.len() + 1
             )));
         }
-        if g.memory.0 == 0 {
-            return Err(Error::Setting("guest memory must be more than 0".into()));
-        }
-        if g.memory.0 > 1024 * 1024 * GIB_KIB {
-            return Err(Error::Setting(format!(
-                "guest memory {} is more than 1 PiB",
-                g.memory
-            )));
-        }
-        if !(1..=99).contains(&g.priority) {
-            return Err(Error::Setting(format!(
-                "real-time priority must be between 1 and 99, not {}",
-                g.priority
-            )));
-        }
-        if let RtVcpus::List(rt) = &g.rt_vcpus {
-            if let Some(bad) = rt.iter().find(|&v| v >= g.vcpus) {
+        let mut names = std::collections::BTreeSet::new();
+        let several = !self.others.is_empty();
+        for g in self.guests() {
+            validate_guest(g).map_err(|e| match e {
+                Error::Setting(why) if several => {
+                    Error::Setting(format!("guest {}: {why}", g.name))
+                }
+                other => other,
+            })?;
+            if !names.insert(g.name.as_str()) {
                 return Err(Error::Setting(format!(
-                    "real-time vCPUs name vCPU {bad}, but the guest has vCPUs 0-{} only",
-                    g.vcpus - 1
+                    "two guests are named '{}': each guest needs a name of its own (its domain name)",
+                    g.name
                 )));
             }
         }
         Ok(())
     }
+}
+
+/// Checks one guest's own settings: its name, vCPUs, memory, priority and real-time vCPUs.
+fn validate_guest(g: &GuestSettings) -> Result<(), Error> {
+    validate_name(&g.name)?;
+    if g.vcpus == 0 || g.vcpus > MAX_VCPUS {
+        return Err(Error::Setting(format!(
+            "vCPUs must be between 1 and {MAX_VCPUS}, not {}",
+            g.vcpus
+        )));
+    }
+    if g.memory.0 == 0 {
+        return Err(Error::Setting("guest memory must be more than 0".into()));
+    }
+    if g.memory.0 > 1024 * 1024 * GIB_KIB {
+        return Err(Error::Setting(format!(
+            "guest memory {} is more than 1 PiB",
+            g.memory
+        )));
+    }
+    if !(1..=99).contains(&g.priority) {
+        return Err(Error::Setting(format!(
+            "real-time priority must be between 1 and 99, not {}",
+            g.priority
+        )));
+    }
+    if let RtVcpus::List(rt) = &g.rt_vcpus {
+        if let Some(bad) = rt.iter().find(|&v| v >= g.vcpus) {
+            return Err(Error::Setting(format!(
+                "real-time vCPUs name vCPU {bad}, but the guest has vCPUs 0-{} only",
+                g.vcpus - 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a guest name: 1 to 64 characters, no control characters, no `/` (libvirt refuses it), no

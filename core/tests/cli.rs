@@ -299,7 +299,7 @@ fn readme_and_schema_list_the_warning_codes_as_the_json_prints_them() {
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("docs/plan.schema.json")).unwrap())
             .unwrap();
-    let in_schema = &schema["properties"]["warnings"]["items"]["properties"]["code"]["enum"];
+    let in_schema = &schema["$defs"]["warnings"]["items"]["properties"]["code"]["enum"];
     assert_eq!(
         in_schema,
         &serde_json::json!(codes),

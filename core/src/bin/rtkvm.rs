@@ -105,18 +105,25 @@ struct Flags {
     name: Option<String>,
     /// The vCPUs given the real-time scheduler: Nova's mask (^0 = all but vCPU 0, which stays the
     /// guest's housekeeping vCPU), a list (1-3), none, or all (libvirt's guide: no housekeeping vCPU).
-    #[arg(long, value_name = "LIST", default_value = "^0", value_parser = parse_rt_vcpus)]
-    rt_vcpus: RtVcpus,
-    /// The real-time scheduler policy.
-    #[arg(long, value_enum, default_value = "fifo")]
-    scheduler: Scheduler,
-    /// The real-time priority, 1 to 99.
-    #[arg(long, default_value_t = 1)]
-    priority: u32,
+    /// [default: ^0]
+    #[arg(long, value_name = "LIST", value_parser = parse_rt_vcpus)]
+    rt_vcpus: Option<RtVcpus>,
+    /// The real-time scheduler policy [default: fifo].
+    #[arg(long, value_enum)]
+    scheduler: Option<Scheduler>,
+    /// The real-time priority, 1 to 99 [default: 1].
+    #[arg(long)]
+    priority: Option<u32>,
     /// Where QEMU's emulator threads run: share (the node's housekeeping CPUs) or isolate (an
-    /// isolated core of their own, one more than the vCPUs; Nova's hw:emulator_threads_policy).
-    #[arg(long, value_enum, default_value = "share")]
-    emulator: EmulatorPolicy,
+    /// isolated core of their own, one more than the vCPUs; Nova's hw:emulator_threads_policy)
+    /// [default: share].
+    #[arg(long, value_enum)]
+    emulator: Option<EmulatorPolicy>,
+    /// One guest of several planned together on the host (repeat it; plan only), written as
+    /// name=plc-a,vcpus=4,memory=16G,node=1,rt=^0,priority=1,scheduler=fifo,emulator=share; keys left
+    /// out take the defaults of the one-guest flags, which it replaces.
+    #[arg(long = "guest", value_name = "SPEC", value_parser = parse_guest)]
+    guests: Vec<GuestSettings>,
     /// The kernel parameters to emit.
     #[arg(long, value_enum, default_value = "full")]
     preset: Preset,
@@ -235,6 +242,10 @@ fn parse_recipe(text: &str) -> Result<Recipe, String> {
     text.parse().map_err(|e: Error| e.to_string())
 }
 
+fn parse_guest(text: &str) -> Result<GuestSettings, String> {
+    GuestSettings::from_spec(text).map_err(|e| e.to_string())
+}
+
 fn parse_rt_vcpus(text: &str) -> Result<RtVcpus, String> {
     text.parse().map_err(|e: Error| e.to_string())
 }
@@ -271,9 +282,45 @@ fn read_input(file: Option<&PathBuf>, what: &str) -> Result<Vec<u8>, String> {
 }
 
 impl Flags {
-    /// The settings these flags give, with the documented defaults for what was not given.
-    fn settings(&self) -> Settings {
+    /// The settings these flags give, with the documented defaults for what was not given. The
+    /// one-guest flags and `--guest` do not mix.
+    fn settings(&self) -> Result<Settings, String> {
         let defaults = GuestSettings::default();
+        if !self.guests.is_empty() {
+            let given = [
+                ("--vcpus", self.vcpus.is_some()),
+                ("--memory", self.memory.is_some()),
+                ("--node", self.node.is_some()),
+                ("--name", self.name.is_some()),
+                ("--rt-vcpus", self.rt_vcpus.is_some()),
+                ("--scheduler", self.scheduler.is_some()),
+                ("--priority", self.priority.is_some()),
+                ("--emulator", self.emulator.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+                return Err(format!(
+                    "{flag} is a one-guest flag and does not mix with --guest: write every guest, the first one too, as --guest name=NAME,vcpus=N,memory=SIZE[,node=N,rt=LIST,priority=N,scheduler=fifo|rr,emulator=share|isolate]"
+                ));
+            }
+            let mut guests = self.guests.iter().cloned();
+            let mut settings = self.settings_with(guests.next().expect("not empty"));
+            settings.others = guests.collect();
+            return Ok(settings);
+        }
+        Ok(self.settings_with(GuestSettings {
+            name: self.name.clone().unwrap_or(defaults.name),
+            vcpus: self.vcpus.unwrap_or(defaults.vcpus),
+            memory: self.memory.unwrap_or(defaults.memory),
+            node: self.node,
+            rt_vcpus: self.rt_vcpus.clone().unwrap_or(defaults.rt_vcpus),
+            scheduler: self.scheduler.unwrap_or(defaults.scheduler),
+            priority: self.priority.unwrap_or(defaults.priority),
+            emulator: self.emulator.unwrap_or(defaults.emulator),
+        }))
+    }
+
+    /// The host settings of the flags with this first guest.
+    fn settings_with(&self, guest: GuestSettings) -> Settings {
         Settings {
             recipe: self.recipe,
             host: HostSettings {
@@ -287,16 +334,8 @@ impl Flags {
                 reserve: self.reserve,
                 spare: self.spare.unwrap_or(Kib(0)),
             },
-            guest: GuestSettings {
-                name: self.name.clone().unwrap_or(defaults.name),
-                vcpus: self.vcpus.unwrap_or(defaults.vcpus),
-                memory: self.memory.unwrap_or(defaults.memory),
-                node: self.node,
-                rt_vcpus: self.rt_vcpus.clone(),
-                scheduler: self.scheduler,
-                priority: self.priority,
-                emulator: self.emulator,
-            },
+            guest,
+            others: Vec::new(),
         }
     }
 
@@ -307,7 +346,10 @@ impl Flags {
         facts: &DomainFacts,
         host: &Host,
     ) -> Result<(Settings, Vec<String>), String> {
-        let mut settings = self.settings();
+        if !self.guests.is_empty() {
+            return Err("--guest plans several guests, with rtkvm plan; check and apply take one domain and the one-guest flags".into());
+        }
+        let mut settings = self.settings()?;
         let given = Given {
             vcpus: self.vcpus.is_some(),
             memory: self.memory.is_some(),
@@ -444,7 +486,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
 fn run(args: PlanArgs) -> Result<String, String> {
     let bytes = read_input(args.file.as_ref(), "capabilities")?;
     let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
-    let settings = args.flags.settings();
+    let settings = args.flags.settings()?;
     let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
     let outputs = rtkvm_core::outputs(&host, &plan);
     Ok(match args.format {
@@ -509,6 +551,11 @@ fn write_bundle(
     let mut listing = String::new();
     for file in files {
         let path = dir.join(&file.name);
+        // Several guests' files are in folders of their own.
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
         std::fs::write(&path, &file.content)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         #[cfg(unix)]

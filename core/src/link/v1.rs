@@ -121,6 +121,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
             priority: g.priority,
             emulator: EmulatorPolicy::Share,
         },
+        others: Vec::new(),
     };
     Ok((wire.host.into_host()?, settings))
 }

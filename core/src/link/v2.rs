@@ -176,5 +176,6 @@ pub(crate) fn from_wire(
             priority: g.priority,
             emulator,
         },
+        others: Vec::new(),
     })
 }
