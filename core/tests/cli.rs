@@ -306,3 +306,70 @@ fn readme_and_schema_list_the_warning_codes_as_the_json_prints_them() {
         "the schema's warning codes"
     );
 }
+
+#[test]
+fn several_guests_are_written_with_guest_and_refused_beside_the_one_guest_flags() {
+    let guests = [
+        "--guest",
+        "name=plc-a,vcpus=4,memory=8G",
+        "--guest",
+        "name=plc-b,vcpus=2,memory=4G,node=1",
+    ];
+    let mut args = vec!["plan", seed_str(), "--format", "json"];
+    args.extend(guests);
+    let out = rtkvm(&args, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_matches_schema(&v, "two guests");
+    let names: Vec<&str> = v["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["plc-a", "plc-b"]);
+    // `guest` and `domain_xml` keep meaning the first guest.
+    assert_eq!(v["guest"]["name"], "plc-a");
+    assert_eq!(v["domain_xml"], v["guests"][0]["domain_xml"]);
+    // The one-guest flags do not mix with --guest, and the message says how to write it.
+    let mut mixed = vec!["plan", seed_str(), "--vcpus", "2"];
+    mixed.extend(guests);
+    let out = rtkvm(&mixed, None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--vcpus is a one-guest flag and does not mix with --guest: write every guest, the first one too, as --guest name=NAME"), "{err}");
+    // A share link carries one guest: refused rather than dropping the others.
+    let mut link = vec!["plan", seed_str(), "--format", "link"];
+    link.extend(guests);
+    let out = rtkvm(&link, None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a share link carries one guest"));
+    // The bundle: each guest's files in its folder.
+    let dir = std::env::temp_dir().join(format!("rtkvm-guests-{}", std::process::id()));
+    let dir_text = dir.display().to_string();
+    let mut bundle = vec!["plan", seed_str(), "--format", "bundle", "--out", &dir_text];
+    bundle.extend(guests);
+    let out = rtkvm(&bundle, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "plc-a/plc-a.xml",
+        "plc-b/guest-setup.sh",
+        "rtkvm-host.sh",
+        "README.md",
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn seed_str() -> &'static str {
+    Box::leak(seed().into_boxed_str())
+}

@@ -529,13 +529,21 @@ fn run(args: PlanArgs) -> Result<String, String> {
                 _ => setup.unit.clone(),
             }
         }
+        Format::Link if !settings.others.is_empty() => {
+            return Err("a share link carries one guest (link v6): the plan of several guests is in --format json and --format bundle".into());
+        }
         Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),
         Format::Bundle => {
             let dir = args
                 .out
                 .as_ref()
                 .expect("clap requires --out with --format bundle");
-            let link = rtkvm_core::link::encode_link(&host, &settings);
+            // A link would open the first guest alone; the README of several guests says so.
+            let link = if settings.others.is_empty() {
+                rtkvm_core::link::encode_link(&host, &settings)
+            } else {
+                String::new()
+            };
             let files = rtkvm_core::bundle::bundle(&plan, &outputs, &link);
             write_bundle(dir, &files)?
         }
