@@ -105,6 +105,8 @@ pub fn pipeline(data: &[u8]) -> bool {
     assert_eq!(other.kernel_cmdline, out.kernel_cmdline);
     assert_eq!(other.hugepages.script, out.hugepages.script);
 
+    several_guests(&host, &s, h.page_size_kib, b[11]);
+
     let link = rtkvm_core::link::encode_link(&host, &s);
     let shared = rtkvm_core::link::decode_link(&link).expect("our own link decodes");
     assert_eq!(shared.settings, s);
@@ -113,6 +115,63 @@ pub fn pipeline(data: &[u8]) -> bool {
         Ok(&plan)
     );
     true
+}
+
+/// Plans the fuzzed guest with up to three more beside it (their number from `bits`, their names the
+/// hostile ones), and checks what several guests keep: no core or sibling thread shared, isolated
+/// emulator cores their own, each node's pages covering its guests, names kept out of the host's files.
+fn several_guests(host: &rtkvm_core::Host, first: &Settings, page_kib: u64, bits: u8) {
+    let count = usize::from(bits % 4);
+    if count == 0 {
+        return;
+    }
+    let mut s = first.clone();
+    s.others = (0..count)
+        .map(|i| rtkvm_core::settings::GuestSettings {
+            name: format!("{}-{i}", NAMES[(usize::from(bits) + i) % NAMES.len()]),
+            vcpus: 1 + (u32::from(bits) >> i) % 3,
+            memory: Kib(page_kib * (1 + i as u64)),
+            emulator: EmulatorPolicy::ALL[(usize::from(bits) >> (i + 2)) & 1],
+            ..rtkvm_core::settings::GuestSettings::default()
+        })
+        .collect();
+    let Ok(plan) = rtkvm_core::plan(host, &s) else {
+        return;
+    };
+    let siblings: std::collections::BTreeMap<u32, CpuSet> =
+        host.cpus().map(|c| (c.id, c.siblings.clone())).collect();
+    let mut owner: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for (i, g) in plan.guests().enumerate() {
+        let mut cores: Vec<u32> = g.vcpupin.clone();
+        if g.emulator == EmulatorPolicy::Isolate {
+            cores.extend(g.emulatorpin.iter());
+        }
+        for cpu in cores {
+            for thread in siblings[&cpu].iter() {
+                let was = owner.insert(thread, i);
+                assert!(was.is_none() || was == Some(i), "CPU {thread} is in two guests' cores");
+            }
+        }
+    }
+    for pages in &plan.host.hugepages {
+        let memory: u64 = plan
+            .guests()
+            .filter(|g| g.node == pages.node)
+            .map(|g| g.memory_kib)
+            .sum();
+        assert!(pages.count * pages.page_size_kib >= memory);
+    }
+    // The names never reach the host's files: the same plan with other names writes the same.
+    let mut renamed = s.clone();
+    for (i, g) in renamed.others.iter_mut().enumerate() {
+        g.name = format!("other-{i}");
+    }
+    let out = rtkvm_core::outputs(host, &plan);
+    let other = rtkvm_core::plan(host, &renamed).expect("names do not change feasibility");
+    let other = rtkvm_core::outputs(host, &other);
+    assert_eq!(other.kernel_cmdline, out.kernel_cmdline);
+    assert_eq!(other.hugepages.script, out.hugepages.script);
+    assert_eq!(other.host_files(), out.host_files());
 }
 
 /// Parses any bytes; panics only if the parser does.
