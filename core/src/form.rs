@@ -226,6 +226,23 @@ impl Form {
     }
 }
 
+/// The CLI flags that messages name, and the same settings as the page's form names them: a message
+/// is written once, with the flag, and the page shows it with [`page_spelling`].
+pub const PAGE_SPELLINGS: [(&str, &str); 3] = [
+    ("(--reserve guest)", "(Huge pages: only the guest's)"),
+    ("(--housekeeping)", "(Housekeeping CPUs)"),
+    ("(--page-size)", "(Huge page size)"),
+];
+
+/// Returns a message as the page shows it: every CLI flag it names spelled as the form's field.
+pub fn page_spelling(message: &str) -> String {
+    PAGE_SPELLINGS
+        .iter()
+        .fold(message.to_string(), |text, (cli, page)| {
+            text.replace(cli, page)
+        })
+}
+
 /// The huge page sizes to offer for a host: `auto`, then every size the host lists above its base page
 /// (`1G`, `2M`, `32M`, `64K`, …), each as `(value, label)`. A value the form holds that the host does
 /// not list is offered too, marked, so that the menu always shows what the plan uses.
@@ -251,6 +268,25 @@ pub fn page_size_choices(host: Option<&Host>, current: &str) -> Vec<(String, Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_flag_a_page_message_names_has_a_page_spelling() {
+        // Every message that reaches the page is written in these files; each flag it names in
+        // parentheses must have the form's spelling.
+        for source in [include_str!("settings.rs"), include_str!("plan.rs")] {
+            for (i, _) in source.match_indices("(--") {
+                let flag = &source[i..i + source[i..].find(')').unwrap() + 1];
+                assert!(
+                    super::PAGE_SPELLINGS.iter().any(|(cli, _)| *cli == flag),
+                    "{flag} has no page spelling"
+                );
+            }
+        }
+        assert_eq!(
+            super::page_spelling("kept only with the guest's reservation (--reserve guest): x"),
+            "kept only with the guest's reservation (Huge pages: only the guest's): x"
+        );
+    }
+
     use super::*;
     use crate::settings::RtVcpus;
 
