@@ -89,7 +89,7 @@ for (const [name, s] of Object.entries(startup)) {
 out();
 out('## Budgets');
 out();
-budget('whole site transferred, gzip -9', gz <= 200_000, `${gz} bytes (budget 200000, aim 150000)`);
+budget('whole site transferred, gzip -9, every feature in it', gz <= 300_000, `${gz} bytes (budget 300000, aim 250000; issue 21)`);
 // The first plan is measured against the floors loaded the same way in the same run, so that the
 // machine's drift (the floors alone move by 20-30% between runs here) cancels out.
 const leptosFloor = browser.pages['floor: minimal Leptos app']?.new_tab.first_plan_ms;
@@ -97,7 +97,7 @@ const staticFloor = browser.pages['floor: static page']?.new_tab.first_plan_ms;
 if (!leptosFloor) throw new Error('the minimal Leptos floor was not measured (RTKVM_LEPTOS_FLOOR_DIST)');
 const ratio = (ms) => `${ms} ms = ${(ms / leptosFloor).toFixed(2)} × the minimal Leptos app (${leptosFloor} ms), ${(ms / staticFloor).toFixed(2)} × the static page (${staticFloor} ms)`;
 const example = browser.pages.example.new_tab.first_plan_ms;
-budget('first plan on screen, example host, new tab', example <= 1.25 * leptosFloor, `${ratio(example)} (budget ≤ 1.25 × the Leptos app)`);
+budget('first plan on screen, example host, new tab', example <= 1.75 * leptosFloor, `${ratio(example)} (budget ≤ 1.75 × the Leptos app; issue 21)`);
 const link1024 = browser.pages['1024-cpu']?.new_tab.first_plan_ms;
 if (link1024 !== undefined) {
   budget('first plan on screen, 1024-CPU link, new tab', link1024 <= 2 * leptosFloor, `${ratio(link1024)} (budget ≤ 2 × the Leptos app)`);

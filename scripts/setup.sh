@@ -39,6 +39,19 @@ getent group kvm >/dev/null || $sudo groupadd -r kvm
 getent group libvirt-qemu >/dev/null || $sudo groupadd -r libvirt-qemu
 id libvirt-qemu >/dev/null 2>&1 || $sudo useradd -r -g libvirt-qemu -G kvm libvirt-qemu
 
+# tuned's own profile loader and its real-time profiles judge the tuned profile rtkvm writes
+# (core/tests/tuned_profile.rs): Debian's tuned package, extracted into .tools/tuned, not installed
+# (installing it would start its daemon).
+if ! [ -d .tools/tuned/usr/lib/tuned/realtime-virtual-host ]; then
+  log "extracting Debian's tuned package into .tools/tuned"
+  mkdir -p .tools/tuned
+  if ! (cd .tools/tuned && apt-get download tuned >/dev/null 2>&1); then
+    $sudo apt-get update -qq
+    (cd .tools/tuned && apt-get download tuned >/dev/null)
+  fi
+  dpkg -x .tools/tuned/tuned_*.deb .tools/tuned
+fi
+
 # The core library must build for the browser too.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
