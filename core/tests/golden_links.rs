@@ -39,49 +39,40 @@ struct GoldenWarning {
     message: String,
 }
 
-/// Bug fixes made after the golden links were recorded, applied to every recipe revision that writes
-/// the file (a script that cannot run on a real host is a bug, not a decision): each is the recorded
-/// text and what replaces it. Nothing else a golden link opens to may change.
-const FIXES: &[(&str, &str, &str)] = &[
-    // 2026-12-04: rtkvm-host.sh said nothing when a host has no cpufreq driver (the governor was
-    // silently left alone); it now says so loudly.
-    (
-        "rtkvm-host.sh",
-        "  if [ -w \"$file\" ] && ! echo performance > \"$file\"; then\n    status=1\n  fi\n",
-        "  if [ ! -e \"$file\" ]; then\n    no_cpufreq=\"$no_cpufreq $1\"\n  elif ! echo performance > \"$file\"; then\n    status=1\n  fi\n",
-    ),
-    (
-        "rtkvm-host.sh",
-        "for range in $(echo \"$isolated\" | tr ',' ' '); do\n",
-        "no_cpufreq=\"\"\nfor range in $(echo \"$isolated\" | tr ',' ' '); do\n",
-    ),
-    (
-        "rtkvm-host.sh",
-        "    cpu=$((cpu + 1))\n  done\ndone\n",
-        "    cpu=$((cpu + 1))\n  done\ndone\nif [ -n \"$no_cpufreq\" ]; then\n  echo \"WARNING: no cpufreq governor on CPUs$no_cpufreq: no frequency driver is loaded, so the\" >&2\n  echo \"WARNING: frequency is the firmware's; set its power profile to maximum performance.\" >&2\nfi\n",
-    ),
-    // 2026-12-04: tuned 2.25 and later read local profiles from /etc/tuned/profiles where it exists
-    // (Fedora, RHEL 10): a profile written to /etc/tuned/rtkvm-host was not found there.
-    (
-        "tuned-host.sh",
-        "mkdir -p /etc/tuned/rtkvm-host\ncat > /etc/tuned/rtkvm-host/tuned.conf <<'END'\n",
-        "# tuned 2.25 and later keep local profiles in /etc/tuned/profiles where that directory exists\n# (Fedora, RHEL 10); before, in /etc/tuned.\nprofiles=/etc/tuned\nif [ -d /etc/tuned/profiles ]; then\n  profiles=/etc/tuned/profiles\nfi\nmkdir -p \"$profiles/rtkvm-host\"\ncat > \"$profiles/rtkvm-host/tuned.conf\" <<'END'\n",
-    ),
-];
+/// A bug fix made after the golden links were recorded (`links/fixes/golden-fixes.json`, shared with
+/// the browser tests): in a recorded file named `file` that does not read `new` already, `old` becomes
+/// `new`. Nothing else a golden link opens to may change.
+#[derive(serde::Deserialize)]
+struct Fix {
+    file: String,
+    old: String,
+    new: String,
+}
 
-/// Returns a recorded file as it reads with every bug fix of [`FIXES`] made since.
+#[derive(serde::Deserialize)]
+struct Fixes {
+    fixes: Vec<Fix>,
+}
+
+fn fixes() -> Vec<Fix> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/links/fixes/golden-fixes.json");
+    let fixes: Fixes = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fixes.fixes
+}
+
+/// Returns a recorded file as it reads with every bug fix made since.
 fn fixed(name: &str, recorded: &str) -> String {
-    FIXES.iter().filter(|(file, _, _)| *file == name).fold(
-        recorded.to_string(),
-        |text, (_, old, new)| {
+    fixes()
+        .iter()
+        .filter(|f| f.file == name)
+        .fold(recorded.to_string(), |text, f| {
             // A golden recorded after the fix already reads so.
-            if text.contains(new) {
+            if text.contains(&f.new) {
                 text
             } else {
-                text.replace(old, new)
+                text.replace(&f.old, &f.new)
             }
-        },
-    )
+        })
 }
 
 fn goldens() -> Vec<(String, Golden)> {
