@@ -907,6 +907,22 @@ pub fn settings_for_domain(
     if !given.node && facts.node.is_some_and(|n| host.cell(n).is_some()) {
         settings.guest.node = facts.node;
     }
+    if !given.node && !given.vcpus {
+        if let Some((keep, node, emulator)) = placed_for_real_time(facts, host, settings)? {
+            notes.push(format!(
+                "kept where it runs, as real time needs: vCPUs on host CPUs {} of node {node}, emulator threads on {} ({}); --node or --vcpus moves it",
+                keep.vcpupin.iter().copied().collect::<crate::CpuSet>(),
+                keep.emulatorpin,
+                match emulator {
+                    crate::settings::EmulatorPolicy::Share => "the node's housekeeping CPUs",
+                    crate::settings::EmulatorPolicy::Isolate => "an isolated core of their own",
+                }
+            ));
+            settings.guest.node = Some(node);
+            settings.guest.emulator = emulator;
+            settings.guest.keep = Some(keep);
+        }
+    }
     if !given.memory {
         if let Some(kib) = facts.memory_kib.filter(|&k| k > 0) {
             settings.guest.memory = crate::units::Kib(kib);
@@ -924,4 +940,74 @@ pub fn settings_for_domain(
         }
     }
     Ok(notes)
+}
+
+/// Returns where a domain runs when it is already placed as real time needs on this host's
+/// partition, with its node and emulator policy: every vCPU pinned to one isolated CPU of its own
+/// core, all on one node, and the emulator threads on that node's housekeeping CPUs or alone on one
+/// isolated core no vCPU uses (what `--emulator share` and `isolate` write). `None` otherwise.
+fn placed_for_real_time(
+    facts: &crate::existing::DomainFacts,
+    host: &Host,
+    settings: &crate::Settings,
+) -> Result<
+    Option<(
+        crate::settings::Placement,
+        u32,
+        crate::settings::EmulatorPolicy,
+    )>,
+    crate::Error,
+> {
+    use crate::settings::{EmulatorPolicy, Placement};
+    let Some(emulatorpin) = facts.emulatorpin.clone() else {
+        return Ok(None);
+    };
+    let mut vcpupin = Vec::with_capacity(facts.vcpupin.len());
+    for pin in &facts.vcpupin {
+        match pin {
+            Some(set) if set.len() == 1 => vcpupin.push(set.first().expect("one CPU")),
+            _ => return Ok(None),
+        }
+    }
+    let part = crate::plan::partition(host, settings)?.host;
+    let Some(cell) = host.cells.iter().find(|c| {
+        vcpupin
+            .first()
+            .is_some_and(|&cpu| c.cpus.iter().any(|x| x.id == cpu))
+    }) else {
+        return Ok(None);
+    };
+    let Some(node) = part.nodes.iter().find(|n| n.node == cell.id) else {
+        return Ok(None);
+    };
+    // One isolated core of the node per vCPU, no core twice.
+    let cores = cell.isolated_cores(&node.isolated);
+    let core_of = |cpu: u32| cores.iter().position(|c| c.cpus.contains(cpu));
+    let mut used = Vec::new();
+    for &cpu in &vcpupin {
+        match core_of(cpu) {
+            Some(core) if !used.contains(&core) => used.push(core),
+            _ => return Ok(None),
+        }
+    }
+    let emulator = if emulatorpin.is_subset(&node.housekeeping) {
+        EmulatorPolicy::Share
+    } else {
+        match cores
+            .iter()
+            .position(|c| emulatorpin.is_subset(&c.cpus))
+            .filter(|core| !used.contains(core))
+        {
+            Some(_) => EmulatorPolicy::Isolate,
+            None => return Ok(None),
+        }
+    };
+    Ok(Some((
+        Placement {
+            vcpupin,
+            emulatorpin,
+        },
+        cell.id,
+        emulator,
+    )))
 }

@@ -226,6 +226,11 @@ pub struct DomainFacts {
     pub arch: Option<String>,
     /// The host node the memory is bound to, when `<numatune><memory>` names exactly one.
     pub node: Option<u32>,
+    /// Each vCPU's host CPUs from `<cputune><vcpupin>` (index = vCPU; `None` where unpinned or
+    /// unreadable).
+    pub vcpupin: Vec<Option<CpuSet>>,
+    /// The emulator threads' host CPUs from `<cputune><emulatorpin>`, if given.
+    pub emulatorpin: Option<CpuSet>,
 }
 
 impl DomainFacts {
@@ -238,15 +243,41 @@ impl DomainFacts {
             .and_then(|s| parse_libvirt_cpuset(s).ok())
             .filter(|s| s.len() == 1)
             .and_then(|s| s.first());
+        let vcpus: u32 = root
+            .child("vcpu")
+            .and_then(|v| v.trimmed().parse().ok())
+            .unwrap_or(1);
+        let cputune = root.child("cputune");
+        // parse_domain bounds the vCPUs, so this vector is small.
+        let mut vcpupin: Vec<Option<CpuSet>> = vec![None; vcpus as usize];
+        for pin in cputune
+            .into_iter()
+            .flat_map(|t| t.children_named("vcpupin"))
+        {
+            let vcpu = pin
+                .attr("vcpu")
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            let set = pin
+                .attr("cpuset")
+                .and_then(|s| parse_libvirt_cpuset(s).ok());
+            if let (Some(vcpu), Some(set)) = (vcpu, set) {
+                if let Some(slot) = vcpupin.get_mut(vcpu) {
+                    *slot = Some(set);
+                }
+            }
+        }
+        let emulatorpin = cputune
+            .and_then(|t| t.child("emulatorpin"))
+            .and_then(|e| e.attr("cpuset"))
+            .and_then(|s| parse_libvirt_cpuset(s).ok());
         DomainFacts {
+            vcpupin,
+            emulatorpin,
             name: root
                 .child("name")
                 .map(|n| n.trimmed().to_string())
                 .unwrap_or_default(),
-            vcpus: root
-                .child("vcpu")
-                .and_then(|v| v.trimmed().parse().ok())
-                .unwrap_or(1),
+            vcpus,
             memory_kib: root
                 .child("memory")
                 .and_then(|m| libvirt_kib(m.trimmed(), m.attr("unit"))),

@@ -218,6 +218,7 @@ impl Form {
                 scheduler: self.scheduler.parse()?,
                 priority: number(&self.priority, "priority")?,
                 emulator: self.emulator.parse()?,
+                keep: None,
             },
             others: Vec::new(),
         };

@@ -368,8 +368,17 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
         } else {
             choose_node(host, &host_plan, gs, host_memory)?
         };
+        if let Some(keep) = &gs.keep {
+            check_kept(cell, &host_plan, gs, keep, &taken.cpus)?;
+        }
         let (guest, cores) = place_guest(cell, &host_plan, gs, settings.recipe, &taken.cpus);
         taken.add(&guest, &cores);
+        // An isolated emulator core is the guest's whole: its sibling threads too.
+        if guest.emulator == EmulatorPolicy::Isolate {
+            for cpu in host.cpus().filter(|c| guest.emulatorpin.contains(c.id)) {
+                taken.cpus.extend_from(&cpu.siblings);
+            }
+        }
         placed[i] = Some((guest, cores));
     }
     let placed: Vec<(GuestPlan, Vec<Core>)> = placed.into_iter().flatten().collect();
@@ -1035,11 +1044,26 @@ fn place_guest(
     } else {
         &cores
     };
-    let chosen = choose_cores(pool, gs.vcpus as usize);
-    let emulatorpin = match gs.emulator {
-        EmulatorPolicy::Share => node.housekeeping.clone(),
+    // An existing guest already placed as real time needs stays on its cores (checked by check_kept).
+    let chosen = match &gs.keep {
+        Some(keep) => keep
+            .vcpupin
+            .iter()
+            .map(|&cpu| {
+                cores
+                    .iter()
+                    .find(|c| c.cpus.contains(cpu))
+                    .cloned()
+                    .expect("check_kept found every kept CPU on a free isolated core")
+            })
+            .collect(),
+        None => choose_cores(pool, gs.vcpus as usize),
+    };
+    let emulatorpin = match (gs.emulator, &gs.keep) {
+        (EmulatorPolicy::Isolate, Some(keep)) => keep.emulatorpin.clone(),
+        (EmulatorPolicy::Share, _) => node.housekeeping.clone(),
         // The first free core, on the vCPUs' socket if it has one.
-        EmulatorPolicy::Isolate => {
+        (EmulatorPolicy::Isolate, None) => {
             let free: Vec<&Core> = pool.iter().filter(|c| !chosen.contains(c)).collect();
             let socket = chosen.first().map(|c| c.socket);
             free.iter()
@@ -1075,6 +1099,50 @@ fn place_guest(
         warnings: Vec::new(),
     };
     (guest, chosen)
+}
+
+/// Checks that a guest kept where it runs still can be: each vCPU's CPU on its own free isolated core
+/// of the node, and isolated emulator threads on a free core no vCPU uses.
+fn check_kept(
+    cell: &Cell,
+    part: &HostPlan,
+    gs: &GuestSettings,
+    keep: &crate::settings::Placement,
+    taken: &CpuSet,
+) -> Result<(), Error> {
+    let node = part
+        .nodes
+        .iter()
+        .find(|n| n.node == cell.id)
+        .expect("the chosen node has CPUs, so it has a partition");
+    let free: Vec<Core> = cell
+        .isolated_cores(&node.isolated)
+        .into_iter()
+        .filter(|c| c.cpus.is_disjoint(taken))
+        .collect();
+    let mut used: Vec<&Core> = Vec::new();
+    for (vcpu, &cpu) in keep.vcpupin.iter().enumerate() {
+        match free.iter().find(|c| c.cpus.contains(cpu)) {
+            Some(core) if !used.contains(&core) => used.push(core),
+            _ => {
+                return Err(Error::Impossible(format!(
+                    "{}'s vCPU {vcpu} runs on host CPU {cpu}, which is not on a free isolated core of node {} of this plan; give it --node or --vcpus to move it",
+                    gs.name, cell.id
+                )))
+            }
+        }
+    }
+    if gs.emulator == EmulatorPolicy::Isolate
+        && !free
+            .iter()
+            .any(|c| keep.emulatorpin.is_subset(&c.cpus) && !used.contains(&c))
+    {
+        return Err(Error::Impossible(format!(
+            "{}'s emulator threads run on host CPUs {}, not on a free isolated core of their own; give it --node or --vcpus to move it",
+            gs.name, keep.emulatorpin
+        )));
+    }
+    Ok(())
 }
 
 /// The warnings about the guest: spanning sockets or dies, a single vCPU, the real-time scheduler on

@@ -500,6 +500,19 @@ pub struct GuestSettings {
     pub priority: u32,
     /// Where QEMU's emulator threads run.
     pub emulator: EmulatorPolicy,
+    /// Where an existing domain already runs, when it is placed as real time needs: the plan keeps
+    /// it there instead of choosing cores (read from the domain by `rtkvm apply`; never in a link or
+    /// the form).
+    pub keep: Option<Placement>,
+}
+
+/// Where an existing guest's vCPUs and emulator threads run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The host CPU of every vCPU: index = vCPU.
+    pub vcpupin: Vec<u32>,
+    /// The emulator threads' host CPUs.
+    pub emulatorpin: CpuSet,
 }
 
 impl GuestSettings {
@@ -663,6 +676,7 @@ impl Default for GuestSettings {
             scheduler: Scheduler::Fifo,
             priority: 1,
             emulator: EmulatorPolicy::Share,
+            keep: None,
         }
     }
 }

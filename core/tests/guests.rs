@@ -292,3 +292,67 @@ proptest! {
         }
     }
 }
+
+/// An existing real-time VM placed as real time needs stays where it runs: SEAPATH's template with
+/// its vCPUs on isolated CPUs 4-5 of node 0 and its emulator threads alone on isolated CPU 3 (what
+/// `--emulator isolate` writes) is patched in place; `--node` moves it, as asked.
+#[test]
+fn an_existing_real_time_vm_is_kept_where_it_runs() {
+    use rtkvm_core::apply::{apply, settings_for_domain, Given};
+    use rtkvm_core::existing::{parse_domain, DomainFacts};
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/domains/seapath/guest1-rt-isolated.xml"),
+    )
+    .unwrap()
+    .replace(
+        r#"<vcpupin vcpu="1" cpuset="6"/>"#,
+        r#"<vcpupin vcpu="1" cpuset="5"/>
+            <emulatorpin cpuset="3"/>"#,
+    );
+    let host = read(fixtures().join("seed-example.xml"));
+    let doc = parse_domain(&text).unwrap();
+    let facts = DomainFacts::read(&doc);
+    let mut settings = Settings::default();
+    let notes = settings_for_domain(&facts, &host, &mut settings, Given::default()).unwrap();
+    assert!(
+        notes.iter().any(|n| n.starts_with("kept where it runs")),
+        "{notes:?}"
+    );
+    let plan = rtkvm_core::plan(&host, &settings).unwrap();
+    assert_eq!(plan.guest.node, 0);
+    assert_eq!(plan.guest.vcpupin, [4, 5]);
+    assert_eq!(plan.guest.emulatorpin.to_string(), "3");
+    let patched = apply(&doc, &host, &plan);
+    assert!(patched.xml.contains(r#"<vcpupin vcpu="1" cpuset="5"/>"#));
+    assert!(patched.xml.contains(r#"<emulatorpin cpuset="3"/>"#));
+    assert_libvirt_accepts(&patched.xml, "SEAPATH's VM, kept");
+    // An explicit node is a request to move it.
+    let mut moved = Settings::default();
+    moved.guest.node = Some(1);
+    settings_for_domain(
+        &facts,
+        &host,
+        &mut moved,
+        Given {
+            node: true,
+            ..Given::default()
+        },
+    )
+    .unwrap();
+    let plan = rtkvm_core::plan(&host, &moved).unwrap();
+    assert_eq!(plan.guest.node, 1);
+    assert!(moved.guest.keep.is_none());
+    // A guest placed on a core shared by two vCPUs is not kept.
+    let shared = text.replace(r#"cpuset="5"/>"#, r#"cpuset="4"/>"#);
+    let doc = parse_domain(&shared).unwrap();
+    let mut settings = Settings::default();
+    settings_for_domain(
+        &DomainFacts::read(&doc),
+        &host,
+        &mut settings,
+        Given::default(),
+    )
+    .unwrap();
+    assert!(settings.guest.keep.is_none());
+}

@@ -316,6 +316,7 @@ impl Flags {
             scheduler: self.scheduler.unwrap_or(defaults.scheduler),
             priority: self.priority.unwrap_or(defaults.priority),
             emulator: self.emulator.unwrap_or(defaults.emulator),
+            keep: None,
         }))
     }
 

@@ -120,6 +120,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
             },
             priority: g.priority,
             emulator: EmulatorPolicy::Share,
+            keep: None,
         },
         others: Vec::new(),
     };

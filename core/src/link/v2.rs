@@ -175,6 +175,7 @@ pub(crate) fn from_wire(
             },
             priority: g.priority,
             emulator,
+            keep: None,
         },
         others: Vec::new(),
     })
