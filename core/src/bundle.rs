@@ -14,9 +14,14 @@ pub fn bundle(plan: &Plan, outputs: &Outputs, link: &str) -> Vec<OutputFile> {
         name: "README.md".into(),
         content: readme(plan, outputs, link),
     }];
+    let check = OutputFile {
+        name: "rtkvm-check.sh".into(),
+        content: crate::verify::check_script(plan, outputs),
+    };
     if outputs.others.is_empty() {
         files.extend(outputs.files());
         files.extend(outputs.host_files());
+        files.push(check);
         files.extend(outputs.guest_files());
         return files;
     }
@@ -25,6 +30,7 @@ pub fn bundle(plan: &Plan, outputs: &Outputs, link: &str) -> Vec<OutputFile> {
     files.push(cmdline);
     files.push(script);
     files.extend(outputs.host_files());
+    files.push(check);
     for guest in std::iter::once(outputs.first_guest()).chain(outputs.others.iter().cloned()) {
         let folder = guest_folder(&guest.name);
         files.extend(guest.files().into_iter().map(|f| OutputFile {

@@ -132,6 +132,7 @@ fn host_script(host: &Host, part: &HostPlan, plan: &str, reserve: &str, check: &
             ("RCU_PRIO", &k.rcu.to_string()),
             ("STALLD_PRIO", &k.stalld().to_string()),
             ("RECIPE", &part.recipe.number().to_string()),
+            ("HK_MASK", &part.housekeeping.to_mask()),
         ],
         |section| match section {
             "runtime" => part.runtime_pages(),

@@ -27,6 +27,7 @@ pub mod diff;
 pub mod domain;
 pub mod error;
 pub mod existing;
+pub mod export;
 pub mod form;
 pub mod guest_os;
 pub mod host;
@@ -40,6 +41,7 @@ pub mod report;
 pub mod settings;
 pub mod template;
 pub mod units;
+pub mod verify;
 pub mod xmltree;
 
 pub use caps::{parse_capabilities, parse_capabilities_bytes};

@@ -47,6 +47,13 @@ enum Command {
     /// everything else stay as they were. What changed goes to standard error. Exit status: 0 with a
     /// patched domain, 2 when the input cannot be read or the plan cannot be made.
     Apply(ApplyArgs),
+    /// Reads the output of rtkvm-check.sh (`--format check-script`) run on the host, and prints the
+    /// plan's checklist: each check with what it found, what the plan expects and what to do.
+    ///
+    /// The plan is the one the script was made for: the same capabilities and flags, or its share
+    /// link (--link). A report of another plan or format is refused. Exit status: 0 when every check
+    /// passed, 1 with failures, 2 when the report or the plan cannot be read.
+    Verify(VerifyArgs),
     /// Prints the built-in example host (the one of libvirt's real-time guide) as `virsh capabilities`.
     Example,
 }
@@ -179,6 +186,20 @@ struct ApplyArgs {
     format: ApplyFormat,
 }
 
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The output of rtkvm-check.sh; `-` or nothing reads standard input.
+    report: Option<PathBuf>,
+    /// The host's `virsh capabilities` the plan was made from.
+    #[arg(long, value_name = "FILE", required_unless_present = "link")]
+    caps: Option<PathBuf>,
+    /// The plan's share link (`#v6.…`), instead of --caps and the flags.
+    #[arg(long, value_name = "LINK", conflicts_with = "caps")]
+    link: Option<String>,
+    #[command(flatten)]
+    flags: Flags,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ApplyFormat {
     /// The patched domain XML.
@@ -210,6 +231,9 @@ enum Format {
     Unit,
     /// rtkvm-rtentsk.service: keeps network timestamping on where tuned does not (recipe 4 on).
     Rtentsk,
+    /// rtkvm-check.sh: checks that the live host runs the plan (after the reboot, and with the guests
+    /// running); `rtkvm verify` reads its output.
+    CheckScript,
     /// Every file at once, with a README of the steps in order, into the directory --out.
     Bundle,
     /// The guest kernel command line: the real-time vCPUs isolated inside the guest.
@@ -478,6 +502,42 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
     })
 }
 
+/// `rtkvm verify`: the plan's checklist from a report, and how many checks failed.
+fn run_verify(args: VerifyArgs) -> Result<(String, usize), String> {
+    let bytes = read_input(args.report.as_ref(), "report")?;
+    let text = String::from_utf8_lossy(&bytes);
+    let (host, settings) = match (&args.link, &args.caps) {
+        (Some(link), _) => {
+            let shared = rtkvm_core::link::decode_link(link).map_err(|e| e.to_string())?;
+            (shared.host, shared.settings)
+        }
+        (None, Some(caps)) => (read_caps(caps)?, args.flags.settings()?),
+        (None, None) => unreachable!("clap requires --caps or --link"),
+    };
+    let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
+    let outputs = rtkvm_core::outputs(&host, &plan);
+    let report = rtkvm_core::verify::read_report(&text, &outputs).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    for line in &report.lines {
+        out.push_str(&format!(
+            "{} {}: found {}; expected {}\n",
+            line.status.as_str(),
+            line.check,
+            line.found,
+            line.expected
+        ));
+        if line.status == rtkvm_core::verify::Status::Fail {
+            out.push_str(&format!("     what to do: {}\n", line.fix));
+        }
+    }
+    out.push_str(&format!(
+        "{} checks, {} failed\n",
+        report.lines.len(),
+        report.failures
+    ));
+    Ok((out, report.failures))
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
     let mut json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     json.push('\n');
@@ -530,6 +590,7 @@ fn run(args: PlanArgs) -> Result<String, String> {
                 _ => setup.unit.clone(),
             }
         }
+        Format::CheckScript => rtkvm_core::verify::check_script(&plan, &outputs),
         Format::Link if !settings.others.is_empty() => {
             return Err("a share link carries one guest (link v6): the plan of several guests is in --format json and --format bundle".into());
         }
@@ -586,6 +647,9 @@ fn main() -> ExitCode {
             run_check(args).map(|(out, found)| (out, String::new(), u8::from(found)))
         }
         Command::Apply(args) => run_apply(args).map(|(out, log)| (out, log, 0)),
+        Command::Verify(args) => {
+            run_verify(args).map(|(out, failures)| (out, String::new(), u8::from(failures > 0)))
+        }
         Command::Example => Ok((
             rtkvm_core::EXAMPLE_CAPABILITIES.to_string(),
             String::new(),

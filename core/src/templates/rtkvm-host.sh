@@ -8,7 +8,7 @@
 %full%# performance governor on the isolated CPUs and keeps irqbalance off them.
 %idle%# It holds the isolated CPUs out of idle states, which this architecture enters without a
 %idle%# command-line limit.
-%r4%# It runs stalld below those kernel threads.
+%r4%# It runs stalld below those kernel threads and keeps unbound workqueues on the housekeeping CPUs.
 %rtcheck%# It checks that the running kernel is PREEMPT_RT.
 
 set -u
@@ -128,6 +128,13 @@ check() {
 %stalld%  echo "stalld is not installed: dnf install stalld, or apt-get install stalld where the distribution has it (Debian packages none: build it from its source)" >&2
 %stalld%  status=1
 %stalld%fi
+%r4%
+%r4%# Unbound workqueues on the housekeeping CPUs, as tuned's realtime profile puts them.
+%r4%for file in /sys/devices/virtual/workqueue/cpumask /sys/bus/workqueue/devices/writeback/cpumask; do
+%r4%  if [ -w "$file" ] && ! echo @HK_MASK@ > "$file"; then
+%r4%    status=1
+%r4%  fi
+%r4%done
 %full%
 %full%# irqbalance 1.8 and later read this list; stop an older one (systemctl disable --now irqbalance).
 %full%for conf in /etc/sysconfig/irqbalance /etc/default/irqbalance; do

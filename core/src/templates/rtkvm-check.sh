@@ -1,0 +1,347 @@
+#!/bin/sh
+# rtkvm-check.sh, planned by rtkvm (recipe @RECIPE@): checks that this host runs the plan. Run it as
+# root after the reboot, and again with the guests running; paste its output into the rtkvm app or
+# give it to `rtkvm verify`. One line per check: PASS, FAIL or SKIP, the check, what it found and what
+# the plan expects. The exit status is the number of failures.
+#   sh rtkvm-check.sh [--root DIR]     (--root DIR reads DIR/proc, DIR/sys and DIR/etc instead)
+set -u
+root=""
+if [ "${1:-}" = "--root" ]; then
+  root=${2:?--root needs a directory}
+fi
+fails=0
+
+# report STATUS CHECK FOUND EXPECTED
+report() {
+  printf '%s %s | found: %s | expected: %s\n' "$1" "$2" "$3" "$4"
+  if [ "$1" = FAIL ]; then
+    fails=$((fails + 1))
+  fi
+}
+
+# read_file FILE: its content on one line, or "missing".
+read_file() {
+  if [ -r "$root$1" ]; then
+    tr '\n' ' ' < "$root$1" | sed 's/ *$//'
+  else
+    echo missing
+  fi
+}
+
+# expand LIST: the CPUs of a cpulist (2-4,7), one per line.
+expand() {
+  for range in $(echo "$1" | tr ',' ' '); do
+    first=${range%-*}
+    last=${range#*-}
+    while [ "$first" -le "$last" ]; do
+      echo "$first"
+      first=$((first + 1))
+    done
+  done
+}
+
+# common LIST LIST: the CPUs the two cpulists share, space-separated.
+common() {
+  expand "$1" | sort > "$tmp/a"
+  expand "$2" | sort > "$tmp/b"
+  comm -12 "$tmp/a" "$tmp/b" | tr '\n' ' ' | sed 's/ *$//'
+}
+
+# outside LIST SET: the CPUs of the first cpulist that the second lacks, space-separated.
+outside() {
+  expand "$1" | sort > "$tmp/a"
+  expand "$2" | sort > "$tmp/b"
+  comm -23 "$tmp/a" "$tmp/b" | tr '\n' ' ' | sed 's/ *$//'
+}
+
+# mask_cpus MASK: the CPUs of a hexadecimal cpumask (3,00000003), as a cpulist of single CPUs.
+mask_cpus() {
+  hex=$(echo "$1" | tr -d ',')
+  cpu=0
+  out=""
+  while [ -n "$hex" ]; do
+    digit=$(printf '%d' "0x$(echo "$hex" | sed 's/.*\(.\)$/\1/')")
+    hex=$(echo "$hex" | sed 's/.$//')
+    bit=0
+    while [ "$bit" -lt 4 ]; do
+      if [ $((digit >> bit & 1)) -eq 1 ]; then
+        out="$out,$((cpu + bit))"
+      fi
+      bit=$((bit + 1))
+    done
+    cpu=$((cpu + 4))
+  done
+  echo "${out#,}"
+}
+
+# same_cpus LIST LIST: whether two cpulists name the same CPUs.
+same_cpus() {
+  [ "$(expand "$1" | sort -n | tr '\n' ' ')" = "$(expand "$2" | sort -n | tr '\n' ' ')" ]
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+isolated="@ISOLATED@"
+housekeeping="@HOUSEKEEPING@"
+echo "rtkvm-check 1 recipe @RECIPE@ plan @PLAN_ID@"
+
+# The kernel command line: every parameter of the plan.
+cmdline=" $(read_file /proc/cmdline) "
+for param in @CMDLINE@; do
+  case "$cmdline" in
+    *" $param "*) report PASS "cmdline $param" present present ;;
+    *) report FAIL "cmdline $param" absent present ;;
+  esac
+done
+
+# The CPUs the kernel isolated, and those without a tick.
+found=$(read_file /sys/devices/system/cpu/isolated)
+if same_cpus "$found" "$isolated" 2>/dev/null; then
+  report PASS isolated "$found" "$isolated"
+else
+  report FAIL isolated "$found" "$isolated"
+fi
+%nohz%found=$(read_file /sys/devices/system/cpu/nohz_full)
+%nohz%if same_cpus "$found" "$isolated" 2>/dev/null; then
+%nohz%  report PASS nohz_full "$found" "$isolated"
+%nohz%else
+%nohz%  report FAIL nohz_full "$found" "$isolated"
+%nohz%fi
+
+# Each node's huge pages: reserved, and how many are free.
+# pages NODE COUNT
+pages() {
+  dir=/sys/devices/system/node/node$1/hugepages/hugepages-@SIZE_KB@kB
+  nr=$(read_file "$dir/nr_hugepages")
+  free=$(read_file "$dir/free_hugepages")
+  if [ "$nr" != missing ] && [ "$nr" -ge "$2" ]; then
+    report PASS "hugepages node $1" "$nr (free $free)" "$2"
+  else
+    report FAIL "hugepages node $1" "$nr (free $free)" "$2"
+  fi
+}
+@PAGES@
+
+# The sysctl settings of the plan.
+# sysctl KEY VALUE
+sysctl_is() {
+  found=$(read_file "/proc/sys/$(echo "$1" | tr . /)")
+  if [ "$found" = "$2" ]; then
+    report PASS "sysctl $1" "$found" "$2"
+  else
+    report FAIL "sysctl $1" "$found" "$2"
+  fi
+}
+@SYSCTLS@
+%rt%
+%rt%# A PREEMPT_RT kernel (uname -v prints it, as /proc/sys/kernel/version does).
+%rt%found=$(read_file /proc/sys/kernel/version)
+%rt%case "$found" in
+%rt%  *PREEMPT_RT*) report PASS "kernel PREEMPT_RT" "$found" PREEMPT_RT ;;
+%rt%  *) report FAIL "kernel PREEMPT_RT" "$found" PREEMPT_RT ;;
+%rt%esac
+
+# Processes and threads by name: PID, or none.
+pids_named() {
+  for comm_file in "$root"/proc/[0-9]*/comm; do
+    [ -r "$comm_file" ] || continue
+    if [ "$(cat "$comm_file")" = "$1" ]; then
+      dir=${comm_file%/comm}
+      echo "${dir##*/}"
+    fi
+  done
+}
+
+# irqbalance stopped, or banned from the isolated CPUs.
+if [ -z "$(pids_named irqbalance)" ]; then
+  report PASS irqbalance "not running" "not running, or banned from $isolated"
+else
+  banned=$(cat "$root/etc/sysconfig/irqbalance" "$root/etc/default/irqbalance" 2>/dev/null |
+    sed -n 's/^IRQBALANCE_BANNED_CPULIST=//p' | tail -n 1)
+  if [ -n "$banned" ] && [ -z "$(outside "$isolated" "$banned")" ]; then
+    report PASS irqbalance "running, banned from $banned" "not running, or banned from $isolated"
+  else
+    report FAIL irqbalance "running, banned from ${banned:-none}" "not running, or banned from $isolated"
+  fi
+fi
+
+# Interrupts: none may go to an isolated CPU (the effective affinity where the kernel shows it).
+on_isolated=""
+for dir in "$root"/proc/irq/[0-9]*; do
+  [ -d "$dir" ] || continue
+  file=$dir/effective_affinity_list
+  [ -r "$file" ] || file=$dir/smp_affinity_list
+  [ -r "$file" ] || continue
+  if [ -n "$(common "$(cat "$file")" "$isolated")" ]; then
+    on_isolated="$on_isolated ${dir##*/}"
+  fi
+done
+if [ -z "$on_isolated" ]; then
+  report PASS "irq affinity" "no IRQ on an isolated CPU" "no IRQ on $isolated"
+else
+  report FAIL "irq affinity" "IRQs$on_isolated on isolated CPUs" "no IRQ on $isolated"
+fi
+found=$(read_file /proc/irq/default_smp_affinity)
+if [ "$found" != missing ] && [ -z "$(common "$(mask_cpus "$found")" "$isolated")" ]; then
+  report PASS "irq default affinity" "$found" "no isolated CPU"
+else
+  report FAIL "irq default affinity" "$found" "no isolated CPU ($isolated)"
+fi
+
+# Unbound workqueues on the housekeeping CPUs.
+found=$(read_file /sys/devices/virtual/workqueue/cpumask)
+if [ "$found" = missing ]; then
+  report SKIP "workqueue cpumask" missing "$housekeeping"
+elif same_cpus "$(mask_cpus "$found")" "$housekeeping"; then
+  report PASS "workqueue cpumask" "$found" "$housekeeping"
+else
+  report FAIL "workqueue cpumask" "$found" "$housekeeping"
+fi
+
+# Per-CPU kernel threads on the isolated CPUs above the vCPUs: SCHED_FIFO (policy 1) at the plan's
+# priority or more. /proc/PID/stat: rt_priority is field 40, policy field 41.
+# thread_prio PID: "POLICY PRIORITY".
+thread_prio() {
+  stat=$(cat "$root/proc/$1/stat" 2>/dev/null) || return 1
+  # shellcheck disable=SC2086
+  set -- ${stat##*) }
+  shift 37
+  echo "$2 $1"
+}
+# kthreads PREFIX PRIORITY
+kthreads() {
+  low=""
+  seen=0
+  for cpu in $(expand "$isolated"); do
+    for pid in $(pids_named "$1/$cpu"); do
+      seen=$((seen + 1))
+      # shellcheck disable=SC2046
+      set -- "$1" "$2" $(thread_prio "$pid")
+      if [ "${3:-0}" != 1 ] || [ "${4:-0}" -lt "$2" ]; then
+        low="$low $1/$cpu"
+      fi
+    done
+  done
+  if [ "$seen" -eq 0 ]; then
+    report SKIP "priority $1" "no $1 thread on the isolated CPUs" "SCHED_FIFO $2"
+  elif [ -z "$low" ]; then
+    report PASS "priority $1" "SCHED_FIFO $2 or more on the isolated CPUs" "SCHED_FIFO $2"
+  else
+    report FAIL "priority $1" "below SCHED_FIFO $2:$low" "SCHED_FIFO $2"
+  fi
+}
+%full%kthreads ksoftirqd @KSOFTIRQD_PRIO@
+%fullrt%kthreads ktimers @KTIMERS_PRIO@
+%full%kthreads rcuc @RCU_PRIO@
+%stalld%
+%stalld%# stalld running at SCHED_FIFO below ksoftirqd and rcuc.
+%stalld%pid=$(pids_named stalld | head -n 1)
+%stalld%if [ -z "$pid" ]; then
+%stalld%  report FAIL stalld "not running" "running, SCHED_FIFO @STALLD_PRIO@"
+%stalld%else
+%stalld%  # shellcheck disable=SC2046
+%stalld%  set -- $(thread_prio "$pid")
+%stalld%  if [ "${1:-0}" = 1 ] && [ "${2:-0}" -lt @KSOFTIRQD_PRIO@ ]; then
+%stalld%    report PASS stalld "SCHED_FIFO ${2:-?}" "running, SCHED_FIFO @STALLD_PRIO@"
+%stalld%  else
+%stalld%    report FAIL stalld "policy ${1:-?} priority ${2:-?}" "running, SCHED_FIFO @STALLD_PRIO@"
+%stalld%  fi
+%stalld%fi
+
+# The guests, once running: each vCPU thread ("CPU N/KVM") on its host CPU with its scheduler, and
+# the emulator threads of its QEMU on their CPUs. A guest is found by its vCPUs' host CPUs.
+# vcpu_thread CPU: "PID TID" of the vCPU thread allowed only on that host CPU, or nothing.
+vcpu_thread() {
+  for status in "$root"/proc/[0-9]*/task/[0-9]*/status; do
+    [ -r "$status" ] || continue
+    task=${status%/status}
+    case "$(cat "$task/comm" 2>/dev/null)" in
+      "CPU "*/KVM) ;;
+      *) continue ;;
+    esac
+    allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$status")
+    if [ "$allowed" = "$1" ]; then
+      pid=${task%/task/*}
+      echo "${pid##*/} ${task##*/}"
+      return 0
+    fi
+  done
+}
+# guest INDEX PINS RT_VCPUS POLICY PRIORITY EMULATORPIN: PINS and RT_VCPUS are space-separated.
+guest() {
+  index=$1 pins=$2 rt=$3 policy=$4 priority=$5 emulator=$6
+  vcpu=0
+  qemu=""
+  for cpu in $pins; do
+    found=$(vcpu_thread "$cpu")
+    if [ -z "$found" ]; then
+      if [ "$vcpu" -eq 0 ]; then
+        report SKIP "guest $index" "no vCPU thread on host CPU $cpu (not running?)" "vCPU 0 on $cpu"
+        return 0
+      fi
+      report FAIL "guest $index vCPU $vcpu" "no thread pinned to host CPU $cpu" "pinned to $cpu"
+    else
+      qemu=${found% *}
+      tid=${found#* }
+      # shellcheck disable=SC2046
+      set -- $(thread_prio "$qemu/task/$tid")
+      case " $rt " in
+        *" $vcpu "*)
+          if [ "${1:-0}" = "$policy" ] && [ "${2:-0}" = "$priority" ]; then
+            report PASS "guest $index vCPU $vcpu" "host CPU $cpu, policy $1 priority $2" "host CPU $cpu, policy $policy priority $priority"
+          else
+            report FAIL "guest $index vCPU $vcpu" "host CPU $cpu, policy ${1:-?} priority ${2:-?}" "host CPU $cpu, policy $policy priority $priority"
+          fi
+          ;;
+        *) report PASS "guest $index vCPU $vcpu" "host CPU $cpu" "host CPU $cpu" ;;
+      esac
+    fi
+    vcpu=$((vcpu + 1))
+  done
+  [ -n "$qemu" ] || return 0
+  stray=""
+  for task in "$root/proc/$qemu/task"/[0-9]*; do
+    case "$(cat "$task/comm" 2>/dev/null)" in
+      "CPU "*/KVM) continue ;;
+    esac
+    allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$task/status")
+    if [ -n "$(outside "$allowed" "$emulator")" ]; then
+      stray="$stray ${task##*/}"
+    fi
+  done
+  if [ -z "$stray" ]; then
+    report PASS "guest $index emulator" "on $emulator" "on $emulator"
+  else
+    report FAIL "guest $index emulator" "threads$stray off $emulator" "on $emulator"
+  fi
+}
+@GUESTS@
+
+# Any other runnable thread on an isolated CPU: neither a vCPU nor a per-CPU kernel thread.
+others=""
+for stat in "$root"/proc/[0-9]*/task/[0-9]*/stat; do
+  [ -r "$stat" ] || continue
+  line=$(cat "$stat" 2>/dev/null) || continue
+  name=${line#*(}
+  name=${name%)*}
+  # shellcheck disable=SC2086
+  set -- ${line##*) }
+  [ "$1" = R ] || continue
+  shift 36
+  cpu=$1
+  case "$name" in
+    "CPU "*/KVM | ksoftirqd/* | ktimers/* | rcuc/* | migration/* | cpuhp/* | kworker/* | idle_inject/*) continue ;;
+  esac
+  if [ -n "$(common "$cpu" "$isolated")" ]; then
+    others="$others $name"
+  fi
+done
+if [ -z "$others" ]; then
+  report PASS "isolated CPUs" "no other runnable thread" "only vCPUs and per-CPU kernel threads"
+else
+  report FAIL "isolated CPUs" "runnable:$others" "only vCPUs and per-CPU kernel threads"
+fi
+
+echo "rtkvm-check end: $fails failed"
+exit "$fails"

@@ -1,0 +1,320 @@
+//! `rtkvm-check.sh` run on fake hosts (`--root DIR` reads DIR/proc, DIR/sys and DIR/etc): a host that
+//! runs the plan passes every check, and each way a real host goes wrong (the command line not
+//! applied, a node short of pages, irqbalance running, an interrupt on an isolated CPU, a vCPU
+//! unpinned or not FIFO, stalld missing) fails exactly its check. The report reader gives each
+//! failure what to do, and refuses reports of another plan or format.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{assert_shellcheck_passes, fixtures};
+use rtkvm_core::verify::{check_script, read_report, Status};
+use rtkvm_core::{outputs, parse_capabilities, Outputs, Plan, Settings};
+
+fn plan() -> (Plan, Outputs) {
+    let host =
+        parse_capabilities(&std::fs::read_to_string(fixtures().join("seed-example.xml")).unwrap())
+            .unwrap();
+    let plan = rtkvm_core::plan(&host, &Settings::default()).unwrap();
+    let out = outputs(&host, &plan);
+    (plan, out)
+}
+
+/// A fake host's /proc, /sys and /etc.
+struct Tree {
+    dir: PathBuf,
+    next_pid: u32,
+}
+
+impl Tree {
+    fn new(name: &str) -> Tree {
+        let dir = std::env::temp_dir().join(format!("rtkvm-verify-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Tree { dir, next_pid: 100 }
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.dir.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("{text}\n")).unwrap();
+    }
+
+    /// A /proc/PID/stat line: the state, the CPU it last ran on, its real-time priority and policy.
+    fn stat(pid: u32, comm: &str, state: char, cpu: u32, rtprio: u32, policy: u32) -> String {
+        let mut rest = vec![state.to_string()];
+        rest.extend((2..37).map(|_| "0".to_string()));
+        rest.push(cpu.to_string());
+        rest.push(rtprio.to_string());
+        rest.push(policy.to_string());
+        format!("{pid} ({comm}) {}", rest.join(" "))
+    }
+
+    /// A process (or a kernel thread) of one thread.
+    fn process(&mut self, comm: &str, cpu: u32, rtprio: u32, policy: u32) -> u32 {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        self.write(&format!("proc/{pid}/comm"), comm);
+        self.write(
+            &format!("proc/{pid}/stat"),
+            &Tree::stat(pid, comm, 'S', cpu, rtprio, policy),
+        );
+        pid
+    }
+
+    /// A thread of a process, allowed on `allowed`.
+    fn thread(&mut self, pid: u32, comm: &str, allowed: &str, rtprio: u32, policy: u32) {
+        let tid = self.next_pid;
+        self.next_pid += 1;
+        let task = format!("proc/{pid}/task/{tid}");
+        self.write(&format!("{task}/comm"), comm);
+        self.write(
+            &format!("{task}/status"),
+            &format!("Name:\t{comm}\nCpus_allowed_list:\t{allowed}"),
+        );
+        let cpu = allowed.split(['-', ',']).next().unwrap().parse().unwrap();
+        self.write(
+            &format!("{task}/stat"),
+            &Tree::stat(tid, comm, 'S', cpu, rtprio, policy),
+        );
+    }
+
+    /// A host that runs the plan, its guest included.
+    fn correct(name: &str, plan: &Plan, out: &Outputs) -> Tree {
+        let mut t = Tree::new(name);
+        let h = &plan.host;
+        t.write(
+            "proc/cmdline",
+            &format!("BOOT_IMAGE=/vmlinuz ro {}", out.kernel_cmdline),
+        );
+        t.write("sys/devices/system/cpu/isolated", &h.isolcpus.to_string());
+        t.write("sys/devices/system/cpu/nohz_full", &h.isolcpus.to_string());
+        for p in &h.hugepages {
+            let dir = format!(
+                "sys/devices/system/node/node{}/hugepages/hugepages-{}kB",
+                p.node, p.page_size_kib
+            );
+            t.write(&format!("{dir}/nr_hugepages"), &p.count.to_string());
+            t.write(&format!("{dir}/free_hugepages"), &p.count.to_string());
+        }
+        for line in out.host_setup.as_ref().unwrap().sysctl.lines() {
+            if let Some((key, value)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+                t.write(
+                    &format!("proc/sys/{}", key.trim().replace('.', "/")),
+                    value.trim(),
+                );
+            }
+        }
+        t.write(
+            "proc/sys/kernel/version",
+            "#1 SMP PREEMPT_RT Thu Dec  4 00:00:00 UTC 2026",
+        );
+        t.write("proc/irq/24/smp_affinity_list", &h.housekeeping.to_string());
+        t.write("proc/irq/default_smp_affinity", &h.housekeeping.to_mask());
+        t.write(
+            "sys/devices/virtual/workqueue/cpumask",
+            &h.housekeeping.to_mask(),
+        );
+        let k = h.kthreads;
+        for cpu in h.isolcpus.iter() {
+            t.process(&format!("ksoftirqd/{cpu}"), cpu, k.ksoftirqd, 1);
+            t.process(&format!("ktimers/{cpu}"), cpu, k.ktimers, 1);
+            t.process(&format!("rcuc/{cpu}"), cpu, k.rcu, 1);
+        }
+        t.process("stalld", 0, k.stalld(), 1);
+        // The guest's QEMU: a vCPU thread per vCPU on its host CPU, the others on the emulator CPUs.
+        let g = &plan.guest;
+        let qemu = t.process("qemu-system-x86", 0, 0, 0);
+        t.thread(qemu, "qemu-system-x86", &g.emulatorpin.to_string(), 0, 0);
+        for (vcpu, cpu) in g.vcpupin.iter().enumerate() {
+            let (rtprio, policy) = if g.rt_vcpus.contains(vcpu as u32) {
+                (g.priority, 1)
+            } else {
+                (0, 0)
+            };
+            t.thread(
+                qemu,
+                &format!("CPU {vcpu}/KVM"),
+                &cpu.to_string(),
+                rtprio,
+                policy,
+            );
+        }
+        t
+    }
+
+    fn run(&self, script: &Path) -> String {
+        let out = Command::new("sh")
+            .arg(script)
+            .arg("--root")
+            .arg(&self.dir)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn failed(report: &str, out: &Outputs) -> Vec<String> {
+    read_report(report, out)
+        .unwrap()
+        .lines
+        .into_iter()
+        .filter(|l| l.status == Status::Fail)
+        .map(|l| l.check)
+        .collect()
+}
+
+#[test]
+fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
+    let (plan, out) = plan();
+    let script_text = check_script(&plan, &out);
+    assert_shellcheck_passes(&script_text, "rtkvm-check.sh");
+    let script = std::env::temp_dir().join(format!("rtkvm-check-{}.sh", std::process::id()));
+    std::fs::write(&script, &script_text).unwrap();
+
+    let good = Tree::correct("good", &plan, &out);
+    let report = good.run(&script);
+    assert_eq!(failed(&report, &out), Vec::<String>::new(), "{report}");
+    let read = read_report(&report, &out).unwrap();
+    assert!(read.lines.iter().any(|l| l.check == "guest 1 vCPU 3"));
+    assert!(read.lines.len() > 30);
+
+    // Each fault fails its own check.
+    type Fault<'a> = (&'a str, &'a dyn Fn(&mut Tree), &'a [&'a str]);
+    let faults: [Fault; 7] = [
+        (
+            "cmdline",
+            &|t| t.write("proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet"),
+            &["cmdline nohz=on", "cmdline hugepages=52"],
+        ),
+        (
+            "pages",
+            &|t| {
+                t.write(
+                    "sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages",
+                    "20",
+                )
+            },
+            &["hugepages node 1"],
+        ),
+        (
+            "irqbalance",
+            &|t| {
+                t.process("irqbalance", 0, 0, 0);
+            },
+            &["irqbalance"],
+        ),
+        (
+            "irq",
+            &|t| t.write("proc/irq/31/smp_affinity_list", "3"),
+            &["irq affinity"],
+        ),
+        (
+            "vcpu-unpinned",
+            &|t| {
+                // vCPU 2's thread may run anywhere: no thread is pinned to its host CPU.
+                let pid = t.process("qemu-system-x86", 0, 0, 0);
+                t.thread(pid, "CPU 9/KVM", "0-15", 1, 1);
+                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
+                    let task = entry.unwrap().path().join("task");
+                    for thread in std::fs::read_dir(&task).into_iter().flatten() {
+                        let thread = thread.unwrap().path();
+                        let comm = std::fs::read_to_string(thread.join("comm")).unwrap();
+                        if comm.trim() == "CPU 2/KVM" {
+                            std::fs::write(
+                                thread.join("status"),
+                                "Name:\tCPU 2/KVM\nCpus_allowed_list:\t0-15\n",
+                            )
+                            .unwrap();
+                        }
+                    }
+                }
+            },
+            &["guest 1 vCPU 2"],
+        ),
+        (
+            "vcpu-not-fifo",
+            &|t| {
+                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
+                    let task = entry.unwrap().path().join("task");
+                    for thread in std::fs::read_dir(&task).into_iter().flatten() {
+                        let thread = thread.unwrap().path();
+                        let comm = std::fs::read_to_string(thread.join("comm")).unwrap();
+                        if comm.trim() == "CPU 1/KVM" {
+                            std::fs::write(
+                                thread.join("stat"),
+                                Tree::stat(1, "CPU 1/KVM", 'S', 13, 0, 0),
+                            )
+                            .unwrap();
+                        }
+                    }
+                }
+            },
+            &["guest 1 vCPU 1"],
+        ),
+        (
+            "no-stalld",
+            &|t| {
+                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
+                    let path = entry.unwrap().path();
+                    if std::fs::read_to_string(path.join("comm"))
+                        .is_ok_and(|c| c.trim() == "stalld")
+                    {
+                        std::fs::remove_dir_all(path).unwrap();
+                    }
+                }
+            },
+            &["stalld"],
+        ),
+    ];
+    for (name, fault, checks) in faults {
+        let mut tree = Tree::correct(name, &plan, &out);
+        fault(&mut tree);
+        let report = tree.run(&script);
+        let failed = failed(&report, &out);
+        for check in checks {
+            assert!(
+                failed.iter().any(|f| f == check),
+                "{name}: {check} did not fail: {failed:?}\n{report}"
+            );
+        }
+        // A fault fails only checks of its own kind.
+        let kind = checks[0].split(' ').next().unwrap();
+        assert!(
+            failed
+                .iter()
+                .all(|f| f.starts_with(kind) || checks.contains(&f.as_str())),
+            "{name}: {failed:?}"
+        );
+        let read = read_report(&report, &out).unwrap();
+        assert!(read
+            .lines
+            .iter()
+            .filter(|l| l.status == Status::Fail)
+            .all(|l| !l.fix.is_empty()));
+    }
+    std::fs::remove_file(&script).unwrap();
+}
+
+#[test]
+fn a_report_of_another_plan_or_format_is_refused() {
+    let (_, out) = plan();
+    let err = read_report("hello\n", &out).unwrap_err().to_string();
+    assert!(err.contains("not the output of rtkvm-check.sh"), "{err}");
+    let err = read_report("rtkvm-check 2 recipe 4 plan 0123456789abcdef\n", &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("format 2"), "{err}");
+    let err = read_report("rtkvm-check 1 recipe 4 plan 0123456789abcdef\n", &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("checks another plan"), "{err}");
+}
