@@ -561,3 +561,58 @@ fn guest_limits_name_the_field_and_the_limit_exactly_where_the_plan_stops() {
         )]
     );
 }
+
+#[test]
+fn a_host_setting_the_partition_cannot_be_made_with_is_blamed_on_its_field() {
+    use rtkvm_core::plan::guest_limits;
+    use rtkvm_core::units::Kib;
+    let host = rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
+    let field = |s: &rtkvm_core::Settings| {
+        let limits = guest_limits(&host, s);
+        assert_eq!(limits.len(), 1, "{limits:?}");
+        assert!(rtkvm_core::plan(&host, s).is_err());
+        limits[0].clone()
+    };
+    let mut s = rtkvm_core::Settings::default();
+    s.host.housekeeping = Some("0-1,99".parse().unwrap());
+    let (id, message) = field(&s);
+    assert_eq!(id, "housekeeping");
+    assert!(
+        message.contains("names CPU 99, which is not online"),
+        "{message}"
+    );
+    s.host.housekeeping = Some("0-1".parse().unwrap());
+    assert_eq!(
+        field(&s).0,
+        "housekeeping",
+        "a list that keeps no CPU of node 1"
+    );
+    let mut s = rtkvm_core::Settings::default();
+    s.host.host_cpus = 8;
+    assert_eq!(field(&s).0, "host-cpus");
+    let mut s = rtkvm_core::Settings::default();
+    s.host.spare = Kib::gib(2);
+    assert_eq!(field(&s).0, "spare");
+    // Memory kept per node beyond the node's own: the host setting, not the guest's memory.
+    let mut s = rtkvm_core::Settings::default();
+    s.host.host_memory = Kib::gib(40);
+    assert_eq!(
+        field(&s),
+        (
+            "host-memory",
+            "node 0 has 32 GiB: keep less than that for the host, so that huge pages are left for the guest"
+                .to_string()
+        )
+    );
+    // Memory that is not a whole number of pages, with the host's way out.
+    let mut s = rtkvm_core::Settings::default();
+    s.guest.memory = "1536M".parse().unwrap();
+    assert_eq!(
+        field(&s),
+        (
+            "memory",
+            "1.5 GiB is not a whole number of 1 GiB pages: choose 1 GiB or 2 GiB, or 2 MiB pages (Huge page size)"
+                .to_string()
+        )
+    );
+}
