@@ -251,6 +251,10 @@ pub fn page_size_choices(host: Option<&Host>, current: &str) -> Vec<(String, Str
     let mut choices = vec![("auto".to_string(), "automatic".to_string())];
     if let Some(host) = host {
         let listed = host.listed_page_sizes();
+        // The automatic choice said in this host's own sizes.
+        if let Some(size) = crate::settings::auto_page_size(&listed) {
+            choices[0].1 = format!("automatic: {} on this host", format_kib(size));
+        }
         let base = listed.first().copied();
         for size in listed.into_iter().filter(|&s| Some(s) != base) {
             choices.push((kernel_size(size), format_kib(size)));
