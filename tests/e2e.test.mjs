@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, mkdir, mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -737,8 +737,9 @@ test('the map is one tab stop moved with the arrow keys, and its text stays read
   const { page } = s;
   await page.waitForSelector('[data-testid=out-xml]');
   assert.equal(await page.locator('svg.topology g.cpu[tabindex]').count(), 0, 'no CPU is a tab stop of its own');
-  // Tabbing from the last field of the form reaches the map, which starts on the guest's vCPU 0.
-  await page.focus('[data-testid=emulator]');
+  // Tabbing from the last field of the left column (the domain box's file picker, after the form)
+  // reaches the map, which starts on the guest's vCPU 0.
+  await page.focus('[data-testid=domain-file]');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'topology-map');
   const line = () => page.innerText('[data-testid=map-line]');
@@ -861,5 +862,134 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   await other.waitForSelector('#spare-hint .field-error');
   assert.match(await other.innerText('#spare-hint .field-error'), /^spare huge pages \(8 GiB\) are kept only with the guest's reservation/);
   await other.close();
+  await close(s);
+});
+
+/** Writes the example host's capabilities to a file of its own, for the CLI's `--caps`. */
+async function exampleCapsFile() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rtkvm-caps-'));
+  const file = path.join(dir, 'caps.xml');
+  await writeFile(file, cli(['example']));
+  return { file, done: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** What `rtkvm check DOMAIN --caps CAPS [args]` finds, as `code:line`, in order (it exits 1 with findings). */
+function cliFindings(domainFile, caps, args = []) {
+  const r = spawnSync(bin, ['check', domainFile, '--caps', caps, ...args, '--format', 'json'], { encoding: 'utf8' });
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  return JSON.parse(r.stdout).findings.map((f) => `${f.code}:${f.line}`);
+}
+
+/** The page's findings, as `code:line`, in order. */
+function pageFindings(page) {
+  return page.$$eval('[data-testid=finding]', (els) => els.map((e) => `${e.dataset.code}:${e.querySelector('[data-testid=finding-line]').dataset.line}`));
+}
+
+test('a pasted domain: the CLI\'s findings, each showing its line, announced; the link leaves it out; the runbook defines it patched', async () => {
+  const domainFile = path.join(root, 'core', 'fixtures', 'domains', 'guide-example.xml');
+  const domain = await readFile(domainFile, 'utf8');
+  const caps = await exampleCapsFile();
+  const s = await open();
+  const { page } = s;
+  // Nothing of the domain's is on the page before one is pasted.
+  assert.equal(await page.getAttribute('[data-testid=domain-status]', 'aria-live'), 'polite');
+  assert.equal(await page.innerText('[data-testid=domain-status]'), '');
+  assert.equal(await page.locator('[data-testid=link-note]').count(), 0);
+  await page.fill('[data-testid=domain-input]', domain);
+  await page.waitForSelector('[data-testid=findings]');
+  // What `rtkvm check --caps` finds against the same host and settings, in the same order and lines;
+  // libvirt's guide example keeps both of the guide's mistakes.
+  const found = await pageFindings(page);
+  assert.deepEqual(found, cliFindings(domainFile, caps.file));
+  assert.ok(found.includes('vcpusched-unknown-vcpu:9'), found.join(' '));
+  assert.ok(found.includes('hugepage-nodeset-unknown:12'), found.join(' '));
+  const vcpusched = page.locator('[data-testid=finding][data-code=vcpusched-unknown-vcpu]');
+  assert.match(await vcpusched.innerText(), /^error vcpusched-unknown-vcpu line 9 <cputune\/vcpusched>: <vcpusched vcpus='0-4'> names vCPU 4, but the domain has 4 \(0 to 3\)\n.+\nFix: /);
+  // The finding's line button selects its line in the box.
+  await vcpusched.locator('[data-testid=finding-line]').click();
+  const selected = await page.evaluate(() => {
+    const area = document.getElementById('domain');
+    return { focused: document.activeElement === area, text: area.value.slice(area.selectionStart, area.selectionEnd) };
+  });
+  assert.deepEqual(selected, { focused: true, text: domain.split('\n')[8] });
+  // Announced, politely: the counts and the errors' codes.
+  assert.match(await page.innerText('[data-testid=domain-status]'),
+    /^rt-guide-example: 3 errors \(memory-not-bound, vcpusched-unknown-vcpu, hugepage-nodeset-unknown\), 4 warnings\./);
+  // The share link does not carry the domain, and the page says so next to Copy link.
+  assert.match(await page.innerText('.share [data-testid=link-note]'), /does not carry your VM's domain/);
+  // The patched domain and the diff are rtkvm apply's.
+  const apply = (format) => cli(['apply', domainFile, '--caps', caps.file, '--format', format]);
+  assert.equal(await outputText(page, 'out-patched'), apply('xml'));
+  assert.equal(await outputText(page, 'out-diff'), apply('diff'));
+  // The runbook defines the patched domain instead of a new one.
+  const readme = await outputText(page, 'out-readme');
+  assert.match(readme, /Review the changes in `rt-guide-example\.diff`/);
+  assert.match(readme, /define the patched domain `rt-guide-example\.xml`/);
+  assert.match(readme, /\n {4}virsh define rt-guide-example\.xml\n {4}virsh start rt-guide-example\n/);
+  assert.doesNotMatch(readme, /Add the guest's disks/);
+  assert.deepEqual(await axeViolations(page), [], 'axe-core, a domain pasted');
+  await page.screenshot({ path: path.join(artifacts, 'domain-guide-example.png'), fullPage: true });
+  // An empty box takes it all away again.
+  await page.fill('[data-testid=domain-input]', '');
+  await page.waitForSelector('[data-testid=domain-results]', { state: 'detached' });
+  assert.equal(await page.locator('[data-testid=link-note]').count(), 0);
+  assert.match(await outputText(page, 'out-readme'), /Add the guest's disks/);
+  await close(s);
+  await caps.done();
+});
+
+test('a typical virt-install VM opened from a file is patched as rtkvm apply patches it, byte for byte', async () => {
+  const domainFile = path.join(root, 'core', 'tests', 'domains', 'virt-manager', 'virt-install-f21-kvm-remote.xml');
+  const caps = await exampleCapsFile();
+  const s = await open();
+  const { page } = s;
+  await page.setInputFiles('[data-testid=domain-file]', domainFile);
+  await page.waitForSelector('[data-testid=out-diff]');
+  assert.equal(await page.inputValue('[data-testid=domain-input]'), await readFile(domainFile, 'utf8'));
+  // The form at its defaults gives no --vcpus, --memory or --node: the domain's own are planned.
+  const apply = (args, format) => cli(['apply', domainFile, '--caps', caps.file, ...args, '--format', format]);
+  const xml = await downloadOf(page, 'out-patched');
+  assert.equal(xml.name, 'fedora21.xml');
+  assert.equal(xml.content, apply([], 'xml'));
+  const diff = await downloadOf(page, 'out-diff');
+  assert.equal(diff.name, 'fedora21.diff');
+  assert.equal(diff.content, apply([], 'diff'));
+  assert.equal(await page.innerText('[data-testid=planned-for]'),
+    'Patched with the plan for 2 vCPUs and 1 GiB on host node 1. Memory rounded up from 64 MiB to 1 GiB, a whole number of 1 GiB pages.');
+  assert.deepEqual(await pageFindings(page), cliFindings(domainFile, caps.file));
+  // A field that differs from its default is the CLI's flag.
+  await page.fill('[data-testid=vcpus]', '3');
+  await page.fill('[data-testid=priority]', '2');
+  await page.selectOption('[data-testid=emulator]', 'isolate');
+  await page.waitForFunction(() => document.querySelector('[data-testid=planned-for]')?.innerText.includes('3 vCPUs'));
+  const args = ['--vcpus', '3', '--priority', '2', '--emulator', 'isolate'];
+  assert.equal(await outputText(page, 'out-patched'), apply(args, 'xml'));
+  assert.equal(await outputText(page, 'out-diff'), apply(args, 'diff'));
+  assert.deepEqual(await pageFindings(page), cliFindings(domainFile, caps.file, args));
+  assert.match(await outputText(page, 'out-readme'), /define the patched domain `fedora21\.xml`/);
+  // Patching the patched domain changes nothing.
+  await page.fill('[data-testid=domain-input]', apply(args, 'xml'));
+  await page.waitForSelector('[data-testid=domain-unchanged]');
+  await close(s);
+  await caps.done();
+});
+
+test('capabilities pasted into the domain box, and a domain into the capabilities box, are each sent to the right box', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=domain-input]', cli(['example']));
+  await page.waitForSelector('[data-testid=domain-error]');
+  const inDomainBox = await page.innerText('[data-testid=domain-error]');
+  assert.match(inDomainBox, /this is the output of “virsh capabilities”, the host's capabilities, not a VM: paste it into box 1, “Host capabilities”; this box takes a VM's “virsh dumpxml NAME”/);
+  assert.doesNotMatch(inDomainBox, /--caps/);
+  // The plan stays the example's.
+  assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
+  await page.fill('[data-testid=domain-input]', '');
+  await page.waitForSelector('[data-testid=domain-error]', { state: 'detached' });
+  await paste(page, await readFile(path.join(root, 'core', 'fixtures', 'domains', 'guide-example.xml'), 'utf8'));
+  await page.waitForSelector('[data-testid=error]');
+  const inCapsBox = await page.innerText('[data-testid=error]');
+  assert.match(inCapsBox, /^The capabilities cannot be used: this is a domain XML \(“virsh dumpxml”\), not the host's “virsh capabilities”: to check and patch this VM, paste it into the box “Your VM”, under 3\. Guest; box 1 takes the output of “virsh capabilities” run on the host/);
+  assert.equal(await page.locator('[data-testid=domain-results]').count(), 0);
   await close(s);
 });

@@ -187,3 +187,33 @@ pub async fn read_text(file: web_sys::File) -> Result<String, String> {
 pub fn later(f: impl FnOnce() + 'static) {
     gloo_timers::callback::Timeout::new(0, f).forget();
 }
+
+/// Selects line `line` (from 1) of the text area `id`, focuses it and scrolls the line into view: the
+/// place of a finding in the pasted domain.
+pub fn select_line(id: &str, line: usize) {
+    let Some(area) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    else {
+        return;
+    };
+    let area: web_sys::HtmlTextAreaElement = area.unchecked_into();
+    let text = area.value();
+    // The text area counts in UTF-16 code units.
+    let (mut start, mut end, mut lines) = (0u32, 0u32, 0u32);
+    for (i, l) in text.split('\n').enumerate() {
+        let len = l.encode_utf16().count() as u32;
+        if i + 1 < line {
+            start += len + 1;
+        } else if i + 1 == line {
+            end = start + len;
+        }
+        lines += 1;
+    }
+    let _ = area.focus();
+    let _ = area.set_selection_range(start, end.max(start));
+    // Lines are as high as each other: the line goes a third of the way down the box.
+    let top = f64::from(area.scroll_height()) * (line.saturating_sub(1) as f64) / f64::from(lines)
+        - f64::from(area.client_height()) / 3.0;
+    area.set_scroll_top(top.max(0.0) as i32);
+}

@@ -2,6 +2,7 @@
 //! outputs and share a link. All planning happens in `rtkvm-core`; this crate only renders.
 
 mod browser;
+mod domain;
 mod map;
 mod state;
 
@@ -103,10 +104,12 @@ fn App(
                 <div class="column">
                     <Input/>
                     <SettingsForm/>
+                    <domain::DomainInput/>
                 </div>
                 <div class="column wide">
                     <HostView/>
                     <Problems/>
+                    <domain::DomainResults/>
                     <Outputs/>
                     <GuestOs/>
                     <NextSteps/>
@@ -520,7 +523,9 @@ fn Problems() -> impl IntoView {
         let error = state.host.with(|h| {
             state.settings.with(|st| {
                 state.plan.with(|p| match (h, st, p) {
-                    (Err(e), _, _) => Some(("The capabilities cannot be used", e.to_string())),
+                    (Err(e), _, _) => {
+                        Some(("The capabilities cannot be used", domain::caps_message(e)))
+                    }
                     (_, Err(e), _) => Some(("A setting is not valid", e.to_string())),
                     (_, _, Some(Err(e))) => Some(("No plan for these settings", e.to_string())),
                     _ => None,
@@ -655,6 +660,7 @@ fn Outputs() -> impl IntoView {
                     <button data-testid="copy-link" aria-label="Copy link to this plan"
                         on:click=move |ev| browser::copy(&ev, &address())>"Copy link"</button>
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
+                    <domain::LinkNote/>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>
                 <Unfold summary="What each parameter does, and how to apply them" testid="params-box" open=explained>
@@ -786,7 +792,7 @@ fn NextSteps() -> impl IntoView {
         let link = state.share.get().unwrap_or_default();
         let readme = state.shown.with(|shown| {
             let (plan, outputs) = shown.as_ref()?;
-            Some(rtkvm_core::bundle::readme(plan, outputs, &link))
+            Some(domain::runbook(state, plan, outputs, &link))
         })?;
         Some(view! {
             <section class="card outputs" class:stale=stale data-testid="next-steps">

@@ -3,9 +3,12 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use rtkvm_core::existing::DomainFacts;
 use rtkvm_core::host::Host;
 use rtkvm_core::link::SharedPlan;
 use rtkvm_core::{Error, Form, Outputs, Plan, Settings};
+
+use crate::domain::Existing;
 
 /// Opens a share link's fragment: the core reads its version and payload, the browser inflates the
 /// payload (bounded, so that a small link cannot expand into a large allocation), the core opens it.
@@ -62,6 +65,14 @@ pub struct AppState {
     pub host: Memo<Result<Arc<Host>, Error>>,
     /// The settings read from the form.
     pub settings: Memo<Result<Settings, Error>>,
+    /// The domain box (`virsh dumpxml`), as pasted or loaded; empty when there is none.
+    pub domain: RwSignal<String>,
+    /// What the domain box holds: its facts, or why it cannot be read. `None` while the box is empty,
+    /// so that none of the check's or the patch's code runs before a domain is pasted.
+    pub domain_facts: Memo<Option<Result<DomainFacts, Error>>>,
+    /// The pasted domain checked against the host and patched with the plan; `None` while the box is
+    /// empty.
+    pub existing: Memo<Option<Result<Existing, String>>>,
     /// The plan and its outputs, when host and settings are good.
     pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
     /// The messages that stand under form fields, by field id: what is wrong with a field's value,
@@ -103,17 +114,40 @@ impl AppState {
             })
         });
         let settings = Memo::new(move |_| form.with(Form::to_settings));
+        let domain = RwSignal::new(String::new());
+        let domain_facts = Memo::new(move |_| domain.with(|text| crate::domain::facts(text)));
+        // The plan, the link and the limits under the fields read the settings the plan is made with:
+        // the form's, completed from a pasted domain as `rtkvm apply` completes its flags (see
+        // `crate::domain::given`). Without a domain they are the form's, not copied.
         let plan = Memo::new(move |_| {
             host.with(|h| {
                 let h = h.as_ref().ok()?;
                 settings.with(|s| {
                     let s = s.as_ref().ok()?;
+                    let completed = domain_facts.with(|f| crate::domain::completed(f, h, s));
+                    let s = match &completed {
+                        None => s,
+                        Some(Ok(completed)) => completed,
+                        // The domain's values make no partition of the host.
+                        Some(Err(e)) => return Some(Err(e.clone())),
+                    };
                     Some(rtkvm_core::plan(h, s).map(|p| {
                         let outputs = rtkvm_core::outputs(h, &p);
                         (p, outputs)
                     }))
                 })
             })
+        });
+        let existing = Memo::new(move |_| {
+            // Nothing of the check's or the patch's code runs while the box is empty.
+            if domain_facts.with(Option::is_none) {
+                return None;
+            }
+            Some(domain.with(|text| {
+                host.with(|h| {
+                    settings.with(|s| plan.with(|p| crate::domain::check_and_patch(text, h, s, p)))
+                })
+            }))
         });
         let field_messages = Memo::new(move |_| {
             // A guest within the host's limits has a plan: only a failed plan is looked into.
@@ -123,7 +157,13 @@ impl AppState {
             host.with(|h| {
                 settings.with(|s| match (h, s) {
                     (_, Err(_)) => form.with(Form::field_errors),
-                    (Ok(h), Ok(s)) => rtkvm_core::plan::guest_limits(h, s),
+                    (Ok(h), Ok(s)) => {
+                        match domain_facts.with(|f| crate::domain::completed(f, h, s)) {
+                            None => rtkvm_core::plan::guest_limits(h, s),
+                            Some(Ok(completed)) => rtkvm_core::plan::guest_limits(h, &completed),
+                            Some(Err(_)) => Vec::new(),
+                        }
+                    }
                     _ => Vec::new(),
                 })
             })
@@ -134,11 +174,18 @@ impl AppState {
                 _ => last.cloned().flatten(),
             })
         });
+        // The link carries the host and the settings the plan is made with, never a pasted domain.
         let link = Memo::new(move |_| {
             host.with(|h| {
                 let h = h.as_ref().ok()?;
                 settings.with(|s| {
                     let s = s.as_ref().ok()?;
+                    let completed = domain_facts.with(|f| crate::domain::completed(f, h, s));
+                    let s = match &completed {
+                        None => s,
+                        Some(Ok(completed)) => completed,
+                        Some(Err(_)) => return None,
+                    };
                     let same = opened.with(|o| {
                         o.as_ref()
                             .filter(|o| &o.host == h && &o.settings == s)
@@ -157,6 +204,9 @@ impl AppState {
             opened,
             host,
             settings,
+            domain,
+            domain_facts,
+            existing,
             plan,
             field_messages,
             shown,
