@@ -41,6 +41,19 @@ pub fn bundle(plan: &Plan, outputs: &Outputs, link: &str) -> Vec<OutputFile> {
     files
 }
 
+/// Returns every file of [`bundle`], then the exports for the Node Tuning Operator, KubeVirt and Nova
+/// in the folder `deploy/` with a README of their own ([`crate::export::Exports::files`]).
+pub fn bundle_with_exports(
+    host: &crate::Host,
+    plan: &Plan,
+    outputs: &Outputs,
+    link: &str,
+) -> Vec<OutputFile> {
+    let mut files = bundle(plan, outputs, link);
+    files.extend(crate::export::exports(host, plan, outputs).files());
+    files
+}
+
 /// Returns the folder of a guest's files in the bundle: its XML file's name without `.xml`, so
 /// nothing a user typed can leave the bundle's directory.
 pub fn guest_folder(name: &str) -> String {

@@ -246,6 +246,14 @@ enum Format {
     LatencyTest,
     /// The share-link fragment (starting with `#`) that opens this plan in the app.
     Link,
+    /// The OpenShift Node Tuning Operator's PerformanceProfile for the host (YAML).
+    Nto,
+    /// A KubeVirt VirtualMachine per guest (YAML, one document each).
+    Kubevirt,
+    /// nova-flavors.sh: an OpenStack Nova flavor per guest (`openstack flavor create` and `set`).
+    Nova,
+    /// The compute host's nova.conf settings (cpu_dedicated_set, cpu_shared_set, …).
+    NovaConf,
 }
 
 fn parse_size(text: &str) -> Result<Kib, String> {
@@ -595,6 +603,36 @@ fn run(args: PlanArgs) -> Result<String, String> {
             return Err("a share link carries one guest (link v6): the plan of several guests is in --format json and --format bundle".into());
         }
         Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),
+        Format::Nto | Format::Kubevirt | Format::Nova | Format::NovaConf => {
+            let exports = rtkvm_core::export::exports(&host, &plan, &outputs);
+            let (target, text, warnings): (&str, String, Vec<&String>) = match args.format {
+                Format::Nto => (
+                    "nto",
+                    exports.nto.content.clone(),
+                    exports.nto.warnings.iter().collect(),
+                ),
+                Format::Kubevirt => (
+                    "kubevirt",
+                    exports.kubevirt_stream(),
+                    exports.kubevirt.iter().flat_map(|e| &e.warnings).collect(),
+                ),
+                Format::Nova => (
+                    "nova",
+                    exports.nova_flavors.content.clone(),
+                    exports.nova_flavors.warnings.iter().collect(),
+                ),
+                _ => (
+                    "nova-conf",
+                    exports.nova_conf.content.clone(),
+                    exports.nova_conf.warnings.iter().collect(),
+                ),
+            };
+            // The warnings are comments at the top of the output too.
+            for w in warnings {
+                eprintln!("rtkvm: warning[{target}]: {w}");
+            }
+            text
+        }
         Format::Bundle => {
             let dir = args
                 .out
@@ -606,7 +644,7 @@ fn run(args: PlanArgs) -> Result<String, String> {
             } else {
                 String::new()
             };
-            let files = rtkvm_core::bundle::bundle(&plan, &outputs, &link);
+            let files = rtkvm_core::bundle::bundle_with_exports(&host, &plan, &outputs, &link);
             write_bundle(dir, &files)?
         }
     })
