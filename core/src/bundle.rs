@@ -72,12 +72,7 @@ fn guest_steps(plan: &Plan, iommu: &str, r4: bool) -> String {
             shell_word(&xml_file_name(&g.name))
         );
         let arg = shell_word(&g.name);
-        let pins: Vec<String> = g
-            .vcpupin
-            .iter()
-            .enumerate()
-            .map(|(vcpu, cpu)| format!("vCPU {vcpu} on {cpu}"))
-            .collect();
+        let pins = vcpu_pins(g);
         text.push_str(&format!(
             "\n### {}\n\n    virsh define {}\n    virsh start {arg}\n    virsh vcpupin {arg}\n\n`virsh vcpupin` must show each vCPU on its own host CPU: {}.\n",
             g.name,
@@ -93,6 +88,15 @@ fn guest_steps(plan: &Plan, iommu: &str, r4: bool) -> String {
     }
     text.push_str("\n## 5. Inside each guest\n\nCopy the guest's `guest-setup.sh` (from its folder) into it and run it there as root: it installs\nthe real-time kernel and tuned's realtime-virtual-guest profile with the guest's\n`realtime-virtual-guest-variables.conf`, which puts its `guest-kernel-cmdline.txt` on its command\nline. Then reboot the guest.\n\n## 6. Test it\n\nRun each guest's `latency-test.sh` in it: cyclictest and oslat on its real-time vCPUs, while the\nhost is loaded on its housekeeping CPUs only.");
     text
+}
+
+/// Each vCPU with its host CPU, as `virsh vcpupin` should show them (`vCPU 0 on 12`).
+fn vcpu_pins(g: &crate::plan::GuestPlan) -> Vec<String> {
+    g.vcpupin
+        .iter()
+        .enumerate()
+        .map(|(vcpu, cpu)| format!("vCPU {vcpu} on {cpu}"))
+        .collect()
 }
 
 /// The host CPUs of a guest's housekeeping vCPUs (its emulator CPUs when every vCPU is real-time).
@@ -142,12 +146,7 @@ pub fn readme_for(
 ) -> String {
     let g = &plan.guest;
     let h = &plan.host;
-    let pins: Vec<String> = g
-        .vcpupin
-        .iter()
-        .enumerate()
-        .map(|(vcpu, cpu)| format!("vCPU {vcpu} on {cpu}"))
-        .collect();
+    let pins = vcpu_pins(g);
     let expected: Vec<String> = h
         .hugepages
         .iter()

@@ -540,11 +540,7 @@ fn choose_node_beside<'h>(
             ))),
         };
     }
-    let candidates: Vec<&Cell> = host
-        .cells
-        .iter()
-        .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
-        .collect();
+    let candidates = candidate_cells(host);
     if candidates.is_empty() {
         // The same refusal as for one guest: no node can hold any guest.
         return choose_node(host, part, gs, host_memory);
@@ -883,11 +879,7 @@ fn choose_node<'h>(
             None => Ok(cell),
         };
     }
-    let candidates: Vec<&Cell> = host
-        .cells
-        .iter()
-        .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
-        .collect();
+    let candidates = candidate_cells(host);
     if candidates.is_empty() {
         return Err(Error::Impossible(
             "no NUMA node reports both CPUs and memory, so the guest's memory cannot be planned; this needs the output of libvirt 1.2.7 or later".into(),
@@ -903,6 +895,14 @@ fn choose_node<'h>(
         gs.memory,
         reasons.join("; ")
     )))
+}
+
+/// Returns the nodes that can hold a guest: with CPUs and known memory, in id order.
+fn candidate_cells(host: &Host) -> Vec<&Cell> {
+    host.cells
+        .iter()
+        .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
+        .collect()
 }
 
 /// Returns the node a guest asks for, if it can hold a guest at all: it exists, has CPUs and reports
@@ -985,11 +985,7 @@ pub fn guest_limits(host: &Host, settings: &Settings) -> Vec<(&'static str, Stri
         .collect();
     let candidates = match g.node {
         Some(id) => host.cells.iter().filter(|c| c.id == id).count(),
-        None => host
-            .cells
-            .iter()
-            .filter(|c| !c.cpus.is_empty() && c.memory_kib.is_some())
-            .count(),
+        None => candidate_cells(host).len(),
     };
     let blamed = match g.node {
         Some(id) => starved.iter().any(|c| c.id == id),
