@@ -24,8 +24,10 @@ use rtkvm_core::plan::KthreadPriorities;
 use rtkvm_core::settings::GuestSettings;
 use rtkvm_core::{Error, Host, Outputs, Plan, Settings};
 
+use crate::browser;
+use crate::fields::quoted;
+use crate::outputs::OutputBox;
 use crate::state::AppState;
-use crate::{browser, quoted, OutputBox};
 
 /// The id of the domain's text area (findings select their line in it).
 const AREA: &str = "domain";

@@ -1,0 +1,127 @@
+//! The form's building blocks: a labelled field or select bound to a `Form` string, with the
+//! message that stands under it.
+
+use leptos::prelude::*;
+use rtkvm_core::settings::Named;
+use rtkvm_core::Form;
+
+use crate::state::AppState;
+
+/// One labelled form field bound to a `Form` string.
+#[component]
+pub fn Field(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    get: fn(&Form) -> String,
+    set: fn(&mut Form, String),
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] min: Option<&'static str>,
+    #[prop(optional)] max: Option<&'static str>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let hint_id = format!("{id}-hint");
+    let message = field_message(state, id);
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id data-testid=id type=input_type.unwrap_or("text") min=min max=max
+                aria-describedby=hint_id.clone() aria-invalid=invalid(message)
+                prop:value=move || state.form.with(get)
+                on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    state.form.update(|f| set(f, value));
+                }/>
+            <small id=hint_id><FieldMessage message=message/>{hint}</small>
+        </div>
+    }
+}
+
+/// One labelled select bound to a `Form` string; its options, `(value, text)`, may follow the host.
+#[component]
+pub fn Choice(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    get: fn(&Form) -> String,
+    set: fn(&mut Form, String),
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let hint_id = format!("{id}-hint");
+    let message = field_message(state, id);
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id data-testid=id aria-describedby=hint_id.clone() aria-invalid=invalid(message)
+                prop:value=move || state.form.with(get)
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    state.form.update(|f| set(f, value));
+                }>
+                // Rebuilt when the options change (a new host), not on every edit of the form:
+                // `prop:value` follows the form; `selected` only sets the choice the list starts with.
+                {move || {
+                    let current = state.form.with_untracked(get);
+                    options.get().into_iter().map(|(value, text)| {
+                        let selected = value == current;
+                        view! { <option value=value selected=selected>{text}</option> }
+                    }).collect_view()
+                }}
+            </select>
+            <small id=hint_id><FieldMessage message=message/>{hint}</small>
+        </div>
+    }
+}
+
+/// What is wrong with a field's value, at the head of the line under it (which the field names as
+/// its description).
+#[component]
+pub fn FieldMessage(message: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
+    move || message().map(|text| view! { <strong class="field-error">{text}</strong> })
+}
+
+/// The message that stands under a field, if any.
+pub fn field_message(state: AppState, id: &'static str) -> impl Fn() -> Option<String> + Copy {
+    move || {
+        state
+            .field_messages
+            .with(|m| m.iter().find(|(f, _)| *f == id).map(|(_, t)| quoted(t)))
+    }
+}
+
+/// `aria-invalid` for a field with a message under it.
+pub fn invalid(
+    message: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> impl Fn() -> Option<&'static str> + Send + Sync + 'static {
+    move || message().map(|_| "true")
+}
+
+/// `(value, text)` options of a named setting's values, for [`Choice`].
+pub fn named<T: Named>() -> Signal<Vec<(String, String)>> {
+    Signal::stored(
+        T::ALL
+            .iter()
+            .map(|v| (v.as_str().to_string(), v.label().to_string()))
+            .collect(),
+    )
+}
+
+/// A message with the CLI's `quotes` (around commands and file names) as typographic quotes.
+pub fn quoted(message: &str) -> String {
+    let mut open = false;
+    message
+        .chars()
+        .map(|c| match c {
+            '`' => {
+                open = !open;
+                if open {
+                    '“'
+                } else {
+                    '”'
+                }
+            }
+            c => c,
+        })
+        .collect()
+}

@@ -1,0 +1,97 @@
+//! Section 1: the host's capabilities — the paste box, file picker and drop zone.
+
+use leptos::prelude::*;
+use rtkvm_core::caps::MAX_INPUT_BYTES;
+
+use crate::browser;
+use crate::state::{AppState, HostSource};
+
+/// The paste box, file picker and drop zone.
+#[component]
+pub fn Input() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    // The text area is not bound to the state: what the user types stays as typed (writing a
+    // pasted 20 MiB back into it would take seconds). Loading a file or the example writes it.
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    let initial = state.source.with_untracked(|s| match s {
+        HostSource::Text(t) => t.clone(),
+        HostSource::Shared(_) => String::new(),
+    });
+    let load_text = move |text: String| {
+        if let Some(area) = area.get_untracked() {
+            area.set_value(&text);
+        }
+        state.notice.set(None);
+        state.source.set(HostSource::Text(text));
+    };
+    let from_link = move || state.source.with(|s| matches!(s, HostSource::Shared(_)));
+    let load_file = move |file: web_sys::File| {
+        let size = file.size() as usize;
+        if size > MAX_INPUT_BYTES {
+            state.notice.set(Some(
+                rtkvm_core::Error::InputTooLarge { bytes: size }.to_string(),
+            ));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match browser::read_text(file).await {
+                Ok(text) => load_text(text),
+                Err(e) => state
+                    .notice
+                    .set(Some(format!("The file could not be read: {e}"))),
+            }
+        });
+    };
+    view! {
+        <section class="card input"
+            on:dragover=|ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                browser::mark_dragging(&ev, true);
+            }
+            on:dragleave=|ev: web_sys::DragEvent| browser::mark_dragging(&ev, false)
+            on:drop=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                browser::mark_dragging(&ev, false);
+                if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                    load_file(file);
+                }
+            }>
+            <h2>"1. Host capabilities"</h2>
+            <label for="caps">"Paste the output of "<code>"virsh capabilities"</code>" (or drop the saved file here)"</label>
+            <Show when=from_link>
+                <p class="hint" data-testid="from-link">"The host comes from a shared link. Paste capabilities to replace it."</p>
+            </Show>
+            <textarea id="caps" data-testid="caps-input" spellcheck="false" rows="12"
+                placeholder="<capabilities>…</capabilities>"
+                node_ref=area
+                prop:value=initial
+                on:paste=move |ev: web_sys::ClipboardEvent| {
+                    // A paste too large to use is refused before the browser lays it out in the
+                    // text area, which would freeze the page for seconds.
+                    let text = ev.clipboard_data().and_then(|d| d.get_data("text/plain").ok());
+                    if let Some(text) = text.filter(|t| t.len() > MAX_INPUT_BYTES) {
+                        ev.prevent_default();
+                        state.source.set(HostSource::Text(text));
+                    }
+                }
+                on:input=move |ev| {
+                    // What the page said about an earlier link or file no longer applies.
+                    state.notice.set(None);
+                    state.source.set(HostSource::Text(event_target_value(&ev)));
+                }></textarea>
+            <div class="row">
+                <label class="button" for="caps-file">"Open file…"</label>
+                <input id="caps-file" data-testid="caps-file" type="file" accept=".xml,.txt,.out,text/xml"
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                            load_file(file);
+                        }
+                    }/>
+                <button data-testid="load-example" on:click=move |_| {
+                    load_text(rtkvm_core::EXAMPLE_CAPABILITIES.to_string());
+                }>"Load the example host"</button>
+            </div>
+        </section>
+    }
+}
