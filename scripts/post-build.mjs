@@ -143,7 +143,8 @@ function dropExports(file, pattern) {
   });
   if (dropped === 0) fail(`wasm exports matching ${pattern}`);
   writeFileSync(file, rewritten);
-  const page = readFileSync(path.join(root, 'index.html'), 'utf8');
+  // The page trunk built from (index.html, or another given to `trunk build`).
+  const page = readFileSync(process.env.TRUNK_HTML_FILE ?? path.join(root, 'index.html'), 'utf8');
   const level = page.match(/data-wasm-opt="([a-z0-9]+)"/) ?? fail('data-wasm-opt in index.html');
   const params = page.match(/data-wasm-opt-params="([^"]*)"/) ?? fail('data-wasm-opt-params in index.html');
   // The features rustc's wasm32 target emits; a wasm using another fails wasm-opt's validation here.

@@ -7,7 +7,7 @@ use crate::guest_os::{guest_os, guest_os_of, GuestOs};
 use crate::host::Host;
 use crate::host_setup::{host_setup, HostSetup};
 use crate::hugepages::{hugepage_settings, HugepageSettings};
-use crate::plan::Plan;
+use crate::plan::{GuestPlan, Plan};
 use crate::settings::Recipe;
 
 /// Everything written from one plan.
@@ -59,33 +59,113 @@ impl GuestOutputs {
     }
 }
 
-/// Writes every output of a plan.
-pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
+/// What is written once for the host, whatever its guests: the kernel command line, the huge pages
+/// and the host's files. The page shows these first, and writes a guest's files when they are opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOutputs {
+    /// The kernel parameters, each with its explanation.
+    pub kernel_params: Vec<KernelParam>,
+    /// The whole kernel command line addition.
+    pub kernel_cmdline: String,
+    /// How to reserve the huge pages and check them, `hugepages.sh` included.
+    pub hugepages: HugepageSettings,
+    /// What the huge pages take of the host's memory, in a sentence ([`crate::report::reservation`]).
+    pub reservation: String,
+    /// The host's sysctl file, tuned profile and boot unit (recipe 3 on).
+    pub host_setup: Option<HostSetup>,
+    /// The huge page script's file name: `hugepages.sh`, or `rtkvm-host.sh` from recipe 3 on.
+    pub host_script_name: &'static str,
+}
+
+impl HostOutputs {
+    /// Returns `kernel-cmdline.txt` and the huge page script (`hugepages.sh`, or `rtkvm-host.sh` from
+    /// recipe 3 on).
+    pub fn files(&self) -> [OutputFile; 2] {
+        [
+            OutputFile {
+                name: "kernel-cmdline.txt".into(),
+                content: format!("{}\n", self.kernel_cmdline),
+            },
+            OutputFile {
+                name: self.host_script_name.into(),
+                content: self.hugepages.script.clone(),
+            },
+        ]
+    }
+
+    /// Returns the host's files beside the command line (recipe 3 on, else none):
+    /// `90-rtkvm-realtime.conf`, `rtkvm-host.service` and `tuned-host.sh`, and from recipe 4 on
+    /// `rtkvm-rtentsk.service`.
+    pub fn host_files(&self) -> Vec<OutputFile> {
+        setup_files(self.host_setup.as_ref())
+    }
+}
+
+/// The files of the host's setup, named for where they go.
+fn setup_files(setup: Option<&HostSetup>) -> Vec<OutputFile> {
+    let Some(h) = setup else {
+        return Vec::new();
+    };
+    let file = |name: &str, content: &String| OutputFile {
+        name: name.into(),
+        content: content.clone(),
+    };
+    let mut files = vec![
+        file(SYSCTL_FILE, &h.sysctl),
+        file("rtkvm-host.service", &h.unit),
+        file("tuned-host.sh", &h.tuned_script),
+    ];
+    if !h.rtentsk_unit.is_empty() {
+        files.push(file(RTENTSK_FILE, &h.rtentsk_unit));
+    }
+    files
+}
+
+/// Writes the host's outputs of a plan, without any guest's.
+pub fn host_outputs(host: &Host, plan: &Plan) -> HostOutputs {
     let kernel_params = kernel_params(host, &plan.host);
     let kernel_cmdline = join(&kernel_params);
-    Outputs {
+    HostOutputs {
         host_setup: host_setup(host, plan, &kernel_params, &kernel_cmdline),
         kernel_cmdline,
         kernel_params,
         hugepages: hugepage_settings(host, &plan.host),
         reservation: crate::report::reservation(host, plan),
+        host_script_name: if plan.recipe >= Recipe::RealtimeHost {
+            "rtkvm-host.sh"
+        } else {
+            "hugepages.sh"
+        },
+    }
+}
+
+/// Writes one guest's outputs: its domain XML and its OS files.
+pub fn guest_outputs(host: &Host, guest: &GuestPlan, recipe: Recipe) -> GuestOutputs {
+    GuestOutputs {
+        name: guest.name.clone(),
+        domain_xml: domain_xml(host, guest, recipe),
+        guest_os: guest_os_of(host, guest, recipe),
+    }
+}
+
+/// Writes every output of a plan.
+pub fn outputs(host: &Host, plan: &Plan) -> Outputs {
+    let h = host_outputs(host, plan);
+    Outputs {
+        kernel_params: h.kernel_params,
+        kernel_cmdline: h.kernel_cmdline,
+        hugepages: h.hugepages,
+        reservation: h.reservation,
+        host_setup: h.host_setup,
         domain_xml: domain_xml(host, &plan.guest, plan.recipe),
         guest_os: guest_os(host, plan),
         guest_name: plan.guest.name.clone(),
         others: plan
             .others
             .iter()
-            .map(|g| GuestOutputs {
-                name: g.name.clone(),
-                domain_xml: domain_xml(host, g, plan.recipe),
-                guest_os: guest_os_of(host, g, plan.recipe),
-            })
+            .map(|g| guest_outputs(host, g, plan.recipe))
             .collect(),
-        host_script_name: if plan.recipe >= Recipe::RealtimeHost {
-            "rtkvm-host.sh"
-        } else {
-            "hugepages.sh"
-        },
+        host_script_name: h.host_script_name,
     }
 }
 
@@ -120,26 +200,9 @@ impl Outputs {
         }
     }
 
-    /// Returns the host's files beside the command line (recipe 3 on, else none):
-    /// `90-rtkvm-realtime.conf`, `rtkvm-host.service` and `tuned-host.sh`, and from recipe 4 on
-    /// `rtkvm-rtentsk.service`.
+    /// Returns the host's files beside the command line: [`HostOutputs::host_files`].
     pub fn host_files(&self) -> Vec<OutputFile> {
-        let Some(h) = &self.host_setup else {
-            return Vec::new();
-        };
-        let file = |name: &str, content: &String| OutputFile {
-            name: name.into(),
-            content: content.clone(),
-        };
-        let mut files = vec![
-            file(SYSCTL_FILE, &h.sysctl),
-            file("rtkvm-host.service", &h.unit),
-            file("tuned-host.sh", &h.tuned_script),
-        ];
-        if !h.rtentsk_unit.is_empty() {
-            files.push(file(RTENTSK_FILE, &h.rtentsk_unit));
-        }
-        files
+        setup_files(self.host_setup.as_ref())
     }
 
     /// Returns the three files: `kernel-cmdline.txt`, the huge page script (`hugepages.sh`, or
@@ -164,7 +227,7 @@ impl Outputs {
 
 /// The four OS files of a guest: `guest-kernel-cmdline.txt`, `realtime-virtual-guest-variables.conf`,
 /// `guest-setup.sh` and `latency-test.sh`.
-fn guest_os_files(g: &GuestOs) -> [OutputFile; 4] {
+pub fn guest_os_files(g: &GuestOs) -> [OutputFile; 4] {
     let file = |name: &str, content: String| OutputFile {
         name: name.into(),
         content,
