@@ -501,8 +501,8 @@ pub struct GuestSettings {
     /// Where QEMU's emulator threads run.
     pub emulator: EmulatorPolicy,
     /// Where an existing domain already runs, when it is placed as real time needs: the plan keeps
-    /// it there instead of choosing cores (read from the domain by `rtkvm apply`; never in a link or
-    /// the form).
+    /// it there instead of choosing cores (read from the domain by `rtkvm apply` and `rtkvm plan
+    /// --domain`; carried by share links from v7, so that they reproduce the plan; never in the form).
     pub keep: Option<Placement>,
 }
 

@@ -342,12 +342,20 @@ fn several_guests_are_written_with_guest_and_refused_beside_the_one_guest_flags(
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--vcpus is a one-guest flag and does not mix with --guest: write every guest, the first one too, as --guest name=NAME"), "{err}");
-    // A share link carries one guest: refused rather than dropping the others.
+    // A share link (v7) carries every guest and opens to the same plan.
     let mut link = vec!["plan", seed_str(), "--format", "link"];
     link.extend(guests);
     let out = rtkvm(&link, None);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a share link carries one guest"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = String::from_utf8(out.stdout).unwrap();
+    assert!(link.starts_with("#v7."), "{link}");
+    let shared = rtkvm_core::link::decode_link(&link).unwrap();
+    let names: Vec<&str> = shared.settings.guests().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["plc-a", "plc-b"]);
     // The bundle: each guest's files in its folder.
     let dir = std::env::temp_dir().join(format!("rtkvm-guests-{}", std::process::id()));
     let dir_text = dir.display().to_string();
@@ -367,6 +375,15 @@ fn several_guests_are_written_with_guest_and_refused_beside_the_one_guest_flags(
     ] {
         assert!(dir.join(file).is_file(), "{file}");
     }
+    // The README's link is the plan's, every guest in it.
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!(
+            "opens in the rtkvm app with this link fragment: `{}`",
+            link.trim()
+        )),
+        "{readme}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -193,7 +193,7 @@ struct VerifyArgs {
     /// The host's `virsh capabilities` the plan was made from.
     #[arg(long, value_name = "FILE", required_unless_present = "link")]
     caps: Option<PathBuf>,
-    /// The plan's share link (`#v6.…`), instead of --caps and the flags.
+    /// The plan's share link (`#v7.…`), instead of --caps and the flags.
     #[arg(long, value_name = "LINK", conflicts_with = "caps")]
     link: Option<String>,
     #[command(flatten)]
@@ -599,9 +599,6 @@ fn run(args: PlanArgs) -> Result<String, String> {
             }
         }
         Format::CheckScript => rtkvm_core::verify::check_script(&plan, &outputs),
-        Format::Link if !settings.others.is_empty() => {
-            return Err("a share link carries one guest (link v6): the plan of several guests is in --format json and --format bundle".into());
-        }
         Format::Link => format!("{}\n", rtkvm_core::link::encode_link(&host, &settings)),
         Format::Nto | Format::Kubevirt | Format::Nova | Format::NovaConf => {
             let exports = rtkvm_core::export::exports(&host, &plan, &outputs);
@@ -638,12 +635,7 @@ fn run(args: PlanArgs) -> Result<String, String> {
                 .out
                 .as_ref()
                 .expect("clap requires --out with --format bundle");
-            // A link would open the first guest alone; the README of several guests says so.
-            let link = if settings.others.is_empty() {
-                rtkvm_core::link::encode_link(&host, &settings)
-            } else {
-                String::new()
-            };
+            let link = rtkvm_core::link::encode_link(&host, &settings);
             let files = rtkvm_core::bundle::bundle_with_exports(&host, &plan, &outputs, &link);
             write_bundle(dir, &files)?
         }

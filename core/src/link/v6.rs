@@ -1,7 +1,6 @@
 //! Link version 6: a v5 record, then an extension with the huge pages kept spare on the guest's node
 //! beside the guest's own, when the host reserves only the guest's. Links v1 to v5 open with none, as
-//! rtkvm kept none before. Frozen like the others; a later version appends its own extension after
-//! this one.
+//! rtkvm kept none before. Frozen like the others; v7 appends its own extension after this one.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,9 +27,14 @@ pub(crate) fn encode(host: &Host, settings: &Settings) -> Vec<u8> {
 
 /// Decodes a v6 payload (after inflating) into a host and settings, not yet validated.
 pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
+    decode_prefix(bytes).map(|(host, settings, _)| (host, settings))
+}
+
+/// Decodes a v6 record at the start of `bytes`, returning what follows it (v7's extension).
+pub(crate) fn decode_prefix(bytes: &[u8]) -> Result<(Host, Settings, &[u8]), Error> {
     let (host, mut settings, rest) = super::v5::decode_prefix(bytes)?;
-    let extension: Extension =
-        postcard::from_bytes(rest).map_err(|_| damaged("its spare huge pages do not decode"))?;
+    let (extension, rest): (Extension, &[u8]) = postcard::take_from_bytes(rest)
+        .map_err(|_| damaged("its spare huge pages do not decode"))?;
     settings.host.spare = Kib(extension.spare_kib);
-    Ok((host, settings))
+    Ok((host, settings, rest))
 }

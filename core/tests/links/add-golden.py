@@ -19,7 +19,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 RTKVM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target", "debug", "rtkvm")
-SYNTHETIC = os.path.join(ROOT, "target", "debug", "examples", "synthetic_host")
+# The synthetic host generator built beside the rtkvm given (cargo build -p rtkvm-core --examples).
+SYNTHETIC = os.path.join(os.path.dirname(os.path.abspath(RTKVM)), "examples", "synthetic_host")
 
 SEED = "core/fixtures/seed-example.xml"
 AARCH64 = "core/tests/corpus/virt-manager/kvm-aarch64.xml"
@@ -76,11 +77,28 @@ CASES = [
     ("recipe-4-amd", "core/tests/corpus/tp-libvirt/cap_mix.xml__L167.xml", ["--recipe", "4", "--vcpus", "2", "--memory", "2G", "--host-memory", "1G"]),
     ("recipe-4-s390x", "core/tests/corpus/tp-libvirt/capabilities_s390x.xml", ["--recipe", "4", "--vcpus", "2", "--memory", "1G", "--host-memory", "1G"]),
     ("recipe-4-skylake", "core/tests/corpus/libvirt/formatcaps.rst__L194.xml", ["--recipe", "4", "--vcpus", "2", "--memory", "1G", "--host-memory", "1G"]),
+    # Link v7 and later carry every guest of the plan (their domains are recorded in other_domain_xmls).
+    ("guests-3", SEED, ["--guest", "name=plc-a,vcpus=4,memory=8G",
+                        "--guest", "name=plc-b,vcpus=2,memory=4G,node=0,emulator=isolate,priority=20,scheduler=rr",
+                        "--guest", "name=hmi,vcpus=3,memory=3G,rt=1-2"]),
+    ("guests-8", SEED, ["--guest", "name=prot-a,vcpus=2,memory=8G",
+                        "--guest", "name=prot-b,vcpus=2,memory=8G",
+                        "--guest", "name=ctrl-a,vcpus=2,memory=4G,priority=10",
+                        "--guest", "name=ctrl-b,vcpus=2,memory=4G,priority=10",
+                        "--guest", "name=pmu-1,vcpus=1,memory=2G,rt=all",
+                        "--guest", "name=pmu-2,vcpus=1,memory=2G,rt=all",
+                        "--guest", "name=hmi,vcpus=1,memory=4G,rt=none",
+                        "--guest", "name=gateway,vcpus=1,memory=2G,scheduler=rr"]),
+    ("guests-3-reserve-guest", SEED, ["--reserve", "guest", "--spare", "2G",
+                                      "--guest", "name=plc-a,vcpus=2,memory=6G",
+                                      "--guest", "name=plc-b,vcpus=2,memory=4G,emulator=isolate",
+                                      "--guest", "name=plc-c,vcpus=2,memory=2G,node=1"]),
 ]
 
 
 def run(args, stdin):
-    return subprocess.run([RTKVM, *args], input=stdin, capture_output=True, check=True).stdout.decode()
+    # From the checkout's root, where the paths the cases name (--domain FILE) are.
+    return subprocess.run([RTKVM, *args], input=stdin, capture_output=True, check=True, cwd=ROOT).stdout.decode()
 
 
 def main():
@@ -112,6 +130,8 @@ def main():
             "domain_xml": run(["plan", "-", *args, "--format", "xml"], caps),
             "warnings": [{"code": w["code"], "message": w["message"]} for w in plan["warnings"]],
         }
+        if len(plan.get("guests", [])) > 1:
+            record["other_domain_xmls"] = [g["domain_xml"] for g in plan["guests"][1:]]
         setup = plan["host"].get("setup")
         if setup:
             record["host_files"] = [
