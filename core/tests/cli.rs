@@ -390,3 +390,170 @@ fn several_guests_are_written_with_guest_and_refused_beside_the_one_guest_flags(
 fn seed_str() -> &'static str {
     Box::leak(seed().into_boxed_str())
 }
+
+/// Runs rtkvm in `dir`, so that the file names in its messages are the relative ones given.
+fn rtkvm_in(dir: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rtkvm"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rtkvm");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+/// A directory of its own for one test, with the example host as `caps.xml`, SEAPATH's VM kept in
+/// place as `guest1.xml`, and the same VM named `guest2` (on the same CPUs) as `guest2.xml`.
+fn domain_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rtkvm-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixtures().join("seed-example.xml"), dir.join("caps.xml")).unwrap();
+    let kept = std::fs::read_to_string(fixtures().join("domains/seapath-kept.xml")).unwrap();
+    std::fs::write(dir.join("guest1.xml"), &kept).unwrap();
+    std::fs::write(
+        dir.join("guest2.xml"),
+        kept.replace("<name>guest1</name>", "<name>guest2</name>"),
+    )
+    .unwrap();
+    dir
+}
+
+fn guest_names(json: &serde_json::Value) -> Vec<&str> {
+    json["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect()
+}
+
+/// `rtkvm plan --domain FILE`: an existing domain is one of the plan's guests, its name, vCPUs and
+/// memory its own, kept where it already runs as real time needs; the guests are in the order given
+/// on the command line, `--guest` and `--domain` mixed, and the share link reproduces the plan.
+#[test]
+fn plan_domain_makes_an_existing_vm_one_of_the_guests() {
+    let dir = domain_dir("plan-domain");
+    let args = [
+        "plan",
+        "caps.xml",
+        "--guest",
+        "name=plc-a,vcpus=4,memory=8G",
+        "--domain",
+        "guest1.xml",
+        "--guest",
+        "name=plc-b,vcpus=2,memory=4G,node=0",
+        "--format",
+        "json",
+    ];
+    let out = rtkvm_in(&dir, &args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        "rtkvm: guest1.xml (guest1): kept where it runs, as real time needs: vCPUs on host CPUs 4-5 of node 0, emulator threads on 3 (an isolated core of their own); rtkvm apply --node or --vcpus moves it\n"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_matches_schema(&v, "a domain among guests");
+    assert_eq!(guest_names(&v), ["plc-a", "guest1", "plc-b"]);
+    let kept = &v["guests"][1];
+    assert_eq!(kept["node"], 0);
+    assert_eq!(kept["vcpupin"], serde_json::json!([4, 5]));
+    assert_eq!(kept["emulatorpin"], "3");
+    assert_eq!(kept["memory_kib"], 2 * 1024 * 1024);
+    for g in v["guests"].as_array().unwrap() {
+        assert_libvirt_accepts(
+            g["domain_xml"].as_str().unwrap(),
+            "a guest beside a kept domain",
+        );
+    }
+    // Domains first when they are given first.
+    let out = rtkvm_in(
+        &dir,
+        &[
+            "plan",
+            "caps.xml",
+            "--domain",
+            "guest1.xml",
+            "--guest",
+            "name=plc-a",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(guest_names(&v), ["guest1", "plc-a"]);
+    // One domain alone is a plan of one guest.
+    let out = rtkvm_in(
+        &dir,
+        &[
+            "plan",
+            "caps.xml",
+            "--domain",
+            "guest1.xml",
+            "--format",
+            "xml",
+        ],
+        None,
+    );
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        xml.contains("<name>guest1</name>") && xml.contains(r#"<emulatorpin cpuset="3"/>"#),
+        "{xml}"
+    );
+    // The link carries the kept placement, not the domain, and opens to the same plan.
+    let mut link_args = args.to_vec();
+    *link_args.last_mut().unwrap() = "link";
+    let out = rtkvm_in(&dir, &link_args, None);
+    let link = String::from_utf8(out.stdout).unwrap();
+    let shared = rtkvm_core::link::decode_link(&link).unwrap();
+    let keep = shared.settings.others[0]
+        .keep
+        .as_ref()
+        .expect("the placement travels");
+    assert_eq!(keep.vcpupin, [4, 5]);
+    let plan = rtkvm_core::plan(&shared.host, &shared.settings).unwrap();
+    assert_eq!(plan.others[0].vcpupin, [4, 5]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What `rtkvm plan --domain` says when it cannot plan, each with the file and the way out.
+#[test]
+fn plan_domain_errors_name_the_file_and_the_way_out() {
+    let dir = domain_dir("plan-domain-errors");
+    let caps = std::fs::read(dir.join("caps.xml")).unwrap();
+    let cases: [(&[&str], Option<&[u8]>); 7] = [
+        (&["--domain", "caps.xml"], None),
+        (&["--domain", "missing.xml"], None),
+        (&["--domain", "guest1.xml", "--domain", "guest1.xml"], None),
+        (
+            &["--domain", "guest1.xml", "--guest", "name=guest1,vcpus=2"],
+            None,
+        ),
+        (&["--domain", "guest1.xml", "--vcpus", "3"], None),
+        (&["--domain", "guest1.xml", "--domain", "guest2.xml"], None),
+        (&["--domain", "-"], Some(&caps)),
+    ];
+    let mut report = String::new();
+    for (flags, stdin) in cases {
+        let mut args = vec!["plan"];
+        if stdin.is_none() {
+            args.push("caps.xml");
+        }
+        args.extend(flags);
+        let out = rtkvm_in(&dir, &args, stdin);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        report.push_str(&format!(
+            "$ rtkvm {}\n{}\n",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    insta::assert_snapshot!("plan_domain_errors", report);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

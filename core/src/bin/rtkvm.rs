@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use rtkvm_core::apply::Given;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
 use rtkvm_core::check::{check, HostContext};
@@ -70,6 +70,38 @@ struct PlanArgs {
     /// The directory `--format bundle` writes every file into (made if missing).
     #[arg(long, value_name = "DIR", required_if_eq("format", "bundle"))]
     out: Option<PathBuf>,
+    /// An existing domain (`virsh dumpxml NAME`) to plan as one of the guests (repeat it): its name,
+    /// vCPUs and memory are read from it, and where it already runs as real time needs (each vCPU on
+    /// an isolated core of its own, one node, emulator threads on housekeeping CPUs or alone on an
+    /// isolated core) it is kept there and the other guests are placed around it. With --guest, the
+    /// guests are in the order given on the command line; the one-guest flags do not mix with it
+    /// (rtkvm apply --node or --vcpus moves a domain).
+    #[arg(long = "domain", value_name = "FILE")]
+    domains: Vec<PathBuf>,
+}
+
+/// Where one guest of `rtkvm plan` comes from: the index of its `--guest` or of its `--domain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Spec(usize),
+    Domain(usize),
+}
+
+/// Returns the guests of `rtkvm plan` in the order given on the command line, `--guest` and
+/// `--domain` mixed.
+fn plan_order(matches: Option<&ArgMatches>) -> Vec<Source> {
+    let Some(matches) = matches else {
+        return Vec::new();
+    };
+    let mut order: Vec<(usize, Source)> = Vec::new();
+    if let Some(at) = matches.indices_of("guests") {
+        order.extend(at.enumerate().map(|(i, at)| (at, Source::Spec(i))));
+    }
+    if let Some(at) = matches.indices_of("domains") {
+        order.extend(at.enumerate().map(|(i, at)| (at, Source::Domain(i))));
+    }
+    order.sort_by_key(|(at, _)| *at);
+    order.into_iter().map(|(_, source)| source).collect()
 }
 
 /// The settings of a plan, shared by `plan`, `check` and `apply`.
@@ -317,8 +349,15 @@ impl Flags {
     /// The settings these flags give, with the documented defaults for what was not given. The
     /// one-guest flags and `--guest` do not mix.
     fn settings(&self) -> Result<Settings, String> {
+        self.settings_of(self.guests.clone(), "--guest")
+    }
+
+    /// The settings of these guests (none: the one guest of the one-guest flags) with the host
+    /// flags. `via` names the flag that gave the guests, for the message that refuses the one-guest
+    /// flags beside it.
+    fn settings_of(&self, guests: Vec<GuestSettings>, via: &str) -> Result<Settings, String> {
         let defaults = GuestSettings::default();
-        if !self.guests.is_empty() {
+        if !guests.is_empty() {
             let given = [
                 ("--vcpus", self.vcpus.is_some()),
                 ("--memory", self.memory.is_some()),
@@ -330,11 +369,17 @@ impl Flags {
                 ("--emulator", self.emulator.is_some()),
             ];
             if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
-                return Err(format!(
-                    "{flag} is a one-guest flag and does not mix with --guest: write every guest, the first one too, as --guest name=NAME,vcpus=N,memory=SIZE[,node=N,rt=LIST,priority=N,scheduler=fifo|rr,emulator=share|isolate]"
-                ));
+                return Err(if via == "--guest" {
+                    format!(
+                        "{flag} is a one-guest flag and does not mix with --guest: write every guest, the first one too, as --guest name=NAME,vcpus=N,memory=SIZE[,node=N,rt=LIST,priority=N,scheduler=fifo|rr,emulator=share|isolate]"
+                    )
+                } else {
+                    format!(
+                        "{flag} is a one-guest flag and does not mix with --domain: a domain's vCPUs, memory and name are its own (rtkvm apply --node or --vcpus changes them), and the other guests are written as --guest name=NAME,vcpus=N,memory=SIZE[,…]"
+                    )
+                });
             }
-            let mut guests = self.guests.iter().cloned();
+            let mut guests = guests.into_iter();
             let mut settings = self.settings_with(guests.next().expect("not empty"));
             settings.others = guests.collect();
             return Ok(settings);
@@ -370,6 +415,73 @@ impl Flags {
             guest,
             others: Vec::new(),
         }
+    }
+
+    /// The guests of `rtkvm plan` in the order given (`--guest` and `--domain`), with the host flags,
+    /// and the notes about each domain (kept where it runs, memory rounded up).
+    fn plan_settings(
+        &self,
+        host: &Host,
+        domains: &[PathBuf],
+        order: &[Source],
+        stdin_taken: bool,
+    ) -> Result<(Settings, Vec<String>), String> {
+        if domains.is_empty() {
+            return Ok((self.settings()?, Vec::new()));
+        }
+        let mut guests = Vec::new();
+        let mut notes = Vec::new();
+        // Which flag gave each name, for the message about a name given twice.
+        let mut named: Vec<(String, String)> = Vec::new();
+        for source in order {
+            let (guest, from) = match *source {
+                Source::Spec(i) => (
+                    self.guests[i].clone(),
+                    format!("--guest name={}", self.guests[i].name),
+                ),
+                Source::Domain(i) => {
+                    let path = &domains[i];
+                    if stdin_taken && path.as_os_str() == "-" {
+                        return Err("--domain -: standard input holds the capabilities already; give the domain as a file".into());
+                    }
+                    let (guest, domain_notes) = self.domain_guest(path, host)?;
+                    notes.extend(domain_notes);
+                    (guest, format!("--domain {}", path.display()))
+                }
+            };
+            if let Some((_, first)) = named.iter().find(|(name, _)| *name == guest.name) {
+                return Err(format!(
+                    "two guests are named '{}' ({first} and {from}): each guest needs a name of its own, its domain's name",
+                    guest.name
+                ));
+            }
+            named.push((guest.name.clone(), from));
+            guests.push(guest);
+        }
+        Ok((self.settings_of(guests, "--domain")?, notes))
+    }
+
+    /// Reads an existing domain as a guest of the plan: its name, vCPUs and memory (rounded up to
+    /// whole huge pages), and where it runs when it is placed as real time needs. Errors and notes
+    /// name the file.
+    fn domain_guest(
+        &self,
+        path: &PathBuf,
+        host: &Host,
+    ) -> Result<(GuestSettings, Vec<String>), String> {
+        let (label, text) = read_domain(Some(path))?;
+        let doc =
+            parse_domain(&text).map_err(|e| format!("{label}: {}", for_plan(e.to_string())))?;
+        let facts = DomainFacts::read(&doc);
+        let mut one = self.settings_with(GuestSettings::default());
+        let notes =
+            rtkvm_core::apply::settings_for_domain(&facts, host, &mut one, Given::default())
+                .map_err(|e| format!("{label}: {e}"))?;
+        let notes = notes
+            .into_iter()
+            .map(|note| format!("{label} ({}): {}", facts.name, for_plan(note)))
+            .collect();
+        Ok((one.guest, notes))
     }
 
     /// The settings for an existing domain: the flags, and the domain's own values where no flag
@@ -552,13 +664,40 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
     Ok(json)
 }
 
-fn run(args: PlanArgs) -> Result<String, String> {
+/// Rewrites the library's hints about flags of `rtkvm check` and `apply` for `rtkvm plan --domain`,
+/// where the capabilities are the file argument and a domain is moved by `rtkvm apply`.
+fn for_plan(message: String) -> String {
+    message
+        .replace(
+            "(the host's capabilities go with --caps)",
+            "(the host's capabilities are rtkvm plan's FILE)",
+        )
+        .replace(
+            "; --node or --vcpus moves it",
+            "; rtkvm apply --node or --vcpus moves it",
+        )
+        .replace(
+            "; give it --node or --vcpus to move it",
+            ": two guests cannot share a core; move one with rtkvm apply --node or --vcpus, or plan it as a --guest",
+        )
+}
+
+/// `rtkvm plan`: returns the output and what goes to standard error (the notes about `--domain`s).
+fn run(args: PlanArgs, order: &[Source]) -> Result<(String, String), String> {
     let bytes = read_input(args.file.as_ref(), "capabilities")?;
     let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
-    let settings = args.flags.settings()?;
-    let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
+    let stdin_taken = args.file.as_ref().is_none_or(|f| f.as_os_str() == "-");
+    let (settings, notes) = args
+        .flags
+        .plan_settings(&host, &args.domains, order, stdin_taken)?;
+    let log: String = notes.iter().map(|n| format!("rtkvm: {n}\n")).collect();
+    let plan = rtkvm_core::plan(&host, &settings).map_err(|e| {
+        // The notes say which domains were kept, which the error may be about.
+        eprint!("{log}");
+        for_plan(e.to_string())
+    })?;
     let outputs = rtkvm_core::outputs(&host, &plan);
-    Ok(match args.format {
+    let out = match args.format {
         Format::Text => rtkvm_core::report::text_report(&host, &plan, &outputs),
         Format::Json => to_json(&JsonPlan::new(&plan, &outputs))?,
         Format::Cmdline | Format::Hugepages | Format::Xml => {
@@ -639,7 +778,8 @@ fn run(args: PlanArgs) -> Result<String, String> {
             let files = rtkvm_core::bundle::bundle_with_exports(&host, &plan, &outputs, &link);
             write_bundle(dir, &files)?
         }
-    })
+    };
+    Ok((out, log))
 }
 
 /// Writes the bundle's files into `dir` (scripts executable) and returns the list of what was written.
@@ -670,9 +810,13 @@ fn write_bundle(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
-        Command::Plan(args) => run(args).map(|out| (out, String::new(), 0)),
+        Command::Plan(args) => {
+            let order = plan_order(matches.subcommand_matches("plan"));
+            run(args, &order).map(|(out, log)| (out, log, 0))
+        }
         Command::Check(args) => {
             run_check(args).map(|(out, found)| (out, String::new(), u8::from(found)))
         }

@@ -93,6 +93,12 @@ CASES = [
                                       "--guest", "name=plc-a,vcpus=2,memory=6G",
                                       "--guest", "name=plc-b,vcpus=2,memory=4G,emulator=isolate",
                                       "--guest", "name=plc-c,vcpus=2,memory=2G,node=1"]),
+    # An existing domain kept where it runs (SEAPATH's VM: vCPUs on 4-5, emulator alone on 3): the
+    # link carries its placement, not the domain.
+    ("domain-kept", SEED, ["--domain", "core/fixtures/domains/seapath-kept.xml"]),
+    ("domain-kept-guests", SEED, ["--guest", "name=plc-a,vcpus=4,memory=8G",
+                                  "--domain", "core/fixtures/domains/seapath-kept.xml",
+                                  "--guest", "name=plc-b,vcpus=2,memory=4G,node=0"]),
 ]
 
 
