@@ -650,6 +650,17 @@ impl<'g> Generated<'g> {
 
 /// Patches a parsed domain with a plan made for it (the plan's guest name is the domain's).
 pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
+    apply_guest(doc, host, plan, &plan.guest)
+}
+
+/// Patches a parsed domain with one guest of a plan of several (`rtkvm apply --guest NAME`): that
+/// guest's placement, with the plan's recipe.
+pub fn apply_guest(
+    doc: &Document<'_>,
+    host: &Host,
+    plan: &Plan,
+    guest: &crate::plan::GuestPlan,
+) -> Applied {
     let root = &doc.root;
     let unit = root
         .children
@@ -664,7 +675,7 @@ pub fn apply(doc: &Document<'_>, host: &Host, plan: &Plan) -> Applied {
         changes: Vec::new(),
         unit,
     };
-    let g = &plan.guest;
+    let g = guest;
     let production = plan.recipe >= Recipe::Production;
     let old_vcpus = root
         .child("vcpu")

@@ -557,3 +557,143 @@ fn plan_domain_errors_name_the_file_and_the_way_out() {
     insta::assert_snapshot!("plan_domain_errors", report);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The `vcpupin` CPUs and the `emulatorpin` of a domain XML, in order.
+fn pins(xml: &str) -> (Vec<u32>, String) {
+    let doc = rtkvm_core::existing::parse_domain(xml).unwrap();
+    let facts = rtkvm_core::existing::DomainFacts::read(&doc);
+    let vcpupin = facts
+        .vcpupin
+        .iter()
+        .map(|pin| pin.as_ref().and_then(|set| set.first()).unwrap())
+        .collect();
+    (
+        vcpupin,
+        facts.emulatorpin.map(|e| e.to_string()).unwrap_or_default(),
+    )
+}
+
+/// `rtkvm apply DOMAIN --guest …`: the domain is patched with its own guest's plan among several,
+/// the one named like it or the one a bare `--guest NAME` chooses, placed as `rtkvm plan` places it.
+#[test]
+fn apply_patches_a_domain_with_its_guest_of_several() {
+    let dir = domain_dir("apply-guest");
+    std::fs::copy(
+        fixtures().join("domains/desktop-vm.xml"),
+        dir.join("desktop.xml"),
+    )
+    .unwrap();
+    let guests = [
+        "--guest",
+        "name=plc-a,vcpus=4,memory=8G",
+        "--guest",
+        "name=guest1",
+        "--guest",
+        "name=hmi,vcpus=2,memory=2G,emulator=isolate",
+    ];
+    // guest1.xml is guest1: kept where it runs, the others placed around it as rtkvm plan does.
+    let mut args = vec!["apply", "guest1.xml", "--caps", "caps.xml"];
+    args.extend(guests);
+    let out = rtkvm_in(&dir, &args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let mut notes = stderr.lines().take(2);
+    assert_eq!(
+        notes.next(),
+        Some("rtkvm: patched with the plan of guest guest1, one of 3 (plc-a, guest1, hmi)")
+    );
+    assert_eq!(
+        notes.next(),
+        Some("rtkvm: kept where it runs, as real time needs: vCPUs on host CPUs 4-5 of node 0, emulator threads on 3 (an isolated core of their own); node= or vcpus= in its --guest moves it")
+    );
+    let patched = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(pins(&patched), (vec![4, 5], "3".to_string()));
+    assert_libvirt_accepts(&patched, "guest1 patched among three guests");
+    let planned = rtkvm_in(
+        &dir,
+        &[
+            "plan",
+            "caps.xml",
+            "--guest",
+            guests[1],
+            "--domain",
+            "guest1.xml",
+            "--guest",
+            guests[5],
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    assert_eq!(v["guests"][1]["vcpupin"], serde_json::json!([4, 5]));
+    // desktop.xml (plc-controller) is none of them: --guest hmi chooses hmi's plan, which its spec
+    // gives whole; the domain keeps its name.
+    let two = [guests[0], guests[1], guests[4], guests[5]];
+    let mut args = vec![
+        "apply",
+        "desktop.xml",
+        "--caps",
+        "caps.xml",
+        "--format",
+        "json",
+    ];
+    args.extend(two);
+    args.extend(["--guest", "hmi"]);
+    let out = rtkvm_in(&dir, &args, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let patched = v["domain_xml"].as_str().unwrap();
+    assert!(patched.contains("<name>plc-controller</name>"), "{patched}");
+    assert_eq!(
+        v["notes"][0],
+        "patched with the plan of guest hmi, one of 2 (plc-a, hmi)"
+    );
+    let mut plan_args = vec!["plan", "caps.xml", "--format", "json"];
+    plan_args.extend(two);
+    let planned = rtkvm_in(&dir, &plan_args, None);
+    let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let hmi = &plan["guests"][1];
+    let (vcpupin, emulatorpin) = pins(patched);
+    assert_eq!(serde_json::json!(vcpupin), hmi["vcpupin"]);
+    assert_eq!(serde_json::json!(emulatorpin), hmi["emulatorpin"]);
+    assert!(
+        patched.contains(r#"<memory unit="KiB">2097152</memory>"#),
+        "{patched}"
+    );
+    assert_libvirt_accepts(patched, "a domain patched with hmi's plan");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What `rtkvm apply --guest` says when it cannot choose the domain's guest, and a bare name where a
+/// guest is written.
+#[test]
+fn apply_guest_errors_say_which_guests_there_are() {
+    let dir = domain_dir("apply-guest-errors");
+    let two = "--guest name=plc-a,vcpus=4,memory=8G --guest name=hmi,vcpus=2,memory=2G";
+    let cases = [
+        format!("apply guest1.xml --caps caps.xml {two}"),
+        format!("apply guest1.xml --caps caps.xml {two} --guest nope"),
+        format!("apply guest1.xml --caps caps.xml {two} --guest name=guest1 --guest hmi"),
+        format!("apply guest1.xml --caps caps.xml {two} --guest hmi --guest plc-a"),
+        "apply guest1.xml --caps caps.xml --guest hmi".to_string(),
+        format!("plan caps.xml {two} --guest hmi"),
+        "check guest1.xml --caps caps.xml --guest name=guest1".to_string(),
+    ];
+    let mut report = String::new();
+    for case in &cases {
+        let args: Vec<&str> = case.split(' ').collect();
+        let out = rtkvm_in(&dir, &args, None);
+        assert_eq!(out.status.code(), Some(2), "{case}");
+        report.push_str(&format!(
+            "$ rtkvm {case}\n{}\n",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    insta::assert_snapshot!("apply_guest_errors", report);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

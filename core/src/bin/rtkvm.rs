@@ -44,8 +44,10 @@ enum Command {
     ///
     /// Prints the same domain with the plan's memory, vCPUs, pinning, scheduling, NUMA binding, huge
     /// pages, CPU model, PMU and device removals; disks, interfaces, uuid, metadata, comments and
-    /// everything else stay as they were. What changed goes to standard error. Exit status: 0 with a
-    /// patched domain, 2 when the input cannot be read or the plan cannot be made.
+    /// everything else stay as they were. What changed goes to standard error. With --guest, the
+    /// plan has several guests and the domain gets its own guest's (the one named like it, or the
+    /// one a bare --guest NAME chooses). Exit status: 0 with a patched domain, 2 when the input
+    /// cannot be read or the plan cannot be made.
     Apply(ApplyArgs),
     /// Reads the output of rtkvm-check.sh (`--format check-script`) run on the host, and prints the
     /// plan's checklist: each check with what it found, what the plan expects and what to do.
@@ -158,11 +160,13 @@ struct Flags {
     /// [default: share].
     #[arg(long, value_enum)]
     emulator: Option<EmulatorPolicy>,
-    /// One guest of several planned together on the host (repeat it; plan only), written as
-    /// name=plc-a,vcpus=4,memory=16G,node=1,rt=^0,priority=1,scheduler=fifo,emulator=share; keys left
-    /// out take the defaults of the one-guest flags, which it replaces.
+    /// One guest of several planned together on the host (repeat it; plan, apply and verify),
+    /// written as name=plc-a,vcpus=4,memory=16G,node=1,rt=^0,priority=1,scheduler=fifo,emulator=share;
+    /// keys left out take the defaults of the one-guest flags, which it replaces. In apply, the guest
+    /// named like the domain patches it, its vCPUs, memory and node the domain's unless its --guest
+    /// gives them; a bare name (--guest plc-b) chooses another.
     #[arg(long = "guest", value_name = "SPEC", value_parser = parse_guest)]
-    guests: Vec<GuestSettings>,
+    guests: Vec<GuestArg>,
     /// The kernel parameters to emit.
     #[arg(long, value_enum, default_value = "full")]
     preset: Preset,
@@ -306,8 +310,33 @@ fn parse_recipe(text: &str) -> Result<Recipe, String> {
     text.parse().map_err(|e: Error| e.to_string())
 }
 
-fn parse_guest(text: &str) -> Result<GuestSettings, String> {
-    GuestSettings::from_spec(text).map_err(|e| e.to_string())
+/// A `--guest` value: a guest of the plan, or (in `rtkvm apply`) a bare name choosing one.
+#[derive(Clone)]
+enum GuestArg {
+    /// `name=plc-a,vcpus=4,…`: a guest, and the keys its spec gives.
+    Spec {
+        guest: GuestSettings,
+        keys: Vec<String>,
+    },
+    /// `plc-b`: the guest whose plan patches the domain (`rtkvm apply`).
+    Name(String),
+}
+
+fn parse_guest(text: &str) -> Result<GuestArg, String> {
+    if !text.contains('=') {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err("empty: write a guest as name=NAME,vcpus=N,memory=SIZE[,…]".into());
+        }
+        return Ok(GuestArg::Name(name.to_string()));
+    }
+    let guest = GuestSettings::from_spec(text).map_err(|e| e.to_string())?;
+    let keys = text
+        .split(',')
+        .filter_map(|part| part.split_once('='))
+        .map(|(key, _)| key.trim().to_string())
+        .collect();
+    Ok(GuestArg::Spec { guest, keys })
 }
 
 fn parse_rt_vcpus(text: &str) -> Result<RtVcpus, String> {
@@ -349,7 +378,36 @@ impl Flags {
     /// The settings these flags give, with the documented defaults for what was not given. The
     /// one-guest flags and `--guest` do not mix.
     fn settings(&self) -> Result<Settings, String> {
-        self.settings_of(self.guests.clone(), "--guest")
+        if let Some(name) = self.chosen()? {
+            return Err(format!(
+                "--guest {name}: write a guest as --guest name={name},vcpus=N,memory=SIZE[,…]; a bare name chooses which guest's plan patches the domain, in rtkvm apply"
+            ));
+        }
+        self.settings_of(self.specs().cloned().collect(), "--guest")
+    }
+
+    /// The guests of the `--guest` specs, in the order given.
+    fn specs(&self) -> impl Iterator<Item = &GuestSettings> {
+        self.guests.iter().filter_map(|g| match g {
+            GuestArg::Spec { guest, .. } => Some(guest),
+            GuestArg::Name(_) => None,
+        })
+    }
+
+    /// The guest a bare `--guest NAME` chooses, given once at most.
+    fn chosen(&self) -> Result<Option<&str>, String> {
+        let mut names = self.guests.iter().filter_map(|g| match g {
+            GuestArg::Name(name) => Some(name.as_str()),
+            GuestArg::Spec { .. } => None,
+        });
+        let first = names.next();
+        if let Some(second) = names.next() {
+            return Err(format!(
+                "--guest {} and --guest {second}: a bare name chooses the one guest whose plan patches the domain; give one",
+                first.expect("a first before a second")
+            ));
+        }
+        Ok(first)
     }
 
     /// The settings of these guests (none: the one guest of the one-guest flags) with the host
@@ -429,16 +487,20 @@ impl Flags {
         if domains.is_empty() {
             return Ok((self.settings()?, Vec::new()));
         }
+        // Checked before the guests are taken by their index among the --guest values.
+        self.settings()?;
         let mut guests = Vec::new();
         let mut notes = Vec::new();
         // Which flag gave each name, for the message about a name given twice.
         let mut named: Vec<(String, String)> = Vec::new();
         for source in order {
             let (guest, from) = match *source {
-                Source::Spec(i) => (
-                    self.guests[i].clone(),
-                    format!("--guest name={}", self.guests[i].name),
-                ),
+                Source::Spec(i) => match &self.guests[i] {
+                    GuestArg::Spec { guest, .. } => {
+                        (guest.clone(), format!("--guest name={}", guest.name))
+                    }
+                    GuestArg::Name(_) => unreachable!("settings() refused bare names"),
+                },
                 Source::Domain(i) => {
                     let path = &domains[i];
                     if stdin_taken && path.as_os_str() == "-" {
@@ -492,7 +554,7 @@ impl Flags {
         host: &Host,
     ) -> Result<(Settings, Vec<String>), String> {
         if !self.guests.is_empty() {
-            return Err("--guest plans several guests, with rtkvm plan; check and apply take one domain and the one-guest flags".into());
+            return Err("--guest plans several guests, with rtkvm plan and rtkvm apply; check takes one domain and the one-guest flags".into());
         }
         let mut settings = self.settings()?;
         let given = Given {
@@ -503,6 +565,103 @@ impl Flags {
         let notes = rtkvm_core::apply::settings_for_domain(facts, host, &mut settings, given)
             .map_err(|e| e.to_string())?;
         Ok((settings, notes))
+    }
+
+    /// The settings for patching an existing domain with one guest of a plan: without `--guest`,
+    /// [`Flags::settings_for`]'s one guest; with it, every `--guest` guest, the one named like the
+    /// domain (or by a bare `--guest NAME`, or the only one) completed from the domain as one guest
+    /// is, where its spec does not give its vCPUs, memory or node. Returns the settings, the index
+    /// of the domain's guest among them and the notes.
+    fn settings_for_apply(
+        &self,
+        facts: &DomainFacts,
+        host: &Host,
+    ) -> Result<(Settings, usize, Vec<String>), String> {
+        if self.guests.is_empty() {
+            let (settings, notes) = self.settings_for(facts, host)?;
+            return Ok((settings, 0, notes));
+        }
+        let chosen = self.chosen()?;
+        let specs: Vec<(&GuestSettings, &[String])> = self
+            .guests
+            .iter()
+            .filter_map(|g| match g {
+                GuestArg::Spec { guest, keys } => Some((guest, keys.as_slice())),
+                GuestArg::Name(_) => None,
+            })
+            .collect();
+        let names: Vec<&str> = specs.iter().map(|(g, _)| g.name.as_str()).collect();
+        if specs.is_empty() {
+            return Err(format!(
+                "--guest {}: a bare name chooses among the plan's guests; give them too, as --guest name=NAME,vcpus=N,memory=SIZE[,…]",
+                chosen.unwrap_or_default()
+            ));
+        }
+        let own = names.iter().position(|n| *n == facts.name);
+        let index = match (chosen, own) {
+            (Some(name), _) => {
+                let Some(index) = names.iter().position(|n| *n == name) else {
+                    return Err(format!(
+                        "--guest {name} is not one of the plan's guests ({}): choose one of them",
+                        names.join(", ")
+                    ));
+                };
+                if own.is_some_and(|own| own != index) {
+                    return Err(format!(
+                        "the domain is {}, one of the plan's guests: patching it with {name}'s plan would give it {name}'s cores; leave --guest {name} out, or rename the domain",
+                        facts.name
+                    ));
+                }
+                index
+            }
+            (None, Some(own)) => own,
+            (None, None) if names.len() == 1 => 0,
+            (None, None) => {
+                return Err(format!(
+                    "the domain is named {}, which is none of the plan's guests ({}): choose its guest with --guest NAME",
+                    facts.name,
+                    names.join(", ")
+                ))
+            }
+        };
+        let mut settings =
+            self.settings_of(specs.iter().map(|(g, _)| (*g).clone()).collect(), "--guest")?;
+        let (guest, keys) = specs[index];
+        let given = Given {
+            vcpus: keys.iter().any(|k| k == "vcpus"),
+            memory: keys.iter().any(|k| k == "memory"),
+            node: keys.iter().any(|k| k == "node"),
+        };
+        // The domain's guest alone, as rtkvm apply completes one guest; then back in its place.
+        let mut one = self.settings_with(guest.clone());
+        let mut notes: Vec<String> =
+            rtkvm_core::apply::settings_for_domain(facts, host, &mut one, given)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|note| {
+                    note.replace(
+                        "; --node or --vcpus moves it",
+                        "; node= or vcpus= in its --guest moves it",
+                    )
+                })
+                .collect();
+        let slot = match index {
+            0 => &mut settings.guest,
+            i => &mut settings.others[i - 1],
+        };
+        *slot = one.guest;
+        if names.len() > 1 {
+            notes.insert(
+                0,
+                format!(
+                    "patched with the plan of guest {}, one of {} ({})",
+                    names[index],
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+        }
+        Ok((settings, index, notes))
     }
 }
 
@@ -559,9 +718,13 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
     let doc = parse_domain(&text).map_err(|e| format!("{label}: {e}"))?;
     let facts = DomainFacts::read(&doc);
     let host = read_caps(&args.caps)?;
-    let (settings, notes) = args.flags.settings_for(&facts, &host)?;
+    let (settings, index, notes) = args.flags.settings_for_apply(&facts, &host)?;
     let plan = rtkvm_core::plan(&host, &settings).map_err(|e| e.to_string())?;
-    let applied = rtkvm_core::apply::apply(&doc, &host, &plan);
+    let guest = plan
+        .guests()
+        .nth(index)
+        .expect("the domain's guest is planned");
+    let applied = rtkvm_core::apply::apply_guest(&doc, &host, &plan, guest);
     let patched = parse_domain(&applied.xml)
         .map_err(|e| format!("the patched domain cannot be read back ({e}); please report this"))?;
     let context = HostContext {
@@ -571,7 +734,7 @@ fn run_apply(args: ApplyArgs) -> Result<(String, String), String> {
     let remaining = check(
         &patched,
         Some(context),
-        Some(KthreadPriorities::above(settings.guest.priority)),
+        Some(KthreadPriorities::above(settings.highest_priority())),
     );
     // Made only for the formats that print it.
     let diff = || applied.unified_diff(doc.text, &rtkvm_core::outputs::xml_file_name(&facts.name));
