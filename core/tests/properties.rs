@@ -482,8 +482,58 @@ fn any_settings() -> impl Strategy<Value = Settings> {
     )
 }
 
+/// Any valid settings of several guests (1 to 6), each drawn over its whole range as the first one
+/// is by [`any_settings`], some kept in place (a placement of one CPU per vCPU and an emulator set):
+/// for share links from v7, which carry every guest.
+fn any_guest_list() -> impl Strategy<Value = Settings> {
+    let placement = proptest::option::of((
+        proptest::collection::vec(0u32..300, 64),
+        proptest::collection::btree_set(0u32..300, 1..4),
+    ));
+    (
+        any_settings(),
+        proptest::collection::vec((any_settings(), placement), 0..6),
+        proptest::option::of((
+            proptest::collection::vec(0u32..300, 64),
+            proptest::collection::btree_set(0u32..300, 1..4),
+        )),
+    )
+        .prop_filter_map("valid settings only", |(first, others, first_keep)| {
+            let keep =
+                |g: &mut rtkvm_core::settings::GuestSettings,
+                 placement: Option<(Vec<u32>, std::collections::BTreeSet<u32>)>| {
+                    g.keep = placement.map(|(pins, emulator)| rtkvm_core::settings::Placement {
+                        vcpupin: pins[..g.vcpus as usize].to_vec(),
+                        emulatorpin: emulator.into_iter().collect(),
+                    });
+                };
+            let mut s = first;
+            keep(&mut s.guest, first_keep);
+            s.others = others
+                .into_iter()
+                .enumerate()
+                .map(|(i, (other, placement))| {
+                    let mut g = other.guest;
+                    g.name = format!("{}-{i}", g.name);
+                    keep(&mut g, placement);
+                    g
+                })
+                .collect();
+            s.validate().ok().map(|()| s)
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// A share link carries every guest of a plan, with its kept placement, exactly (link v7).
+    #[test]
+    fn links_round_trip_every_guest(settings in any_guest_list()) {
+        let host = parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES).unwrap();
+        let link = rtkvm_core::link::encode_link(&host, &settings);
+        let shared = rtkvm_core::link::decode_link(&link).unwrap();
+        prop_assert_eq!(shared.settings, settings);
+    }
 
     /// The form expresses every setting: writing settings into it and reading them back gives them again.
     #[test]
