@@ -1,8 +1,7 @@
 //! The host kernel command line, one explained parameter at a time.
 
 use crate::host::{Host, X86Vendor};
-use crate::hugepages::boot_pages;
-use crate::plan::HostPlan;
+use crate::host_plan::HostPlan;
 use crate::settings::{Preset, Recipe};
 use crate::units::kernel_size;
 
@@ -366,7 +365,7 @@ fn hugepage_params(part: &HostPlan, params: &mut Vec<KernelParam>) {
         )
     } else {
         param(
-            format!("hugepages={}", boot_pages(part)),
+            format!("hugepages={}", part.boot_pages()),
             "Reserves this many huge pages at boot, before memory fragments; the kernel spreads them evenly over the NUMA nodes.",
             HUGETLB_DOC,
         )

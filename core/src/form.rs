@@ -277,7 +277,14 @@ mod tests {
     fn every_flag_a_page_message_names_has_a_page_spelling() {
         // Every message that reaches the page is written in these files; each flag it names in
         // parentheses must have the form's spelling.
-        for source in [include_str!("settings.rs"), include_str!("plan.rs")] {
+        for source in [
+            include_str!("settings.rs"),
+            include_str!("plan/mod.rs"),
+            include_str!("plan/partition.rs"),
+            include_str!("plan/placement.rs"),
+            include_str!("plan/limits.rs"),
+            include_str!("plan/warnings.rs"),
+        ] {
             for (i, _) in source.match_indices("(--") {
                 let flag = &source[i..i + source[i..].find(')').unwrap() + 1];
                 assert!(

@@ -1,10 +1,13 @@
 //! Huge page settings: the boot-time count, the per-node runtime top-up script and how to check the
-//! result.
+//! result, and the sentence saying what the pages take of the host's memory.
+
+use std::fmt::Write as _;
 
 use crate::caps::expected_pages_line;
 use crate::host::Host;
-use crate::plan::HostPlan;
-use crate::settings::{KernelType, Preset, Recipe};
+use crate::host_plan::HostPlan;
+use crate::plan::Plan;
+use crate::settings::{KernelType, Preset, Recipe, Reserve};
 use crate::template::render;
 use crate::units::{format_kib, kernel_size, GIB_KIB};
 
@@ -34,9 +37,9 @@ pub struct ExpectedPages {
 
 /// Returns the `hugepages=` value: the total when every node gets the same count, else the smallest
 /// per-node count times the number of nodes (the kernel's even split), the rest being added at runtime.
+/// It is [`HostPlan::boot_pages`], which the kernel command line reads too.
 pub fn boot_pages(part: &HostPlan) -> u64 {
-    let min = part.hugepages.iter().map(|p| p.count).min().unwrap_or(0);
-    min * part.hugepages.len() as u64
+    part.boot_pages()
 }
 
 /// Builds the huge page settings for a partition. Only numbers and sizes go into the script.
@@ -46,7 +49,7 @@ pub fn hugepage_settings(host: &Host, part: &HostPlan) -> HugepageSettings {
     let boot = if part.per_node_boot_pages() {
         part.hugepages.iter().map(|p| p.count).sum()
     } else {
-        boot_pages(part)
+        part.boot_pages()
     };
     let plan_text: Vec<String> = part
         .hugepages
@@ -165,4 +168,58 @@ pub fn host_unit(part: &HostPlan) -> String {
         &[("WHAT", &what)],
         |section| panic!("unknown section %{section}% in templates/rtkvm-host.service"),
     )
+}
+
+/// Says what the huge pages take of the host's memory and what is left as normal memory: "Huge pages
+/// take 52 GiB of the host's 64 GiB: 26 × 1 GiB on node 0, 26 × 1 GiB on node 1. The rest, 12 GiB,
+/// stays normal memory (6 GiB or more on every node). The guest uses 16 GiB of them; 36 GiB stay
+/// free for more guests, or reserve only the guest's."
+pub fn reservation(host: &Host, plan: &Plan) -> String {
+    let h = &plan.host;
+    let size = h.page_size_kib;
+    let total: u64 = host.cells.iter().filter_map(|c| c.memory_kib).sum();
+    let reserved: u64 = h.hugepages.iter().map(|p| p.count * size).sum();
+    let nodes: Vec<String> = h
+        .hugepages
+        .iter()
+        .map(|p| match p.count {
+            0 => format!("none on node {}", p.node),
+            n => format!("{n} × {} on node {}", format_kib(size), p.node),
+        })
+        .collect();
+    let least_kept = h
+        .hugepages
+        .iter()
+        .filter_map(|p| {
+            let memory = host.cell(p.node)?.memory_kib?;
+            Some(memory.saturating_sub(p.count * size))
+        })
+        .min()
+        .unwrap_or(0);
+    let mut text = format!(
+        "Huge pages take {} of the host's {}: {}. The rest, {}, stays normal memory ({} or more on every node).",
+        format_kib(reserved),
+        format_kib(total),
+        nodes.join(", "),
+        format_kib(total.saturating_sub(reserved)),
+        format_kib(least_kept),
+    );
+    let free = reserved.saturating_sub(plan.guest.memory_kib);
+    let _ = match (free, h.reserve) {
+        (0, _) => write!(text, " The guest uses all of them."),
+        (_, Reserve::All) => write!(
+            text,
+            " The guest uses {} of them; {} stay free for more guests, or reserve only the guest's.",
+            format_kib(plan.guest.memory_kib),
+            format_kib(free)
+        ),
+        (_, Reserve::Guest) => write!(
+            text,
+            " The guest uses {} of them; {} stay spare on node {} for guests started later.",
+            format_kib(plan.guest.memory_kib),
+            format_kib(free),
+            plan.guest.node
+        ),
+    };
+    text
 }

@@ -31,6 +31,7 @@ pub mod export;
 pub mod form;
 pub mod guest_os;
 pub mod host;
+mod host_plan;
 pub mod host_setup;
 pub mod hugepages;
 pub mod json;

@@ -6,7 +6,7 @@ use crate::domain::domain_xml;
 use crate::guest_os::{guest_os, guest_os_of, GuestOs};
 use crate::host::Host;
 use crate::host_setup::{host_setup, HostSetup};
-use crate::hugepages::{hugepage_settings, HugepageSettings};
+use crate::hugepages::{hugepage_settings, reservation, HugepageSettings};
 use crate::plan::{GuestPlan, Plan};
 use crate::settings::Recipe;
 
@@ -19,7 +19,7 @@ pub struct Outputs {
     pub kernel_cmdline: String,
     /// How to reserve the huge pages and check them, `hugepages.sh` included.
     pub hugepages: HugepageSettings,
-    /// What the huge pages take of the host's memory, in a sentence ([`crate::report::reservation`]).
+    /// What the huge pages take of the host's memory, in a sentence ([`crate::hugepages::reservation`]).
     pub reservation: String,
     /// The host's sysctl file, tuned profile and boot unit (recipe 3 on).
     pub host_setup: Option<HostSetup>,
@@ -69,7 +69,7 @@ pub struct HostOutputs {
     pub kernel_cmdline: String,
     /// How to reserve the huge pages and check them, `hugepages.sh` included.
     pub hugepages: HugepageSettings,
-    /// What the huge pages take of the host's memory, in a sentence ([`crate::report::reservation`]).
+    /// What the huge pages take of the host's memory, in a sentence ([`crate::hugepages::reservation`]).
     pub reservation: String,
     /// The host's sysctl file, tuned profile and boot unit (recipe 3 on).
     pub host_setup: Option<HostSetup>,
@@ -130,7 +130,7 @@ pub fn host_outputs(host: &Host, plan: &Plan) -> HostOutputs {
         kernel_cmdline,
         kernel_params,
         hugepages: hugepage_settings(host, &plan.host),
-        reservation: crate::report::reservation(host, plan),
+        reservation: reservation(host, plan),
         host_script_name: if plan.recipe >= Recipe::RealtimeHost {
             "rtkvm-host.sh"
         } else {

@@ -5,62 +5,12 @@ use std::fmt::Write as _;
 use crate::host::Host;
 use crate::outputs::Outputs;
 use crate::plan::Plan;
-use crate::settings::{Named, Reserve};
+use crate::settings::Named;
 use crate::units::format_kib;
 
-/// Says what the huge pages take of the host's memory and what is left as normal memory: "Huge pages
-/// take 52 GiB of the host's 64 GiB: 26 × 1 GiB on node 0, 26 × 1 GiB on node 1. The rest, 12 GiB,
-/// stays normal memory (6 GiB or more on every node). The guest uses 16 GiB of them; 36 GiB stay
-/// free for more guests, or reserve only the guest's."
-pub fn reservation(host: &Host, plan: &Plan) -> String {
-    let h = &plan.host;
-    let size = h.page_size_kib;
-    let total: u64 = host.cells.iter().filter_map(|c| c.memory_kib).sum();
-    let reserved: u64 = h.hugepages.iter().map(|p| p.count * size).sum();
-    let nodes: Vec<String> = h
-        .hugepages
-        .iter()
-        .map(|p| match p.count {
-            0 => format!("none on node {}", p.node),
-            n => format!("{n} × {} on node {}", format_kib(size), p.node),
-        })
-        .collect();
-    let least_kept = h
-        .hugepages
-        .iter()
-        .filter_map(|p| {
-            let memory = host.cell(p.node)?.memory_kib?;
-            Some(memory.saturating_sub(p.count * size))
-        })
-        .min()
-        .unwrap_or(0);
-    let mut text = format!(
-        "Huge pages take {} of the host's {}: {}. The rest, {}, stays normal memory ({} or more on every node).",
-        format_kib(reserved),
-        format_kib(total),
-        nodes.join(", "),
-        format_kib(total.saturating_sub(reserved)),
-        format_kib(least_kept),
-    );
-    let free = reserved.saturating_sub(plan.guest.memory_kib);
-    let _ = match (free, h.reserve) {
-        (0, _) => write!(text, " The guest uses all of them."),
-        (_, Reserve::All) => write!(
-            text,
-            " The guest uses {} of them; {} stay free for more guests, or reserve only the guest's.",
-            format_kib(plan.guest.memory_kib),
-            format_kib(free)
-        ),
-        (_, Reserve::Guest) => write!(
-            text,
-            " The guest uses {} of them; {} stay spare on node {} for guests started later.",
-            format_kib(plan.guest.memory_kib),
-            format_kib(free),
-            plan.guest.node
-        ),
-    };
-    text
-}
+// The sentence on what the huge pages take of the host's memory is written with the huge page
+// settings (Outputs::reservation holds it); its old path still works.
+pub use crate::hugepages::reservation;
 
 /// Describes the host in one line: architecture, vendor, nodes, CPUs, sockets and SMT.
 pub fn host_summary(host: &Host) -> String {
