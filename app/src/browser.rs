@@ -89,14 +89,60 @@ async fn drain(stream: &web_sys::ReadableStream, limit: usize) -> Result<Vec<u8>
     }
 }
 
-/// Returns the page's URL fragment, `#` included, if any.
+/// Returns the page's URL fragment, `#` included, if it is a share link (`#v` and a digit: any
+/// version, damaged or not). Another fragment (`#section-2`) is not a link, so is not "damaged".
 pub fn current_hash() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
-    (!hash.is_empty()).then_some(hash)
+    is_link(&hash).then_some(hash)
 }
 
-/// Replaces the URL fragment without adding a history entry.
+/// Whether a fragment is a share link, `#v` and a digit (its version), damaged or not.
+fn is_link(fragment: &str) -> bool {
+    fragment
+        .strip_prefix("#v")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+thread_local! {
+    /// While a link the page was loaded with could not be opened: the page's own link when it first
+    /// came (`None` until then). The address bar keeps the damaged link until the page's link changes.
+    static KEPT: std::cell::RefCell<Option<Option<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps the fragment the page was loaded with in the address bar, where the user can see and copy
+/// it, until the page's own link changes (the user changed something): a damaged link is not
+/// replaced by the example's link at once.
+pub fn keep_hash() {
+    if web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .is_some_and(|h| is_link(&h))
+    {
+        KEPT.with(|k| *k.borrow_mut() = Some(None));
+    }
+}
+
+/// Replaces the URL fragment without adding a history entry (unless a damaged link is kept, see
+/// [`keep_hash`]).
 pub fn replace_hash(fragment: &str) {
+    let kept = KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        match k.as_mut() {
+            None => false,
+            // The page's first link: the damaged one stays.
+            Some(first @ None) => {
+                *first = Some(fragment.to_string());
+                true
+            }
+            Some(Some(first)) if first == fragment => true,
+            Some(Some(_)) => {
+                *k = None;
+                false
+            }
+        }
+    });
+    if kept {
+        return;
+    }
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -105,6 +151,17 @@ pub fn replace_hash(fragment: &str) {
     }
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(fragment));
+    }
+}
+
+/// Takes the focus to the element with this id and scrolls it into view.
+pub fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
     }
 }
 
@@ -153,20 +210,38 @@ pub fn mark_dragging(event: &web_sys::DragEvent, on: bool) {
 }
 
 /// Copies text to the clipboard, and has the clicked button say "Copied" for two seconds (directly
-/// on the DOM, as `mark_dragging` does).
+/// on the DOM, as `mark_dragging` does); the page's live region (`#announce`, in index.html) says
+/// what was copied, so that a screen reader hears it ("Copied kernel-cmdline.txt").
 pub fn copy(click: &web_sys::MouseEvent, text: &str) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let _ = window.navigator().clipboard().write_text(text);
+    let Some(button) = click.current_target() else {
+        return;
+    };
+    let button: web_sys::Element = button.unchecked_into();
+    let label = button.text_content();
+    button.set_text_content(Some("Copied"));
+    let what = button
+        .get_attribute("aria-label")
+        .and_then(|l| l.strip_prefix("Copy ").map(str::to_string));
+    let region = window
+        .document()
+        .and_then(|d| d.get_element_by_id("announce"));
+    if let Some(region) = &region {
+        region.set_text_content(Some(&match what {
+            Some(what) => format!("Copied {what}"),
+            None => "Copied".to_string(),
+        }));
     }
-    if let Some(button) = click.current_target() {
-        let button: web_sys::Element = button.unchecked_into();
-        let label = button.text_content();
-        button.set_text_content(Some("Copied"));
-        gloo_timers::callback::Timeout::new(2000, move || {
-            button.set_text_content(label.as_deref())
-        })
-        .forget();
-    }
+    gloo_timers::callback::Timeout::new(2000, move || {
+        button.set_text_content(label.as_deref());
+        if let Some(region) = region {
+            region.set_text_content(None);
+        }
+    })
+    .forget();
 }
 
 /// Sets a performance mark, for the browser benchmarks.

@@ -1,11 +1,43 @@
 //! The form's building blocks: a labelled field or select bound to a `Form` string, with the
 //! message that stands under it.
 
+use std::cell::RefCell;
+
 use leptos::prelude::*;
 use rtkvm_core::settings::Named;
 use rtkvm_core::Form;
 
 use crate::state::AppState;
+
+thread_local! {
+    /// Every field's label by its id, as the fields were made: the error banner names them so.
+    static LABELS: RefCell<Vec<(&'static str, &'static str)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a field's label, for [`field_label`].
+fn register(id: &'static str, label: &'static str) {
+    LABELS.with(|l| {
+        let mut l = l.borrow_mut();
+        if !l.iter().any(|(i, _)| *i == id) {
+            l.push((id, label));
+        }
+    });
+}
+
+/// The label of the field with this id, as the form shows it (the id itself for a field not made).
+pub fn field_label(id: &'static str) -> &'static str {
+    LABELS.with(|l| {
+        l.borrow()
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or(id, |(_, label)| label)
+    })
+}
+
+/// Takes the focus to a field (from the error banner's list).
+pub fn focus_field(id: &str) {
+    crate::browser::focus(id);
+}
 
 /// One labelled form field bound to a `Form` string.
 #[component]
@@ -20,6 +52,7 @@ pub fn Field(
     #[prop(optional)] max: Option<&'static str>,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
+    register(id, label);
     let hint_id = format!("{id}-hint");
     let message = field_message(state, id);
     view! {
@@ -48,6 +81,7 @@ pub fn Choice(
     set: fn(&mut Form, String),
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
+    register(id, label);
     let hint_id = format!("{id}-hint");
     let message = field_message(state, id);
     view! {
@@ -107,10 +141,11 @@ pub fn named<T: Named>() -> Signal<Vec<(String, String)>> {
     )
 }
 
-/// A message with the CLI's `quotes` (around commands and file names) as typographic quotes.
+/// A core message as the page shows it: the CLI's flags it names spelled as the form's fields
+/// (`page_spelling`), and its `quotes` (around commands and file names) as typographic quotes.
 pub fn quoted(message: &str) -> String {
     let mut open = false;
-    message
+    rtkvm_core::form::page_spelling(message)
         .chars()
         .map(|c| match c {
             '`' => {
@@ -124,4 +159,23 @@ pub fn quoted(message: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+/// What the share link opens to while the page has no plan, said beside Copy link: a link is the
+/// settings as typed (opened, it shows the same errors under the same fields), or, while a value
+/// cannot be put in a link, the last settings that could.
+#[component]
+pub fn LinkStatus() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        if state.has_plan() {
+            return None;
+        }
+        let text = if state.settings.with(Result::is_err) {
+            "A link cannot hold the value marked wrong: while it is, the link holds the last settings that could be put in one, and opens to those."
+        } else {
+            "The link holds these settings as typed: it opens to the same error, under the same field, with no outputs until that is corrected."
+        };
+        Some(view! { <p class="hint" data-testid="link-status">{text}</p> })
+    }
 }

@@ -5,7 +5,8 @@ use rtkvm_core::report::host_summary;
 use rtkvm_core::Form;
 
 use crate::domain;
-use crate::fields::quoted;
+use crate::fields::{field_label, focus_field, quoted};
+use crate::input::{is_example, EXAMPLE_NAME};
 use crate::map::{Layout, Legend, TopologyMap};
 use crate::state::AppState;
 
@@ -46,13 +47,18 @@ pub fn HostView() -> impl IntoView {
                 let nodes: Vec<String> =
                     rtkvm_core::plan::capacity(host, &part.host, settings.guest.emulator)
                         .iter()
-                        .map(|c| {
-                            format!(
+                        .map(|c| match c.memory_kib {
+                            // Not "0 KiB": no guest's memory fits there, because of a host setting.
+                            0 => format!(
+                                "node {}: {} vCPUs, no memory for a guest (see the marked field)",
+                                c.node, c.vcpus
+                            ),
+                            kib => format!(
                                 "node {}: {} vCPUs, {}",
                                 c.node,
                                 c.vcpus,
-                                rtkvm_core::units::format_kib(c.memory_kib)
-                            )
+                                rtkvm_core::units::format_kib(kib)
+                            ),
                         })
                         .collect();
                 format!(
@@ -62,22 +68,30 @@ pub fn HostView() -> impl IntoView {
             })
         })
     };
+    let example = is_example(state);
     move || {
         let host = state.host.get().ok()?;
         let summary = host_summary(&host);
+        // The host is named where it is described: the example is said to be one.
+        let name = move || {
+            example
+                .get()
+                .then(|| view! { <strong data-testid="host-name">{EXAMPLE_NAME}": "</strong> })
+        };
         Some(view! {
-            <section class="card">
+            <section class="card topology">
                 <h2>"Host topology"</h2>
-                <p>{summary}</p>
+                <p>{name}{summary}</p>
                 <p class="hint" data-testid="capacity">{capacity}</p>
-                <Legend/>
+                <Legend layout=layout/>
                 <TopologyMap host=host layout=layout/>
             </section>
         })
     }
 }
 
-/// Errors and warnings, in place.
+/// Errors and warnings, in place. The error banner says what stops the plan, then lists every
+/// field with a message under it, each a link that takes the focus to its field.
 #[component]
 pub fn Problems() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -86,24 +100,67 @@ pub fn Problems() -> impl IntoView {
         let error = state.host.with(|h| {
             state.settings.with(|st| {
                 state.plan.with(|p| match (h, st, p) {
-                    (Err(e), _, _) => {
-                        Some(("The capabilities cannot be used", domain::caps_message(e)))
+                    // An empty box (the user is about to paste) is a step, not an error.
+                    (Err(rtkvm_core::Error::EmptyInput), _, _) => None,
+                    (Err(e), _, _) => Some((
+                        "The capabilities cannot be used",
+                        Some(domain::caps_message(e)),
+                    )),
+                    // Each wrong field is listed with its own message, below.
+                    (_, Err(_), _) => Some(("A setting is not valid", None)),
+                    (_, _, Some(Err(e))) => {
+                        Some(("No plan for these settings", Some(e.to_string())))
                     }
-                    (_, Err(e), _) => Some(("A setting is not valid", e.to_string())),
-                    (_, _, Some(Err(e))) => Some(("No plan for these settings", e.to_string())),
                     _ => None,
                 })
             })
         });
+        let empty = state
+            .host
+            .with(|h| matches!(h, Err(rtkvm_core::Error::EmptyInput)));
+        let fields = if error.is_some() {
+            state.field_messages.get()
+        } else {
+            Vec::new()
+        };
         let warnings = state.plan.with(|p| match p {
             Some(Ok((plan, _))) => plan.warnings.clone(),
             _ => Vec::new(),
         });
+        // A message the list says under its field is not said twice.
+        let error =
+            error.map(|(title, msg)| (title, msg.filter(|m| !fields.iter().any(|(_, f)| f == m))));
+        let title = match (&error, fields.len()) {
+            (Some((_, None)), n) if n > 1 => format!("{n} settings are not valid"),
+            (Some((title, _)), _) => title.to_string(),
+            (None, _) => String::new(),
+        };
         view! {
-            {error.map(|(title, msg)| view! {
-                <div class="notice error" role="alert" data-testid="error">
-                    <strong>{title}": "</strong>{quoted(&msg)}
-                </div>
+            {empty.then(|| view! {
+                <p class="notice" data-testid="empty">"Paste the output of "<code>"virsh capabilities"</code>
+                    " into box 1, or open its saved file: the map and the plan follow."</p>
+            })}
+            {error.map(|(_, msg)| {
+                let colon = if msg.is_some() || !fields.is_empty() { ": " } else { "" };
+                let fields = (!fields.is_empty()).then(|| view! {
+                    <ul data-testid="error-fields">
+                        {fields.into_iter().map(|(id, text)| view! {
+                            <li data-field=id>
+                                <a href=format!("#{id}") on:click=move |ev| {
+                                    // The fragment stays the share link.
+                                    ev.prevent_default();
+                                    focus_field(id);
+                                }>{field_label(id)}</a>": "{quoted(&text)}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                });
+                view! {
+                    <div class="notice error" role="alert" data-testid="error">
+                        <strong>{title}{colon}</strong>{msg.map(|m| quoted(&m))}
+                        {fields}
+                    </div>
+                }
             })}
             {(!warnings.is_empty()).then(|| view! {
                 <div class="notice warning" role="status" data-testid="warnings">

@@ -6,6 +6,26 @@ use rtkvm_core::caps::MAX_INPUT_BYTES;
 use crate::browser;
 use crate::state::{AppState, HostSource};
 
+/// What the page calls the built-in example host, where it names the host.
+pub const EXAMPLE_NAME: &str = "Example host (libvirt's guide)";
+
+/// Whether the page shows the built-in example host: its text as loaded, or a link's host that is it.
+pub fn is_example(state: AppState) -> Memo<bool> {
+    Memo::new(move |_| {
+        state.source.with(|s| match s {
+            HostSource::Text(text) => text == rtkvm_core::EXAMPLE_CAPABILITIES,
+            // A link carries what the plan reads of a host: compared as a link writes it.
+            HostSource::Shared(host) => {
+                let written = |h: &rtkvm_core::Host| {
+                    rtkvm_core::link::link_payload(h, &rtkvm_core::Settings::default())
+                };
+                rtkvm_core::parse_capabilities(rtkvm_core::EXAMPLE_CAPABILITIES)
+                    .is_ok_and(|example| written(&example) == written(host))
+            }
+        })
+    })
+}
+
 /// The paste box, file picker and drop zone.
 #[component]
 pub fn Input() -> impl IntoView {
@@ -25,6 +45,21 @@ pub fn Input() -> impl IntoView {
         state.source.set(HostSource::Text(text));
     };
     let from_link = move || state.source.with(|s| matches!(s, HostSource::Shared(_)));
+    let example = is_example(state);
+    // A link the page was loaded with that could not be opened (the page then says so and shows the
+    // example) stays in the address bar, where the user can see and copy it, until the page's own
+    // link changes.
+    if state.notice.with_untracked(Option::is_some) {
+        browser::keep_hash();
+    }
+    let paste_own = move |_| {
+        if let Some(area) = area.get_untracked() {
+            area.set_value("");
+            let _ = area.focus();
+        }
+        state.notice.set(None);
+        state.source.set(HostSource::Text(String::new()));
+    };
     let load_file = move |file: web_sys::File| {
         let size = file.size() as usize;
         if size > MAX_INPUT_BYTES {
@@ -57,8 +92,14 @@ pub fn Input() -> impl IntoView {
                 }
             }>
             <h2>"1. Host capabilities"</h2>
+            <Show when=move || example.get()>
+                <p class="example" data-testid="example-note">
+                    <strong>{EXAMPLE_NAME}</strong>" is shown: the plan below is for it, not for your host. "
+                    <button data-testid="paste-own" on:click=paste_own>"Paste your own"</button>
+                </p>
+            </Show>
             <label for="caps">"Paste the output of "<code>"virsh capabilities"</code>" (or drop the saved file here)"</label>
-            <Show when=from_link>
+            <Show when=move || from_link() && !example.get()>
                 <p class="hint" data-testid="from-link">"The host comes from a shared link. Paste capabilities to replace it."</p>
             </Show>
             <textarea id="caps" data-testid="caps-input" spellcheck="false" rows="12"

@@ -21,6 +21,8 @@ pub enum Role {
     Vcpu(usize),
     /// An isolated SMT sibling left idle.
     IdleSibling,
+    /// No role: the host's settings make no partition, so the map shows the topology alone.
+    Unplanned,
 }
 
 impl Role {
@@ -31,6 +33,7 @@ impl Role {
             Role::Isolated => "cpu isolated",
             Role::Vcpu(_) => "cpu vcpu",
             Role::IdleSibling => "cpu idle",
+            Role::Unplanned => "cpu unplanned",
         }
     }
 
@@ -41,13 +44,17 @@ impl Role {
             Role::Isolated => "isolated, free".into(),
             Role::Vcpu(k) => format!("isolated, runs guest vCPU {k}"),
             Role::IdleSibling => "isolated, idle SMT sibling of a vCPU's core".into(),
+            Role::Unplanned => "no role: the host settings make no partition".into(),
         }
     }
 }
 
-/// The roles of every CPU and the huge pages of every node: what the map colours.
+/// The roles of every CPU and the huge pages of every node: what the map colours. The default
+/// layout has no partition: every CPU is drawn without a role (never as the host's).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Layout {
+    /// Whether the host's partition was made: without it no CPU has a role.
+    partitioned: bool,
     isolated: CpuSet,
     emulator: CpuSet,
     idle: CpuSet,
@@ -65,6 +72,7 @@ impl Layout {
             isolated.extend_from(&node.isolated);
         }
         Layout {
+            partitioned: true,
             isolated,
             emulator: guest.map(|g| g.emulatorpin.clone()).unwrap_or_default(),
             idle: guest.map(|g| g.idle_siblings.clone()).unwrap_or_default(),
@@ -83,8 +91,15 @@ impl Layout {
         }
     }
 
+    /// Whether the host's partition was made (else the map draws no roles).
+    pub fn partitioned(&self) -> bool {
+        self.partitioned
+    }
+
     fn role(&self, cpu: u32) -> Role {
-        if let Some(k) = self.vcpus.iter().position(|&c| c == cpu) {
+        if !self.partitioned {
+            Role::Unplanned
+        } else if let Some(k) = self.vcpus.iter().position(|&c| c == cpu) {
             Role::Vcpu(k)
         } else if self.emulator.contains(cpu) {
             Role::Emulator
@@ -555,9 +570,11 @@ fn draw_node(
     drawn
 }
 
-/// The legend for the map's colours.
+/// The legend for the map's colours; while the host's settings make no partition, a line saying
+/// so instead (the map then shows the topology alone).
 #[component]
-pub fn Legend() -> impl IntoView {
+pub fn Legend(layout: Memo<Layout>) -> impl IntoView {
+    let partitioned = move || layout.with(Layout::partitioned);
     let items = [
         ("host", "host (housekeeping)"),
         ("emulator", "emulator threads"),
@@ -566,10 +583,14 @@ pub fn Legend() -> impl IntoView {
         ("idle", "idle SMT sibling"),
     ];
     view! {
-        <ul class="legend">
-            {items.into_iter().map(|(class, text)| view! {
-                <li><span class=format!("swatch {class}")></span>{text}</li>
-            }).collect_view()}
-        </ul>
+        <Show when=partitioned fallback=|| view! {
+            <p class="hint legend" data-testid="no-partition">"No CPU roles: the host settings make no partition. The map shows the topology alone until the marked host field is corrected."</p>
+        }>
+            <ul class="legend">
+                {items.into_iter().map(|(class, text)| view! {
+                    <li><span class=format!("swatch {class}")></span>{text}</li>
+                }).collect_view()}
+            </ul>
+        </Show>
     }
 }

@@ -92,6 +92,7 @@ pub fn Outputs() -> impl IntoView {
                         on:click=move |ev| browser::copy(&ev, &address())>"Copy link"</button>
                     <a data-testid="share-link" href=link>"Link to this exact configuration"</a>
                     <domain::LinkNote/>
+                    <crate::fields::LinkStatus/>
                 </div>
                 <OutputBox title="Kernel command line" testid="out-cmdline" file=cmdline.name content=cmdline.content/>
                 <Unfold summary="What each parameter does, and how to apply them" testid="params-box" open=explained>
