@@ -45,6 +45,6 @@ grep -q "Keep the relative default ./" target/public-url.log
 step "end-to-end tests in headless Chromium"
 cargo build -p rtkvm-core --bin rtkvm --quiet
 (cd tests && RTKVM_BIN="$PWD/../target/debug/rtkvm" RTKVM_DIST="$PWD/../dist" RTKVM_DIST_ABS="$PWD/../target/dist-abs" \
-  node --test e2e.test.mjs)
+  node --test e2e.test.mjs states.test.mjs)
 
 step "all checks passed"
