@@ -257,7 +257,7 @@ pub fn check(
         );
     }
     let vcpu_cpus = check_vcpupins(&mut c, root, n, host);
-    check_emulator(&mut c, root, &vcpu_cpus, host);
+    check_emulator(&mut c, root, n, &vcpu_cpus, host);
     check_sched(
         &mut c,
         root,
@@ -457,9 +457,42 @@ fn nodes_of(host: &Host, cpus: &CpuSet) -> CpuSet {
         .collect()
 }
 
+/// Returns the host CPUs the real-time vCPUs (those a `<vcpusched>` gives `fifo` or `rr`) are
+/// pinned to, when there are some and each has a `<vcpupin>`; `None` otherwise.
+fn realtime_vcpu_cpus(root: &Element, n: u32) -> Option<CpuSet> {
+    let cputune = root.child("cputune")?;
+    let mut realtime = CpuSet::new();
+    for sched in cputune.children_named("vcpusched") {
+        if matches!(sched.attr("scheduler"), Some("fifo" | "rr")) {
+            let set = parse_libvirt_cpuset(sched.attr("vcpus")?).ok()?;
+            realtime.extend_from(&set.iter().filter(|&v| v < n).collect());
+        }
+    }
+    if realtime.is_empty() {
+        return None;
+    }
+    let mut cpus = CpuSet::new();
+    let mut pinned = CpuSet::new();
+    for pin in cputune.children_named("vcpupin") {
+        let (Some(vcpu), Some(set)) = (
+            pin.attr("vcpu").and_then(|v| v.trim().parse::<u32>().ok()),
+            pin.attr("cpuset")
+                .and_then(|s| parse_libvirt_cpuset(s).ok()),
+        ) else {
+            continue;
+        };
+        if realtime.contains(vcpu) {
+            cpus.extend_from(&set);
+            pinned.insert(vcpu);
+        }
+    }
+    (pinned == realtime).then_some(cpus)
+}
+
 fn check_emulator(
     c: &mut Checker<'_>,
     root: &Element,
+    n: u32,
     vcpu_cpus: &CpuSet,
     host: Option<HostContext<'_>>,
 ) {
@@ -481,7 +514,14 @@ fn check_emulator(
     };
     let pin = pin.expect("a set was read from it");
     let shared = set.intersection(vcpu_cpus);
-    if !shared.is_empty() {
+    // Emulator threads on the CPUs of vCPUs that are not real-time only, every real-time vCPU pinned
+    // away from them, are OpenStack Nova's placement for a real-time flavor without an emulator
+    // policy (`_get_emulatorpin_cpuset`, case c2: "the emulator threads are allowed to float across
+    // the pCPUs that are associated with the non-realtime vCPUs"): the real-time vCPUs never meet
+    // them, and the others share their CPUs fairly, as they would the housekeeping CPUs.
+    let beside_housekeeping_vcpus =
+        realtime_vcpu_cpus(root, n).is_some_and(|rt| set.is_disjoint(&rt));
+    if !shared.is_empty() && !beside_housekeeping_vcpus {
         c.add(
             FindingCode::EmulatorOnVcpuCpu,
             pin,
@@ -585,7 +625,7 @@ fn check_sched(c: &mut Checker<'_>, root: &Element, n: u32, ladder: KthreadPrior
             }
         }
     }
-    if realtime.is_empty() && n > 0 {
+    if realtime.is_empty() && n > 0 && !kubevirt_realtime(root) {
         c.add(
             FindingCode::NoRealtimeScheduler,
             cputune.unwrap_or(root),
@@ -604,6 +644,27 @@ fn check_sched(c: &mut Checker<'_>, root: &Element, n: u32, ladder: KthreadPrior
             format!("leave vCPU 0 out: vcpus='{}'", rt_mask(n)),
         );
     }
+}
+
+/// Whether the domain is KubeVirt's for a real-time VMI (`spec.domain.cpu.realtime`): KubeVirt's
+/// metadata (`<kubevirt xmlns='http://kubevirt.io'>`) and `<pmu state='off'/>`, which its converter
+/// writes for real-time VMIs only (`pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go`). Such a
+/// domain has no `<vcpusched>`: virt-handler gives the vCPU threads of the VMI's real-time mask
+/// SCHED_FIFO priority 1 itself when the VMI starts (`pkg/hypervisor/kvm/realtime.go`), and
+/// virt-launcher writes the domain anew at each start, so a `<vcpusched>` added by hand is lost.
+fn kubevirt_realtime(root: &Element) -> bool {
+    let kubevirt = root.child("metadata").is_some_and(|m| {
+        m.children.iter().any(|e| {
+            e.name.rsplit(':').next() == Some("kubevirt")
+                && e.attrs
+                    .iter()
+                    .any(|(name, value)| name.starts_with("xmlns") && value == "http://kubevirt.io")
+        })
+    });
+    let pmu_off = root
+        .at(&["features", "pmu"])
+        .is_some_and(|p| p.attr("state") == Some("off"));
+    kubevirt && pmu_off
 }
 
 fn rt_mask(n: u32) -> String {
@@ -727,7 +788,27 @@ fn check_memory(
         let set = m.attr("nodeset").and_then(|s| parse_libvirt_cpuset(s).ok());
         Some((strict, set?))
     });
+    // Each guest NUMA cell bound to one host node of its own with `<memnode mode='strict'>` binds the
+    // memory as well, cell by cell: what Nova writes for a flavor with hw:numa_nodes (beside a
+    // `<memory>` naming every cell's node) and KubeVirt for NUMA passthrough (with no `<memory>`).
+    let cells_bound = !guest_cells.is_empty()
+        && bound.as_ref().is_none_or(|(strict, _)| *strict)
+        && guest_cells.iter().all(|&cell| {
+            numatune
+                .into_iter()
+                .flat_map(|t| t.children_named("memnode"))
+                .any(|m| {
+                    m.attr("cellid")
+                        .and_then(|id| id.trim().parse::<u32>().ok())
+                        == Some(cell)
+                        && m.attr("mode").unwrap_or("strict") == "strict"
+                        && m.attr("nodeset")
+                            .and_then(|s| parse_libvirt_cpuset(s).ok())
+                            .is_some_and(|set| set.len() == 1)
+                })
+        });
     match bound {
+        _ if cells_bound => {}
         Some((true, set)) if set.len() == 1 => {
             let node = set.first().expect("one node");
             if let Some(ctx) = host {

@@ -292,6 +292,91 @@ fn emulator_threads_alone_on_an_isolated_core_are_no_finding() {
     assert_eq!(emulator(&alone), Vec::<&str>::new());
 }
 
+/// The real-time domains KubeVirt and Nova generate (`tests/domains/kubevirt/`, `tests/domains/nova/`,
+/// rendered from their converter and driver tests, see INDEX.tsv) place their vCPUs, emulator threads
+/// and memory correctly, each its own way, and `rtkvm check` says nothing wrong about it: KubeVirt's
+/// `isolateEmulatorThread` (an emulator CPU no vCPU uses), its scheduler set by virt-handler (no
+/// `<vcpusched>`) and its NUMA passthrough (memory bound cell by cell, no `<memory>`); Nova's emulator
+/// threads on the CPUs of the vCPUs its real-time mask leaves out (no emulator policy), its `isolate`
+/// policy, and its `<memnode>` per guest cell. Without a host and against the example host (where
+/// the test data's CPU numbers land on housekeeping CPUs or two nodes: true findings of that host).
+/// What they do leave out (locked memory, a hard limit, TSC deadline, host-passthrough, the balloon,
+/// the PMU where the flavor keeps it) is found, and the snapshot keeps every finding.
+#[test]
+fn the_real_time_domains_of_kubevirt_and_nova_raise_no_wrong_finding() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains");
+    let wrong = [
+        "vcpu-unpinned",
+        "vcpu-pinned-to-set",
+        "vcpus-share-cpu",
+        "vcpus-share-core",
+        "emulator-unpinned",
+        "emulator-on-vcpu-cpu",
+        "emulator-on-isolated",
+        "no-realtime-scheduler",
+        "no-housekeeping-vcpu",
+        "rt-priority-above-kthreads",
+        "memory-not-bound",
+        "memory-on-other-node",
+        "no-hugepages",
+        "shared-pages",
+    ];
+    let host = seed_host();
+    let mut listing = String::new();
+    for file in [
+        "kubevirt/realtime-vmi.xml",
+        "nova/instance-realtime-mask.xml",
+        "nova/instance-realtime-isolate.xml",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let alone = check(&parse_domain(&text).unwrap(), None, None);
+        let against = check_against(&text, &host);
+        for (what, report) in [("alone", &alone), ("example host", &against)] {
+            let bad: Vec<&str> = codes(report)
+                .into_iter()
+                .filter(|c| wrong.contains(c))
+                .collect();
+            assert!(bad.is_empty(), "{file} ({what}): {bad:?}");
+            listing.push_str(&format!("{file} ({what}):\n"));
+            for f in &report.findings {
+                listing.push_str(&format!(
+                    "  {}:{} {}: {}\n",
+                    f.position.line,
+                    f.position.column,
+                    f.code.as_str(),
+                    f.message
+                ));
+            }
+        }
+    }
+    insta::assert_snapshot!("check_kubevirt_nova_realtime", listing);
+
+    // The same domains with a real mistake are still found: Nova's emulator threads on a real-time
+    // vCPU's CPU, KubeVirt's on a vCPU's CPU, a memnode per cell that is not strict.
+    let mask = std::fs::read_to_string(dir.join("nova/instance-realtime-mask.xml")).unwrap();
+    let on_rt = mask.replace(
+        r#"<emulatorpin cpuset="4-5"/>"#,
+        r#"<emulatorpin cpuset="5-6"/>"#,
+    );
+    assert!(codes(&check_against(&on_rt, &host)).contains(&"emulator-on-vcpu-cpu"));
+    let loose = mask.replace(
+        r#"<memnode cellid="1" mode="strict" nodeset="3"/>"#,
+        r#"<memnode cellid="1" mode="preferred" nodeset="3"/>"#,
+    );
+    assert!(codes(&check_against(&loose, &host)).contains(&"memory-not-bound"));
+    let vmi = std::fs::read_to_string(dir.join("kubevirt/realtime-vmi.xml")).unwrap();
+    let shared = vmi.replace(
+        r#"<emulatorpin cpuset="2"></emulatorpin>"#,
+        r#"<emulatorpin cpuset="1"></emulatorpin>"#,
+    );
+    assert!(codes(&check_against(&shared, &host)).contains(&"emulator-on-vcpu-cpu"));
+    // Without KubeVirt's metadata nothing says who sets the scheduler: the finding is back.
+    let bare = vmi
+        .replace(r#"<kubevirt xmlns="http://kubevirt.io">"#, "<other>")
+        .replace("</kubevirt>", "</other>");
+    assert!(codes(&check_against(&bare, &host)).contains(&"no-realtime-scheduler"));
+}
+
 #[test]
 fn the_host_findings_name_the_cpus_and_nodes() {
     // vCPUs on a housekeeping CPU, on SMT siblings, across nodes, on a CPU the host lacks; memory on
