@@ -680,11 +680,11 @@ test('the host\'s limit a guest meets, and what is wrong with a value, are said 
   const invalid = () => page.$$eval('[aria-invalid=true]', (fields) => fields.map((f) => f.id));
   assert.deepEqual(await invalid(), []);
   for (const [field, value, message, reset] of [
-    ['vcpus', '7', /^at most 6 vCPUs on node 1$/, '4'],
-    ['memory', '30G', /^at most 26 GiB on node 1$/, '16G'],
+    ['vcpus', '7', /^At most 6 vCPUs on node 1$/, '4'],
+    ['memory', '30G', /^At most 26 GiB on node 1$/, '16G'],
     ['vcpus', '-1', /^vCPUs cannot be negative \(-1\)$/, '4'],
-    ['host-memory', '6X', /^host memory per node: /, '6G'],
-    ['name', 'a/b', /^the guest name contains '\/', which libvirt does not allow$/, 'rt-guest'],
+    ['host-memory', '6X', /^Host memory per node: /, '6G'],
+    ['name', 'a/b', /^The guest name contains '\/', which libvirt does not allow$/, 'rt-guest'],
   ]) {
     await page.fill(`[data-testid=${field}]`, value);
     await page.waitForSelector(`#${field}-hint .field-error`);
@@ -844,7 +844,7 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   // More than the node has room for beside the guest is said under the field, with the limit.
   await page.fill('[data-testid=spare]', '20G');
   await page.waitForSelector('#spare-hint .field-error');
-  assert.equal(await page.innerText('#spare-hint .field-error'), 'at most 10 GiB spare beside the guest on node 1');
+  assert.equal(await page.innerText('#spare-hint .field-error'), 'At most 10 GiB spare beside the guest on node 1');
   assert.equal(await page.getAttribute('[data-testid=spare]', 'aria-invalid'), 'true');
   await page.fill('[data-testid=spare]', '8G');
   await page.waitForSelector('#spare-hint .field-error', { state: 'detached' });
@@ -860,7 +860,7 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   // Spare pages with every page reserved already are refused, under the field.
   await other.selectOption('[data-testid=reserve]', 'all');
   await other.waitForSelector('#spare-hint .field-error');
-  assert.match(await other.innerText('#spare-hint .field-error'), /^spare huge pages \(8 GiB\) are kept only with the guest's reservation/);
+  assert.match(await other.innerText('#spare-hint .field-error'), /^Spare huge pages \(8 GiB\) are kept only with the guest's reservation/);
   await other.close();
   await close(s);
 });

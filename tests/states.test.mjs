@@ -126,7 +126,7 @@ test('memory kept per node beyond a node\'s, and guest memory the page size cann
   const s = await open();
   const { page } = s;
   await page.fill('[data-testid=host-memory]', '40G');
-  assert.equal(await messageUnder(page, 'host-memory'), 'node 0 has 32 GiB: keep less than that for the host, so that huge pages are left for the guest');
+  assert.equal(await messageUnder(page, 'host-memory'), 'Node 0 has 32 GiB: keep less than that for the host, so that huge pages are left for the guest');
   assert.deepEqual(await invalid(page), ['host-memory'], 'the guest\'s memory is not blamed');
   const capacity = await page.innerText('[data-testid=capacity]');
   assert.doesNotMatch(capacity, /0 KiB/);
@@ -379,7 +379,7 @@ test('a damaged link on a fresh load stays in the address bar until something ch
   const t = await open('#section-2');
   await t.page.waitForSelector('[data-testid=out-cmdline]');
   assert.equal(await t.page.locator('[data-testid=link-error]').count(), 0);
-  await t.page.evaluate(() => { location.hash = '#top'; });
+  await t.page.evaluate(() => { location.hash = '#video'; });
   await t.page.waitForTimeout(300);
   assert.equal(await t.page.locator('[data-testid=link-error]').count(), 0);
   await close(t);

@@ -89,18 +89,28 @@ async fn drain(stream: &web_sys::ReadableStream, limit: usize) -> Result<Vec<u8>
     }
 }
 
-/// Returns the page's URL fragment, `#` included, if it is a share link (`#v` and a digit: any
-/// version, damaged or not). Another fragment (`#section-2`) is not a link, so is not "damaged".
+/// Returns the page's URL fragment, `#` included, if it is a share link, damaged or not (see
+/// [`is_link`]).
 pub fn current_hash() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
     is_link(&hash).then_some(hash)
 }
 
-/// Whether a fragment is a share link, `#v` and a digit (its version), damaged or not.
+/// Whether a fragment is meant as a share link: anything but a plain anchor name (`#section-2`,
+/// `#top`: a letter, then letters, digits, `-` and `_`), which is not "damaged" but no link at all.
+/// `#v` and a digit is always a link (`#v1` is one cut short).
 fn is_link(fragment: &str) -> bool {
-    fragment
-        .strip_prefix("#v")
-        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    let Some(name) = fragment.strip_prefix('#').filter(|n| !n.is_empty()) else {
+        return false;
+    };
+    let versioned = name
+        .strip_prefix('v')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    let anchor = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    versioned || !anchor
 }
 
 thread_local! {

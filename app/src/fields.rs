@@ -118,9 +118,11 @@ pub fn FieldMessage(message: impl Fn() -> Option<String> + Send + Sync + 'static
 /// The message that stands under a field, if any.
 pub fn field_message(state: AppState, id: &'static str) -> impl Fn() -> Option<String> + Copy {
     move || {
-        state
-            .field_messages
-            .with(|m| m.iter().find(|(f, _)| *f == id).map(|(_, t)| quoted(t)))
+        state.field_messages.with(|m| {
+            m.iter()
+                .find(|(f, _)| *f == id)
+                .map(|(_, t)| sentence(&quoted(t)))
+        })
     }
 }
 
@@ -139,6 +141,19 @@ pub fn named<T: Named>() -> Signal<Vec<(String, String)>> {
             .map(|v| (v.as_str().to_string(), v.label().to_string()))
             .collect(),
     )
+}
+
+/// A message that stands on its own (under its field) as a sentence: its first word capitalized,
+/// unless its first word has capitals already (`vCPUs`).
+pub fn sentence(message: &str) -> String {
+    let first = message.split([' ', ':', ',']).next().unwrap_or_default();
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_lowercase() && !first.chars().any(|c| c.is_ascii_uppercase()) => {
+            c.to_ascii_uppercase().to_string() + chars.as_str()
+        }
+        _ => message.to_string(),
+    }
 }
 
 /// A core message as the page shows it: the CLI's flags it names spelled as the form's fields

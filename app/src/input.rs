@@ -63,9 +63,9 @@ pub fn Input() -> impl IntoView {
     let load_file = move |file: web_sys::File| {
         let size = file.size() as usize;
         if size > MAX_INPUT_BYTES {
-            state.notice.set(Some(
-                rtkvm_core::Error::InputTooLarge { bytes: size }.to_string(),
-            ));
+            state.notice.set(Some(crate::fields::sentence(
+                &rtkvm_core::Error::InputTooLarge { bytes: size }.to_string(),
+            )));
             return;
         }
         leptos::task::spawn_local(async move {
