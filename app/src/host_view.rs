@@ -135,43 +135,70 @@ pub fn Problems() -> impl IntoView {
             (Some((title, _)), _) => title.to_string(),
             (None, _) => String::new(),
         };
+        // Each part is its own function, built only when it is shown: none is compiled before the
+        // first plan (the counted start-up budget).
         view! {
-            {empty.then(|| view! {
-                <p class="notice" data-testid="empty">"Paste the output of "<code>"virsh capabilities"</code>
-                    " into box 1, or open its saved file: the map and the plan follow."</p>
-            })}
-            {error.map(|(_, msg)| {
-                let colon = if msg.is_some() || !fields.is_empty() { ": " } else { "" };
-                let fields = (!fields.is_empty()).then(|| view! {
-                    <ul data-testid="error-fields">
-                        {fields.into_iter().map(|(id, text)| view! {
-                            <li data-field=id>
-                                <a href=format!("#{id}") on:click=move |ev| {
-                                    // The fragment stays the share link.
-                                    ev.prevent_default();
-                                    focus_field(id);
-                                }>{field_label(id)}</a>": "{quoted(&text)}
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                });
-                view! {
-                    <div class="notice error" role="alert" data-testid="error">
-                        <strong>{title}{colon}</strong>{msg.map(|m| quoted(&m))}
-                        {fields}
-                    </div>
-                }
-            })}
-            {(!warnings.is_empty()).then(|| view! {
-                <div class="notice warning" role="status" data-testid="warnings">
-                    <strong>"Warnings"</strong>
-                    <ul>
-                        {warnings.into_iter().map(|w| view! {
-                            <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{quoted(&w.message)}</li>
-                        }).collect_view()}
-                    </ul>
-                </div>
-            })}
+            {empty.then(empty_note)}
+            {error.map(|(_, msg)| banner(title, msg, fields))}
+            {(!warnings.is_empty()).then(|| warnings_list(warnings))}
         }
     }
+}
+
+/// What to do with an empty box.
+#[inline(never)]
+fn empty_note() -> AnyView {
+    view! {
+        <p class="notice" data-testid="empty">"Paste the output of "<code>"virsh capabilities"</code>
+            " into box 1, or open its saved file: the map and the plan follow."</p>
+    }
+    .into_any()
+}
+
+/// The error banner: what stops the plan, then every field with a message, each a link to it.
+#[inline(never)]
+fn banner(title: String, msg: Option<String>, fields: Vec<(&'static str, String)>) -> AnyView {
+    let colon = if msg.is_some() || !fields.is_empty() {
+        ": "
+    } else {
+        ""
+    };
+    let fields = (!fields.is_empty()).then(|| {
+        view! {
+            <ul data-testid="error-fields">
+                {fields.into_iter().map(|(id, text)| view! {
+                    <li data-field=id>
+                        <a href=format!("#{id}") on:click=move |ev| {
+                            // The fragment stays the share link.
+                            ev.prevent_default();
+                            focus_field(id);
+                        }>{field_label(id)}</a>": "{quoted(&text)}
+                    </li>
+                }).collect_view()}
+            </ul>
+        }
+    });
+    view! {
+        <div class="notice error" role="alert" data-testid="error">
+            <strong>{title}{colon}</strong>{msg.map(|m| quoted(&m))}
+            {fields}
+        </div>
+    }
+    .into_any()
+}
+
+/// The plan's warnings.
+#[inline(never)]
+fn warnings_list(warnings: Vec<rtkvm_core::plan::Warning>) -> AnyView {
+    view! {
+        <div class="notice warning" role="status" data-testid="warnings">
+            <strong>"Warnings"</strong>
+            <ul>
+                {warnings.into_iter().map(|w| view! {
+                    <li data-code=w.code.as_str()><code>{w.code.as_str()}</code>" "{quoted(&w.message)}</li>
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+    .into_any()
 }

@@ -574,7 +574,8 @@ fn draw_node(
 /// so instead (the map then shows the topology alone).
 #[component]
 pub fn Legend(layout: Memo<Layout>) -> impl IntoView {
-    let partitioned = move || layout.with(Layout::partitioned);
+    // A memo: the legend is rebuilt when the partition comes or goes, not with every layout.
+    let partitioned = Memo::new(move |_| layout.with(Layout::partitioned));
     let items = [
         ("host", "host (housekeeping)"),
         ("emulator", "emulator threads"),
@@ -582,15 +583,22 @@ pub fn Legend(layout: Memo<Layout>) -> impl IntoView {
         ("vcpu", "guest vCPU k (vk)"),
         ("idle", "idle SMT sibling"),
     ];
-    view! {
-        <Show when=partitioned fallback=|| view! {
-            <p class="hint legend" data-testid="no-partition">"No CPU roles: the host settings make no partition. The map shows the topology alone until the marked host field is corrected."</p>
-        }>
-            <ul class="legend">
-                {items.into_iter().map(|(class, text)| view! {
-                    <li><span class=format!("swatch {class}")></span>{text}</li>
-                }).collect_view()}
-            </ul>
-        </Show>
+    // Each built only when shown (an AnyView), so that the one not shown is not compiled at start.
+    move || {
+        if partitioned.get() {
+            view! {
+                <ul class="legend">
+                    {items.into_iter().map(|(class, text)| view! {
+                        <li><span class=format!("swatch {class}")></span>{text}</li>
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        } else {
+            view! {
+                <p class="hint legend" data-testid="no-partition">"No CPU roles: the host settings make no partition. The map shows the topology alone until the marked host field is corrected."</p>
+            }
+            .into_any()
+        }
     }
 }
