@@ -410,3 +410,15 @@ test('on a phone the map and the errors come before the settings', async () => {
   assert.ok(input < map && map < error && error < settings, `input ${input}, map ${map}, error ${error}, settings ${settings}`);
   await close(s);
 });
+
+test('ppc64le: the automatic page size is said in the host\'s own sizes, and SMT is turned off with ppc64_cpu', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=caps-input]', await readFile(corpus('virt-manager/kvm-ppc64le.xml'), 'utf8'));
+  await page.waitForSelector('[data-testid=warnings] [data-code=smt-enabled]');
+  assert.equal(await page.locator('[data-testid=page-size] option').first().innerText(), 'automatic: 16 MiB on this host');
+  const smt = await page.innerText('[data-testid=warnings] [data-code=smt-enabled]');
+  assert.match(smt, /ppc64_cpu --smt=off/);
+  assert.doesNotMatch(smt, /firmware/);
+  await close(s);
+});
