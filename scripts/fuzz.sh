@@ -4,22 +4,23 @@
 # out-of-memory; the input that caused it is left in fuzz/artifacts/<target>/ and belongs in
 # fuzz/regressions/<target>/ as a regression test once fixed. Prints each target's runs at the end;
 # the long run's figures are recorded in docs/bad-input.md.
-#   scripts/fuzz.sh                  # CI's budget, about 12 minutes: domain 360 s, pipeline 180 s,
-#                                    # parse and link 90 s each
+#   scripts/fuzz.sh                  # CI's budget, about 12 minutes: domain 300 s, pipeline 150 s,
+#                                    # exports 90 s, parse, link and report 60 s each
 #   scripts/fuzz.sh 60               # 60 s for every target
 #   scripts/fuzz.sh domain=600       # only the targets named, each for its own time
-#   scripts/fuzz.sh --long           # the long run: domain and pipeline 2 hours, parse and link 1 hour
+#   scripts/fuzz.sh --long           # the long run: domain, pipeline and exports 2 hours, parse, link
+#                                    # and report 1 hour
 # Builds with the target directory in CARGO_TARGET_DIR when it is set (target/ otherwise); the
 # seeds, the grown corpus and the logs stay in target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(parse pipeline link domain)
-declare -A seconds=([domain]=360 [pipeline]=180 [parse]=90 [link]=90)
+targets=(parse pipeline link domain report exports)
+declare -A seconds=([domain]=300 [pipeline]=150 [exports]=90 [parse]=60 [link]=60 [report]=60)
 named=()
 for arg in "$@"; do
   case "$arg" in
-    --long) seconds=([domain]=7200 [pipeline]=7200 [parse]=3600 [link]=3600) ;;
+    --long) seconds=([domain]=7200 [pipeline]=7200 [exports]=7200 [parse]=3600 [link]=3600 [report]=3600) ;;
     *=*)
       target=${arg%%=*} value=${arg#*=}
       if [[ -z ${seconds[$target]+set} || ! $value =~ ^[0-9]+$ ]]; then
@@ -51,7 +52,7 @@ rustup run "$RTKVM_NIGHTLY" rustc --version >/dev/null 2>&1 || rustup toolchain 
 
 seeds=target/fuzz-seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/parse" "$seeds/pipeline" "$seeds/link" "$seeds/domain"
+mkdir -p "$seeds/parse" "$seeds/pipeline" "$seeds/link" "$seeds/domain" "$seeds/report" "$seeds/exports"
 find core/tests/corpus core/fixtures -type f \( -name '*.xml' -o -name '*.out' \) | while read -r f; do
   n=$(basename "$f")
   cp "$f" "$seeds/parse/$n"
@@ -71,6 +72,16 @@ for f in core/fixtures/*.xml; do
   # priority 1, name 0), then the document.
   { printf '\002\000\030\000\000\002\000\004\377\002\001\000'; cat "$f"; } > "$seeds/pipeline/$(basename "$f")"
 done
+# Every host of the corpus behind the same settings bytes (byte 11 also gives the other guests'
+# vCPUs and emulator policies) and a block of hostile guest names (its length, then four names
+# separated by NUL bytes: the first guest's and three more).
+names=$'it\'s\x01$(touch pwned) `id`\x01a: b &anchor *alias\x01- "q" # c {x: [1]} ~ !!str'
+find core/tests/corpus core/fixtures -path core/fixtures/domains -prune -o -type f -name '*.xml' -print | while read -r f; do
+  { printf '\002\000\030\000\000\002\000\004\377\002\001\016'; printf '%b' "\\0$(printf %03o "${#names}")"
+    printf '%s' "$names" | tr '\001' '\000'; cat "$f"; } > "$seeds/exports/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
+# The reports rtkvm-check.sh writes are in fuzz/regressions/report/ (made by core/tests/verify.rs with
+# RTKVM_REPORT_SEEDS=DIR), copied below.
 # Existing domains, behind one selector byte (recipe 3, the domain's own vCPU count).
 find core/tests/domains core/fixtures/domains -type f -name '*.xml' | while read -r f; do
   { printf '\004'; cat "$f"; } > "$seeds/domain/$(basename "$(dirname "$f")")-$(basename "$f")"

@@ -181,13 +181,15 @@ pub fn read_report(text: &str, outputs: &Outputs) -> Result<CheckReport, Error> 
     }
     if version != CHECK_FORMAT.to_string() {
         return Err(Error::Invalid(format!(
-            "this report is in format {version}; this rtkvm reads format {CHECK_FORMAT}: run the rtkvm-check.sh of this plan"
+            "this report is in format {}; this rtkvm reads format {CHECK_FORMAT}: run the rtkvm-check.sh of this plan",
+            shown(version)
         )));
     }
     let ours = plan_id(outputs);
     if id != ours {
         return Err(Error::Invalid(format!(
-            "this report checks another plan ({id}); this plan is {ours}: run this plan's rtkvm-check.sh, or open the plan the report was made for"
+            "this report checks another plan ({}); this plan is {ours}: run this plan's rtkvm-check.sh, or open the plan the report was made for",
+            shown(id)
         )));
     }
     let mut checks = Vec::new();
@@ -230,6 +232,19 @@ pub fn read_report(text: &str, outputs: &Outputs) -> Result<CheckReport, Error> 
         lines: checks,
         failures,
     })
+}
+
+/// The most characters of a pasted word a refusal repeats (a plan's fingerprint has 16).
+const SHOWN_CHARS: usize = 24;
+
+/// Returns a word of the paste as a message repeats it: whole when short, else its first
+/// [`SHOWN_CHARS`] characters and `…`, so that a hostile paste (a header of one 1 MB word) does not
+/// come back as a message as long as itself.
+fn shown(word: &str) -> String {
+    match word.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{}…", &word[..end]),
+        None => word.to_string(),
+    }
 }
 
 /// What to do when a check fails.

@@ -162,6 +162,15 @@ impl Drop for Tree {
     }
 }
 
+/// Keeps a report as a seed of the `report` fuzz target when `RTKVM_REPORT_SEEDS` names a folder
+/// (`fuzz/regressions/report/` holds the ones made so).
+fn keep_seed(name: &str, report: &str) {
+    if let Some(dir) = std::env::var_os("RTKVM_REPORT_SEEDS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.txt")), report).unwrap();
+    }
+}
+
 fn failed(report: &str, out: &Outputs) -> Vec<String> {
     read_report(report, out)
         .unwrap()
@@ -182,6 +191,7 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
 
     let good = Tree::correct("good", &plan, &out);
     let report = good.run(&script);
+    keep_seed("good", &report);
     assert_eq!(failed(&report, &out), Vec::<String>::new(), "{report}");
     let read = read_report(&report, &out).unwrap();
     assert!(read.lines.iter().any(|l| l.check == "guest 1 vCPU 3"));
@@ -279,6 +289,7 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
         let mut tree = Tree::correct(name, &plan, &out);
         fault(&mut tree);
         let report = tree.run(&script);
+        keep_seed(name, &report);
         let failed = failed(&report, &out);
         for check in checks {
             assert!(
@@ -317,4 +328,21 @@ fn a_report_of_another_plan_or_format_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("checks another plan"), "{err}");
+}
+
+/// A refusal repeats at most a few characters of what was pasted: the `report` fuzz target found a
+/// header whose plan id was a word of 132 characters, repeated whole in the message
+/// (`fuzz/regressions/report/header-long-plan-id`).
+#[test]
+fn a_refusal_repeats_a_few_characters_of_the_paste_only() {
+    let (_, out) = plan();
+    let long = "¼".repeat(100_000);
+    for header in [
+        format!("rtkvm-check 1 recipe 4 plan {long}\n"),
+        format!("rtkvm-check {long} recipe 4 plan 0123456789abcdef\n"),
+    ] {
+        let err = read_report(&header, &out).unwrap_err().to_string();
+        assert!(err.len() < 300, "{} bytes", err.len());
+        assert!(err.contains(&format!("{}…", "¼".repeat(24))), "{err}");
+    }
 }

@@ -71,3 +71,52 @@ fn domain_regressions_and_every_corpus_domain() {
     }
     assert!(patched >= 100, "only {patched} inputs were patched");
 }
+
+#[test]
+fn report_regressions_and_the_real_reports() {
+    let inputs = inputs("report");
+    // The real reports of `core/tests/verify.rs` (a host that runs the plan, and faulty ones).
+    assert!(inputs.iter().filter(|(n, _)| n.ends_with(".txt")).count() >= 4);
+    for (name, data) in inputs {
+        let ok = std::panic::catch_unwind(|| rtkvm_fuzz::report(&data))
+            .unwrap_or_else(|_| panic!("{name}"));
+        assert!(ok, "{name}");
+    }
+}
+
+#[test]
+fn exports_regressions_and_hostile_names_on_every_fixture() {
+    for (name, data) in inputs("exports") {
+        let _ = std::panic::catch_unwind(|| rtkvm_fuzz::exports(&data))
+            .unwrap_or_else(|_| panic!("{name}"));
+    }
+    // The seed format: settings bytes, the names block, the host; the hostile names of issue 24 on
+    // every fixture and corpus host that plans.
+    let names = b"it's\0$(touch pwned) `id`\0a: b &anchor *alias\0- \"q\" # c {x: [1]} ~ !!str";
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("domains") {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "xml") {
+                out.push(path);
+            }
+        }
+    }
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core");
+    let mut hosts = Vec::new();
+    walk(&core.join("fixtures"), &mut hosts);
+    walk(&core.join("tests/corpus"), &mut hosts);
+    hosts.sort();
+    let mut planned = 0;
+    for path in hosts {
+        let mut seed = vec![2, 0, 0x18, 0, 0, 2, 0, 4, 0xff, 2, 1, 0x0e];
+        seed.push(names.len() as u8);
+        seed.extend_from_slice(names);
+        seed.extend(std::fs::read(&path).unwrap());
+        let ok = std::panic::catch_unwind(|| rtkvm_fuzz::exports(&seed))
+            .unwrap_or_else(|_| panic!("{}", path.display()));
+        planned += usize::from(ok);
+    }
+    assert!(planned >= 8, "only {planned} hosts planned");
+}
