@@ -82,18 +82,36 @@ async function assertServesTheExample(server) {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(server.origin + SUBPATH);
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
   assert.deepEqual(errors, []);
   await context.close();
   server.close();
 }
 
+/** The box each output is folded in until it is opened (a guest's files and the runbook are written
+ * only then), by the output's test id without a guest number. */
+const FOLDED = { 'out-xml': 'xml-box', 'out-guest-cmdline': 'guest-files', 'out-guest-tuned': 'guest-files', 'out-guest-setup': 'guest-files', 'out-latency-test': 'latency-files', 'out-readme': 'readme-box' };
+
+/** Opens the box an output is folded in, if it is, and waits for the output. */
+async function reveal(page, testid) {
+  const [, base, n] = testid.match(/^(.*?)(-\d+)?$/);
+  const box = FOLDED[base];
+  if (box) {
+    const details = page.locator(`[data-testid=${box}${n ?? ''}]`);
+    await details.waitFor();
+    if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
+  }
+  await page.waitForSelector(`[data-testid=${testid}]`);
+}
+
 async function outputText(page, testid) {
+  await reveal(page, testid);
   return page.locator(`[data-testid=${testid}] pre`).textContent();
 }
 
 async function downloadOf(page, testid) {
+  await reveal(page, testid);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.click(`[data-testid=${testid}-download]`),
@@ -194,6 +212,7 @@ test('editing updates the share link, and the link restores the edit', async () 
   }
   await close(example);
   await page.fill('[data-testid=name]', 'trading-1');
+  await reveal(page, 'out-xml');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
   await page.waitForFunction((l) => location.hash.startsWith('#v6.') && location.hash !== l, exampleLink);
   assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
@@ -219,7 +238,7 @@ test('a bad paste shows an error with its position and keeps the settings', asyn
   await paste(page, '<domainCapabilities/>');
   assert.match(await page.innerText('[data-testid=error]'), /virsh domcapabilities/);
   await page.click('[data-testid=load-example]');
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14;/);
   await close(s);
 });
@@ -287,7 +306,7 @@ test('the page is usable on a phone', async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
   const page = await context.newPage();
   await page.goto(origin + SUBPATH);
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: path.join(artifacts, 'phone-dark.png'), fullPage: false });
@@ -338,7 +357,7 @@ test('golden links of every version open to their recorded plans and stay in the
   for (const g of all) {
     const page = await context.newPage();
     await page.goto(origin + SUBPATH + g.link);
-    await page.waitForSelector('[data-testid=out-xml]');
+    await page.waitForSelector('[data-testid=out-cmdline]');
     const out = await pageOutputs(page);
     assert.equal(out.cmdline, g.kernel_cmdline, `${g.name}: kernel command line`);
     assert.equal(out.hugepages, g.hugepages_sh, `${g.name}: hugepages.sh`);
@@ -364,7 +383,7 @@ test('links made by the CLI with each non-default flag open to the CLI\'s output
     // A fresh page from the link.
     const fresh = await s.context.newPage();
     await fresh.goto(origin + SUBPATH + link);
-    await fresh.waitForSelector('[data-testid=out-xml]');
+    await fresh.waitForSelector('[data-testid=out-cmdline]');
     const expected = cliOutputs(args, xml);
     assert.deepEqual(await pageOutputs(fresh), expected, `${host} ${args.join(' ')}`);
     assert.equal(await settledHash(fresh), link, `${host} ${args.join(' ')}: the fragment changed`);
@@ -408,6 +427,7 @@ test('a link pasted into the address bar of an open page is followed', async () 
   const args = ['--vcpus', '2', '--memory', '4G', '--name', 'from-hash'];
   const link = cli(['plan', ...args, '--format', 'link'], smt).trim();
   await page.evaluate((l) => { location.hash = l; }, link);
+  await reveal(page, 'out-xml');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre')?.innerText.includes('from-hash'));
   assert.equal(await outputText(page, 'out-xml'), cli(['plan', ...args, '--format', 'xml'], smt));
   assert.equal(await page.inputValue('[data-testid=name]'), 'from-hash');
@@ -430,7 +450,7 @@ test('a large host opens only the guest\'s node, and a header opens any other', 
   const g = JSON.parse(await readFile(path.join(goldenDir, 'v2-host-1024.json'), 'utf8'));
   const s = await open(g.link);
   const { page } = s;
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   const guestNode = Number((await page.innerText('[data-testid=placement]')).match(/NUMA node (\d+)/)[1]);
   const openNodes = () => page.$$eval('.topology-map .node', (nodes) => nodes.filter((n) => n.querySelector('svg')).map((n) => Number(n.dataset.node)));
   assert.deepEqual(await openNodes(), [guestNode]);
@@ -503,6 +523,7 @@ test('copy buttons are named for what they copy and say when they have copied', 
   const { page, context } = s;
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   assert.equal(await page.getAttribute('[data-testid=out-cmdline-copy]', 'aria-label'), 'Copy kernel-cmdline.txt');
+  await reveal(page, 'out-xml');
   assert.equal(await page.getAttribute('[data-testid=out-xml-download]', 'aria-label'), 'Download rt-guest.xml');
   assert.equal(await page.getAttribute('[data-testid=copy-link]', 'aria-label'), 'Copy link to this plan');
   await page.click('[data-testid=out-cmdline-copy]');
@@ -538,6 +559,7 @@ test('messages read well: quoted commands in quotes, warnings announced, plain w
   await page.waitForFunction(() => document.querySelector('[data-testid=placement]')?.innerText.endsWith('no real-time vCPUs'));
   // A name in any script downloads under its own letters.
   await page.fill('[data-testid=name]', 'ünï');
+  await reveal(page, 'out-xml');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('<name>ünï</name>'));
   assert.equal((await downloadOf(page, 'out-xml')).name, 'ünï.xml');
   await close(s);
@@ -566,7 +588,7 @@ test('the largest guest each node takes is said before a limit is met', async ()
   await page.fill('[data-testid=vcpus]', '6');
   await page.waitForFunction(() => document.querySelector('[data-testid=error]')?.innerText.includes('fits on no NUMA node'));
   await page.fill('[data-testid=vcpus]', '5');
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   await close(s);
 });
 
@@ -590,6 +612,8 @@ test('axe-core finds no serious or critical accessibility violation in the main 
   states.push(['the example plan', await axeViolations(s.page)]);
   await s.page.click('[data-testid=params-box] summary');
   await s.page.click('[data-testid=guest-files] summary');
+  await s.page.click('[data-testid=xml-box] summary');
+  await s.page.click('[data-testid=readme-box] summary');
   states.push(['the example with its explanations open', await axeViolations(s.page)]);
   await s.page.fill('[data-testid=vcpus]', '64');
   await s.page.waitForSelector('[data-testid=error]');
@@ -606,7 +630,7 @@ test('axe-core finds no serious or critical accessibility violation in the main 
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
   const page = await phone.newPage();
   await page.goto(origin + SUBPATH);
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   states.push(['a phone in dark mode', await axeViolations(page)]);
   await phone.close();
   const found = states.filter(([, v]) => v.length).map(([name, v]) => `${name}:\n  ${v.join('\n  ')}`);
@@ -707,7 +731,7 @@ test('the host\'s limit a guest meets, and what is wrong with a value, are said 
   await page.waitForFunction(() => document.querySelectorAll('[aria-invalid=true]').length === 1);
   assert.deepEqual(await invalid(), ['priority']);
   await page.fill('[data-testid=priority]', '1');
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   assert.deepEqual(await invalid(), []);
   // A one-node host with node 1 chosen: the node menu says why.
   await page.selectOption('[data-testid=node]', '1');
@@ -735,7 +759,7 @@ async function mapGeometry(page) {
 test('the map is one tab stop moved with the arrow keys, and its text stays readable on wide hosts and phones', async () => {
   const s = await open();
   const { page } = s;
-  await page.waitForSelector('[data-testid=out-xml]');
+  await page.waitForSelector('[data-testid=out-cmdline]');
   assert.equal(await page.locator('svg.topology g.cpu[tabindex]').count(), 0, 'no CPU is a tab stop of its own');
   // Tabbing from the last field of the left column (the domain box's file picker, after the form)
   // reaches the map, which starts on the guest's vCPU 0.
@@ -783,7 +807,7 @@ test('the map is one tab stop moved with the arrow keys, and its text stays read
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const small = await phone.newPage();
   await small.goto(origin + SUBPATH);
-  await small.waitForSelector('[data-testid=out-xml]');
+  await small.waitForSelector('[data-testid=out-cmdline]');
   await small.fill('[data-testid=caps-input]', await readFile(corpus('virt-manager/kvm-aarch64.xml'), 'utf8'));
   await small.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu').length === 160);
   const onPhone = await mapGeometry(small);
@@ -804,7 +828,7 @@ test('the next steps are the bundle\'s README, with the page\'s link, and follow
   await rm(dir, { recursive: true, force: true });
   const s = await open(link);
   const { page } = s;
-  await page.waitForSelector('[data-testid=out-readme]');
+  await reveal(page, 'out-readme');
   const d = await downloadOf(page, 'out-readme');
   assert.equal(d.name, 'README.md');
   assert.equal(d.content, readme, 'the runbook differs from the README of rtkvm plan --format bundle');
@@ -853,7 +877,7 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   assert.ok(hash.startsWith('#v6.'), hash);
   const other = await s.context.newPage();
   await other.goto(origin + SUBPATH + hash);
-  await other.waitForSelector('[data-testid=out-xml]');
+  await other.waitForSelector('[data-testid=out-cmdline]');
   assert.equal(await other.inputValue('[data-testid=reserve]'), 'guest');
   assert.equal(await other.inputValue('[data-testid=spare]'), '8G');
   assert.equal(await outputText(other, 'out-cmdline'), cli(['plan', ...spared, '--format', 'cmdline'], example));

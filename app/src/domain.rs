@@ -27,7 +27,7 @@ use rtkvm_core::{Error, Host, Outputs, Plan, Settings};
 use crate::browser;
 use crate::fields::quoted;
 use crate::outputs::OutputBox;
-use crate::state::AppState;
+use crate::state::{AppState, Planned};
 
 /// The id of the domain's text area (findings select their line in it).
 const AREA: &str = "domain";
@@ -123,7 +123,7 @@ pub fn check_and_patch(
     text: &str,
     host: &Result<Arc<Host>, Error>,
     settings: &Result<Settings, Error>,
-    plan: &Option<Result<(Plan, Outputs), Error>>,
+    plan: &Option<Result<Arc<Planned>, Error>>,
 ) -> Result<Existing, String> {
     let doc = parse_domain(text).map_err(|e| domain_message(text, &e))?;
     let facts = DomainFacts::read(&doc);
@@ -158,7 +158,8 @@ pub fn check_and_patch(
         }
     };
     let patch = match (&completed, plan) {
-        (Ok((host, _, notes)), Some(Ok((plan, _)))) => {
+        (Ok((host, _, notes)), Some(Ok(planned))) => {
+            let plan = &planned.plan;
             let applied = rtkvm_core::apply::apply(&doc, host, plan);
             let file = xml_file_name(&facts.name);
             let diff = applied.unified_diff(doc.text, &file);

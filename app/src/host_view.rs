@@ -17,7 +17,11 @@ pub fn HostView() -> impl IntoView {
     // does not fit. The map's structure depends on the host only.
     let layout = Memo::new(move |_| {
         state.plan.with(|plan| match plan {
-            Some(Ok((p, _))) => Layout::new(&p.host.nodes, Some(&p.guest), &p.host.hugepages),
+            Some(Ok(p)) => Layout::new(
+                &p.plan.host.nodes,
+                Some(&p.plan.guest),
+                &p.plan.host.hugepages,
+            ),
             // No plan: the partition alone, from the host side of the form when a guest field is
             // wrong (the guest is then not placed), so that the map never shows what is not used.
             _ => state.host.with(|host| {
@@ -124,7 +128,7 @@ pub fn Problems() -> impl IntoView {
             Vec::new()
         };
         let warnings = state.plan.with(|p| match p {
-            Some(Ok((plan, _))) => plan.warnings.clone(),
+            Some(Ok(p)) => p.plan.warnings.clone(),
             _ => Vec::new(),
         });
         // A message the list says under its field is not said twice.

@@ -39,6 +39,7 @@ fn App(
 ) -> impl IntoView {
     let state = AppState::new(link);
     provide_context(state);
+    provide_context(outputs::Folds(RwSignal::new(Vec::new())));
     // Tell the benchmarks a plan is on screen (effects run after the DOM is updated, in the order they
     // are created: this one first, so that the mark does not include updating the address bar).
     Effect::new(move |_| {
@@ -108,7 +109,7 @@ fn App(
                     <host_view::Problems/>
                     <domain::DomainResults/>
                     <outputs::Outputs/>
-                    <outputs::GuestOs/>
+                    <outputs::Guests/>
                     <outputs::NextSteps/>
                 </div>
             </section>

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use rtkvm_core::existing::DomainFacts;
 use rtkvm_core::host::Host;
 use rtkvm_core::link::SharedPlan;
-use rtkvm_core::{Error, Form, Outputs, Plan, Settings};
+use rtkvm_core::outputs::HostOutputs;
+use rtkvm_core::{Error, Form, Plan, Settings};
 
 use crate::domain::Existing;
 
@@ -25,8 +26,29 @@ pub async fn open_fragment(fragment: &str) -> Result<SharedPlan, Error> {
 }
 
 /// Whether a computed plan memo holds a plan.
-fn planned(plan: &Option<Result<(Plan, Outputs), Error>>) -> bool {
+fn planned(plan: &Option<Result<Arc<Planned>, Error>>) -> bool {
     matches!(plan, Some(Ok(_)))
+}
+
+/// A plan with the host it was made for. Its outputs are written where they are shown: the host's
+/// by [`AppState::host_outputs`], each guest's only once its box is opened.
+#[derive(Debug)]
+pub struct Planned {
+    /// The host (shared with the host memo).
+    pub host: Arc<Host>,
+    /// The plan.
+    pub plan: Plan,
+}
+
+impl PartialEq for Planned {
+    fn eq(&self, other: &Self) -> bool {
+        same_host(&self.host, &other.host) && self.plan == other.plan
+    }
+}
+
+/// Whether two hosts are the same: the same parse, or equal ones.
+fn same_host(a: &Arc<Host>, b: &Arc<Host>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 /// Where the host comes from.
@@ -73,14 +95,17 @@ pub struct AppState {
     /// The pasted domain checked against the host and patched with the plan; `None` while the box is
     /// empty.
     pub existing: Memo<Option<Result<Existing, String>>>,
-    /// The plan and its outputs, when host and settings are good.
-    pub plan: Memo<Option<Result<(Plan, Outputs), Error>>>,
+    /// The plan, when host and settings are good.
+    pub plan: Memo<Option<Result<Arc<Planned>, Error>>>,
     /// The messages that stand under form fields, by field id: what is wrong with a field's value,
     /// or the host's limit the guest meets ("at most 6 vCPUs on node 1").
     pub field_messages: Memo<Vec<(&'static str, String)>>,
-    /// The outputs on the page: the plan's, or while there is none (a setting is wrong, the guest
-    /// does not fit, the paste is broken) the last plan's, shown as out of date.
-    pub shown: Memo<Option<(Plan, Outputs)>>,
+    /// The plan on the page: the current one, or while there is none (a setting is wrong, the guest
+    /// does not fit) the last one, shown as out of date, as long as the host is the same: another
+    /// host's plan is never offered.
+    pub shown: Memo<Option<Arc<Planned>>>,
+    /// The host's outputs of the plan on the page (the guests' are written where they are opened).
+    pub host_outputs: Memo<Option<Arc<HostOutputs>>>,
     /// What the share link for the current host and settings is made from: the opened link's own
     /// fragment while they are what it says, else a new link's payload, to be compressed.
     pub link: Memo<Option<LinkSource>>,
@@ -131,9 +156,11 @@ impl AppState {
                         // The domain's values make no partition of the host.
                         Some(Err(e)) => return Some(Err(e.clone())),
                     };
-                    Some(rtkvm_core::plan(h, s).map(|p| {
-                        let outputs = rtkvm_core::outputs(h, &p);
-                        (p, outputs)
+                    Some(rtkvm_core::plan(h, s).map(|plan| {
+                        Arc::new(Planned {
+                            host: h.clone(),
+                            plan,
+                        })
                     }))
                 })
             })
@@ -168,10 +195,19 @@ impl AppState {
                 })
             })
         });
-        let shown = Memo::new(move |last: Option<&Option<(Plan, Outputs)>>| {
+        let shown = Memo::new(move |last: Option<&Option<Arc<Planned>>>| {
             plan.with(|p| match p {
                 Some(Ok(current)) => Some(current.clone()),
-                _ => last.cloned().flatten(),
+                _ => host.with(|h| {
+                    let h = h.as_ref().ok()?;
+                    last.cloned().flatten().filter(|l| same_host(&l.host, h))
+                }),
+            })
+        });
+        let host_outputs = Memo::new(move |_| {
+            shown.with(|s| {
+                s.as_ref()
+                    .map(|s| Arc::new(rtkvm_core::outputs::host_outputs(&s.host, &s.plan)))
             })
         });
         // The link carries the host and the settings the plan is made with, never a pasted domain.
@@ -210,6 +246,7 @@ impl AppState {
             plan,
             field_messages,
             shown,
+            host_outputs,
             link,
             share: RwSignal::new(None),
         };

@@ -30,6 +30,20 @@ pub struct GuestOs {
     pub latency_test: String,
 }
 
+/// Returns a guest's real-time vCPUs and its housekeeping vCPUs (every vCPU without the real-time
+/// scheduler).
+pub fn vcpu_roles(g: &GuestPlan) -> (CpuSet, CpuSet) {
+    let all: CpuSet = (0..g.vcpus).collect();
+    let hk = all.difference(&g.rt_vcpus);
+    (g.rt_vcpus.clone(), hk)
+}
+
+/// Whether the guest's kernel isolates its real-time vCPUs: only when it has some, and housekeeping
+/// vCPUs left for its own work.
+pub fn isolates(rt: &CpuSet, housekeeping: &CpuSet) -> bool {
+    !rt.is_empty() && !housekeeping.is_empty()
+}
+
 /// Writes the guest OS outputs of a plan's first guest.
 pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
     guest_os_of(host, &plan.guest, plan.recipe)
@@ -37,10 +51,8 @@ pub fn guest_os(host: &Host, plan: &Plan) -> GuestOs {
 
 /// Writes the guest OS outputs of one guest of a plan.
 pub fn guest_os_of(host: &Host, g: &GuestPlan, recipe: Recipe) -> GuestOs {
-    let all: CpuSet = (0..g.vcpus).collect();
-    let rt = g.rt_vcpus.clone();
-    let hk = all.difference(&rt);
-    let isolate = !rt.is_empty() && !hk.is_empty();
+    let (rt, hk) = vcpu_roles(g);
+    let isolate = isolates(&rt, &hk);
     let mut params = Vec::new();
     if isolate {
         params.push(param(
