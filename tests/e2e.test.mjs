@@ -185,7 +185,7 @@ test('a link made by --format link opens the same plan', async () => {
   const xml = await readFile(fixture('smt2.xml'), 'utf8');
   const args = ['--vcpus', '3', '--memory', '8G', '--rt-vcpus', '^0', '--name', 'plc <1>'];
   const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-  assert.ok(link.startsWith('#v6.') && link.length < 400, link);
+  assert.ok(link.startsWith('#v7.') && link.length < 400, link);
   const s = await open(link);
   const { page } = s;
   await page.waitForSelector('[data-testid=from-link]');
@@ -204,7 +204,7 @@ test('editing updates the share link, and the link restores the edit', async () 
   const { page } = s;
   // The link follows a change in a task of its own, after the plan, compressed by the browser's own
   // deflate: its bytes may differ from the CLI's, and it opens to the same plan.
-  await page.waitForFunction(() => location.hash.startsWith('#v6.'));
+  await page.waitForFunction(() => location.hash.startsWith('#v7.'));
   const exampleLink = await page.evaluate(() => location.hash);
   const example = await open(exampleLink);
   for (const [testid, format] of [['out-cmdline', 'cmdline'], ['out-xml', 'xml']]) {
@@ -214,10 +214,10 @@ test('editing updates the share link, and the link restores the edit', async () 
   await page.fill('[data-testid=name]', 'trading-1');
   await reveal(page, 'out-xml');
   await page.waitForFunction(() => document.querySelector('[data-testid=out-xml] pre').innerText.includes('trading-1'));
-  await page.waitForFunction((l) => location.hash.startsWith('#v6.') && location.hash !== l, exampleLink);
+  await page.waitForFunction((l) => location.hash.startsWith('#v7.') && location.hash !== l, exampleLink);
   assert.equal(await page.getAttribute('[data-testid=share-link]', 'href'), new URL(page.url()).hash);
   const hash = new URL(page.url()).hash;
-  assert.ok(hash.startsWith('#v6.'));
+  assert.ok(hash.startsWith('#v7.'));
   assert.ok(hash.length <= 200, `the example's link is ${hash.length} characters`);
   const again = await open(hash);
   assert.equal(await again.page.inputValue('[data-testid=name]'), 'trading-1');
@@ -379,7 +379,7 @@ test('links made by the CLI with each non-default flag open to the CLI\'s output
   for (const [host, args] of cases) {
     const xml = await readFile(path.join(root, host), 'utf8');
     const link = cli(['plan', ...args, '--format', 'link'], xml).trim();
-    assert.ok(link.startsWith('#v6.'), link);
+    assert.ok(link.startsWith('#v7.'), link);
     // A fresh page from the link.
     const fresh = await s.context.newPage();
     await fresh.goto(origin + SUBPATH + link);
@@ -664,8 +664,8 @@ test('a link that inflates past the limit is refused by the browser-side inflate
   assert.match(await page.innerText('[data-testid=link-error]'), /decompresses to more than the size limit\)\. The example host is shown instead\./);
   // A cut-off payload is "does not decompress", the same words as the CLI's.
   const link = cli(['plan', '--format', 'link'], cli(['example'])).trim();
-  const packed = Buffer.from(link.slice('#v6.'.length), 'base64url');
-  const cut = `#v6.${packed.subarray(0, packed.length - 3).toString('base64url')}`;
+  const packed = Buffer.from(link.slice('#v7.'.length), 'base64url');
+  const cut = `#v7.${packed.subarray(0, packed.length - 3).toString('base64url')}`;
   await page.evaluate((l) => { location.hash = l; }, cut);
   await page.waitForFunction(() => document.querySelector('[data-testid=link-error]')?.innerText.includes('does not decompress'));
   assert.match(await page.innerText('[data-testid=placement]'), /host CPUs 12, 13, 14, 15/);
@@ -874,7 +874,7 @@ test('the huge pages can be only the guest\'s, and the page says what they take 
   await page.waitForSelector('#spare-hint .field-error', { state: 'detached' });
   // The choices travel in the link (v6) and come back with it.
   const hash = await settledHash(page);
-  assert.ok(hash.startsWith('#v6.'), hash);
+  assert.ok(hash.startsWith('#v7.'), hash);
   const other = await s.context.newPage();
   await other.goto(origin + SUBPATH + hash);
   await other.waitForSelector('[data-testid=out-cmdline]');
@@ -1015,5 +1015,33 @@ test('capabilities pasted into the domain box, and a domain into the capabilitie
   const inCapsBox = await page.innerText('[data-testid=error]');
   assert.match(inCapsBox, /^The capabilities cannot be used: this is a domain XML \(“virsh dumpxml”\), not the host's “virsh capabilities”: to check and patch this VM, paste it into the box “Your VM”, under 3\. Guest; box 1 takes the output of “virsh capabilities” run on the host/);
   assert.equal(await page.locator('[data-testid=domain-results]').count(), 0);
+  await close(s);
+});
+
+test('guests added in the page are planned together as rtkvm plan --guest plans them, and the link reopens them', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.click('[data-testid=add-guest]');
+  await page.click('[data-testid=add-guest]');
+  await page.fill('[data-testid=guest2-vcpus]', '2');
+  await page.fill('[data-testid=guest3-memory]', '4G');
+  await page.waitForSelector('[data-testid=guest-3]');
+  const example = cli(['example']);
+  const args = ['--guest', 'name=rt-guest,vcpus=4,memory=16G', '--guest', 'name=rt-guest-2,vcpus=2,memory=16G', '--guest', 'name=rt-guest-3,vcpus=4,memory=4G'];
+  const plan = JSON.parse(cli(['plan', ...args, '--format', 'json'], example));
+  assert.equal(plan.guests.length, 3);
+  for (const [i, testid] of ['out-xml', 'out-xml-2', 'out-xml-3'].entries()) {
+    assert.equal(await outputText(page, testid), plan.guests[i].domain_xml, `${testid} differs from guests[${i}] of rtkvm plan --guest …`);
+  }
+  // The link carries every guest: a new page opens the same three.
+  const hash = await settledHash(page);
+  const again = await open(hash);
+  await again.page.waitForSelector('[data-testid=guest-3]');
+  assert.equal(await outputText(again.page, 'out-xml-3'), plan.guests[2].domain_xml);
+  assert.equal(await again.page.inputValue('[data-testid=guest2-vcpus]'), '2');
+  // Removing a guest plans the others alone.
+  await again.page.click('[data-testid=remove-guest-3]');
+  await again.page.waitForFunction(() => !document.querySelector('[data-testid=guest-3]'));
+  await close(again);
   await close(s);
 });

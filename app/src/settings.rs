@@ -1,7 +1,7 @@
 //! Sections 2 and 3: the host's settings and the guest's.
 
 use leptos::prelude::*;
-use rtkvm_core::form::page_size_choices;
+use rtkvm_core::form::{page_size_choices, GuestForm};
 use rtkvm_core::settings::{
     EmulatorPolicy, Kernel, KernelType, Preset, Recipe, Reserve, Scheduler,
 };
@@ -81,7 +81,7 @@ pub fn SettingsForm() -> impl IntoView {
                     hint="Normal pages for the host OS, e.g. 6G."
                     get=|f| f.host_memory.clone() set=|f, v| f.host_memory = v/>
                 <Choice id="page-size" label="Huge page size"
-                    hint="Automatic: 1 GiB where the host supports it, else 2 MiB."
+                    hint="Automatic: the size the menu names, this host's largest up to 1 GiB."
                     options=page_sizes
                     get=|f| f.page_size.clone() set=|f, v| f.page_size = v/>
                 <Choice id="reserve" label="Huge pages"
@@ -132,6 +132,109 @@ pub fn SettingsForm() -> impl IntoView {
                     options=emulators
                     get=|f| f.emulator.clone() set=|f, v| f.emulator = v/>
             </div>
+            <OtherGuests/>
         </section>
+    }
+}
+
+/// The fields of one guest after the first, as the page names them: `(key, label)`.
+const GUEST_FIELDS: [(&str, &str); 8] = [
+    ("name", "Name"),
+    ("vcpus", "vCPUs"),
+    ("memory", "Memory"),
+    ("node", "Host NUMA node (auto or a number)"),
+    ("rt-vcpus", "Real-time vCPUs"),
+    ("scheduler", "Scheduler (fifo or rr)"),
+    ("priority", "Priority"),
+    ("emulator", "Emulator threads (share or isolate)"),
+];
+
+/// The field of a guest form named `key`.
+fn guest_field<'a>(g: &'a mut GuestForm, key: &str) -> &'a mut String {
+    match key {
+        "name" => &mut g.name,
+        "vcpus" => &mut g.vcpus,
+        "memory" => &mut g.memory,
+        "node" => &mut g.node,
+        "rt-vcpus" => &mut g.rt_vcpus,
+        "scheduler" => &mut g.scheduler,
+        "priority" => &mut g.priority,
+        _ => &mut g.emulator,
+    }
+}
+
+/// The guests after the first: each a card of its own fields with Remove, and Add a guest, which
+/// copies the first guest under a new name. They are planned together with the first: the host is
+/// partitioned once, and no two guests share a core.
+#[component]
+fn OtherGuests() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let count = Memo::new(move |_| state.form.with(|f| f.others.len()));
+    let add = move |_| {
+        state.form.update(|f| {
+            let mut guest = f.first_guest();
+            guest.keep = None;
+            let taken = |name: &str| f.name == name || f.others.iter().any(|o| o.name == name);
+            let mut n = f.others.len() + 2;
+            while taken(&format!("{}-{n}", f.name)) {
+                n += 1;
+            }
+            guest.name = format!("{}-{n}", f.name);
+            f.others.push(guest);
+        });
+    };
+    view! {
+        <div class="other-guests" data-testid="other-guests">
+            {move || (0..count.get()).map(|i| other_guest(state, i)).collect_view()}
+            <button data-testid="add-guest" on:click=add
+                disabled=move || count.get() + 1 >= rtkvm_core::settings::MAX_GUESTS>"Add a guest"</button>
+            <small class="hint">"Another real-time guest on this host, planned with the first: its own whole cores, on the node you choose or the highest one it fits on."</small>
+        </div>
+    }
+}
+
+/// The card of guest `i + 2`.
+fn other_guest(state: AppState, i: usize) -> impl IntoView {
+    let number = i + 2;
+    let fields = GUEST_FIELDS
+        .iter()
+        .map(|&(key, label)| {
+            let id = format!("guest{number}-{key}");
+            view! {
+                <div class="field">
+                    <label for=id.clone()>{label}</label>
+                    <input id=id.clone() data-testid=id type="text"
+                        prop:value=move || state.form.with(|f| {
+                            f.others.get(i).map(|g| guest_field(&mut g.clone(), key).clone()).unwrap_or_default()
+                        })
+                        on:input=move |ev| {
+                            let value = event_target_value(&ev);
+                            state.form.update(|f| {
+                                if let Some(g) = f.others.get_mut(i) {
+                                    *guest_field(g, key) = value;
+                                }
+                            });
+                        }/>
+                </div>
+            }
+        })
+        .collect_view();
+    let title = move || {
+        state
+            .form
+            .with(|f| f.others.get(i).map(|g| g.name.clone()).unwrap_or_default())
+    };
+    view! {
+        <fieldset class="guest-card" data-testid=format!("guest-card-{number}")>
+            <legend>{format!("Guest {number}: ")}{title}</legend>
+            <div class="grid">{fields}</div>
+            <button data-testid=format!("remove-guest-{number}")
+                aria-label=move || format!("Remove guest {}", title())
+                on:click=move |_| state.form.update(|f| {
+                    if i < f.others.len() {
+                        f.others.remove(i);
+                    }
+                })>"Remove"</button>
+        </fieldset>
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::error::Error;
 use crate::host::Host;
-use crate::settings::{GuestSettings, HostSettings, Named, PageSize, Settings};
+use crate::settings::{GuestSettings, HostSettings, Named, PageSize, Placement, Settings};
 use crate::units::{format_kib, kernel_size, Kib};
 
 /// The settings as text fields, named like the CLI's flags.
@@ -48,6 +48,89 @@ pub struct Form {
     pub priority: String,
     /// `--emulator`: `share` or `isolate`.
     pub emulator: String,
+    /// Where the first guest is kept, when it is an existing VM already placed for real time (from a
+    /// share link v7 or a pasted domain); not a field the page shows.
+    pub keep: Option<Placement>,
+    /// `--guest`: the guests after the first, in the plan's order (empty for one guest).
+    pub others: Vec<GuestForm>,
+}
+
+/// One guest after the first, as text fields named like the keys of the CLI's `--guest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestForm {
+    /// The libvirt domain name.
+    pub name: String,
+    /// The vCPU count.
+    pub vcpus: String,
+    /// The guest's memory (`16G`).
+    pub memory: String,
+    /// `auto` or a host NUMA node id.
+    pub node: String,
+    /// `all`, `none`, a list (`1-3`) or a mask (`^0`).
+    pub rt_vcpus: String,
+    /// `fifo` or `rr`.
+    pub scheduler: String,
+    /// 1 to 99.
+    pub priority: String,
+    /// `share` or `isolate`.
+    pub emulator: String,
+    /// Where it is kept, when it is an existing VM already placed for real time.
+    pub keep: Option<Placement>,
+}
+
+impl GuestForm {
+    /// Writes a guest's settings into fields.
+    pub fn from_guest(g: &GuestSettings) -> GuestForm {
+        GuestForm {
+            name: g.name.clone(),
+            vcpus: g.vcpus.to_string(),
+            memory: size_text(g.memory),
+            node: g.node.map_or("auto".into(), |n| n.to_string()),
+            rt_vcpus: g.rt_vcpus.to_string(),
+            scheduler: g.scheduler.as_str().into(),
+            priority: g.priority.to_string(),
+            emulator: g.emulator.as_str().into(),
+            keep: g.keep.clone(),
+        }
+    }
+
+    /// Reads the fields into a guest's settings, or says which is wrong and why.
+    pub fn to_guest(&self) -> Result<GuestSettings, Error> {
+        Ok(GuestSettings {
+            name: self.name.clone(),
+            vcpus: number(&self.vcpus, "vCPUs")?,
+            memory: size(&self.memory, "guest memory")?,
+            node: match self.node.trim() {
+                "" | "auto" => None,
+                n => Some(number(n, "NUMA node")?),
+            },
+            rt_vcpus: self.rt_vcpus.parse()?,
+            scheduler: self.scheduler.parse()?,
+            priority: number(&self.priority, "priority")?,
+            emulator: self.emulator.parse()?,
+            keep: self.keep.clone(),
+        })
+    }
+}
+
+/// Reads a whole number typed in a field named `what`.
+fn number(text: &str, what: &str) -> Result<u32, Error> {
+    let text = text.trim();
+    text.parse::<u32>().map_err(|_| {
+        Error::Setting(if text.starts_with('-') {
+            format!("{what} cannot be negative ({text})")
+        } else if text.is_empty() {
+            format!("{what} is empty")
+        } else {
+            format!("{what}: '{text}' is not a whole number")
+        })
+    })
+}
+
+/// Reads a size typed in a field named `what`.
+fn size(text: &str, what: &str) -> Result<Kib, Error> {
+    text.parse::<Kib>()
+        .map_err(|e| Error::Setting(format!("{what}: {e}")))
 }
 
 impl Default for Form {
@@ -90,6 +173,23 @@ impl Form {
             scheduler: g.scheduler.as_str().into(),
             priority: g.priority.to_string(),
             emulator: g.emulator.as_str().into(),
+            keep: g.keep.clone(),
+            others: s.others.iter().map(GuestForm::from_guest).collect(),
+        }
+    }
+
+    /// Returns the first guest's fields.
+    pub fn first_guest(&self) -> GuestForm {
+        GuestForm {
+            name: self.name.clone(),
+            vcpus: self.vcpus.clone(),
+            memory: self.memory.clone(),
+            node: self.node.clone(),
+            rt_vcpus: self.rt_vcpus.clone(),
+            scheduler: self.scheduler.clone(),
+            priority: self.priority.clone(),
+            emulator: self.emulator.clone(),
+            keep: self.keep.clone(),
         }
     }
 
@@ -106,6 +206,8 @@ impl Form {
             scheduler: d.scheduler,
             priority: d.priority,
             emulator: d.emulator,
+            keep: None,
+            others: Vec::new(),
             ..self.clone()
         }
         .to_settings()
@@ -167,22 +269,6 @@ impl Form {
 
     /// Reads the form into settings, or says which field is wrong and why.
     pub fn to_settings(&self) -> Result<Settings, Error> {
-        let number = |text: &str, what: &str| {
-            let text = text.trim();
-            text.parse::<u32>().map_err(|_| {
-                Error::Setting(if text.starts_with('-') {
-                    format!("{what} cannot be negative ({text})")
-                } else if text.is_empty() {
-                    format!("{what} is empty")
-                } else {
-                    format!("{what}: '{text}' is not a whole number")
-                })
-            })
-        };
-        let size = |text: &str, what: &str| {
-            text.parse::<Kib>()
-                .map_err(|e| Error::Setting(format!("{what}: {e}")))
-        };
         let housekeeping = match self.housekeeping.trim() {
             "" => None,
             list => Some(list.parse().map_err(|source| Error::CpuList {
@@ -206,21 +292,15 @@ impl Form {
                     text => size(text, "spare huge pages")?,
                 },
             },
-            guest: GuestSettings {
-                name: self.name.clone(),
-                vcpus: number(&self.vcpus, "vCPUs")?,
-                memory: size(&self.memory, "guest memory")?,
-                node: match self.node.trim() {
-                    "" | "auto" => None,
-                    n => Some(number(n, "NUMA node")?),
-                },
-                rt_vcpus: self.rt_vcpus.parse()?,
-                scheduler: self.scheduler.parse()?,
-                priority: number(&self.priority, "priority")?,
-                emulator: self.emulator.parse()?,
-                keep: None,
-            },
-            others: Vec::new(),
+            guest: self.first_guest().to_guest()?,
+            others: self
+                .others
+                .iter()
+                .map(|g| {
+                    g.to_guest()
+                        .map_err(|e| Error::Setting(format!("guest {}: {e}", g.name)))
+                })
+                .collect::<Result<_, _>>()?,
         };
         settings.validate()?;
         Ok(settings)
