@@ -28,7 +28,8 @@ const fixture = (name) => path.join(root, 'core', 'fixtures', name);
 let server, origin, browser;
 
 function cli(args, input) {
-  return execFileSync(bin, args, { input, encoding: 'utf8' });
+  // From the repository's root, where the golden cases' relative paths start.
+  return execFileSync(bin, args, { input, encoding: 'utf8', cwd: root });
 }
 
 before(async () => {

@@ -187,7 +187,7 @@ fn OtherGuests() -> impl IntoView {
         <div class="other-guests" data-testid="other-guests">
             {move || (0..count.get()).map(|i| other_guest(state, i)).collect_view()}
             <button data-testid="add-guest" on:click=add
-                disabled=move || count.get() + 1 >= rtkvm_core::settings::MAX_GUESTS>"Add a guest"</button>
+                disabled=move || { count.get() + 1 >= rtkvm_core::settings::MAX_GUESTS }>"Add a guest"</button>
             <small class="hint">"Another real-time guest on this host, planned with the first: its own whole cores, on the node you choose or the highest one it fits on."</small>
         </div>
     }
