@@ -339,8 +339,7 @@ test('select boxes show their whole text at 1280 px', async () => {
     for (const reserve of ['all', 'guest']) {
       await page.selectOption('[data-testid=reserve]', reserve);
       // Each select is at least as wide as the same select on its own (as wide as its chosen option).
-      // (The recipe's labels are longer than the form is wide: they are shortened in settings.rs.)
-      const cut = await page.$$eval('.settings select:not(#recipe)', (selects) => selects.map((sel) => {
+      const cut = await page.$$eval('.settings select', (selects) => selects.map((sel) => {
         const alone = sel.cloneNode(true);
         alone.value = sel.value;
         Object.assign(alone.style, { position: 'absolute', left: '0', top: '0', maxWidth: 'none', width: 'auto' });

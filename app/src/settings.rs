@@ -62,7 +62,8 @@ pub fn SettingsForm() -> impl IntoView {
                 };
                 (
                     r.number().to_string(),
-                    format!("{}: {}{latest}", r.number(), r.describe()),
+                    // Short enough for the form's column: the number and the date of the revision.
+                    format!("{} ({}){latest}", r.number(), revision_date(r.describe())),
                 )
             })
             .collect::<Vec<_>>(),
@@ -95,7 +96,7 @@ pub fn SettingsForm() -> impl IntoView {
                     options=presets
                     get=|f| f.preset.clone() set=|f, v| f.preset = v/>
                 <Choice id="recipe" label="Recipe"
-                    hint="What rtkvm writes; a shared link keeps the revision it was made with."
+                    hint="What rtkvm writes: 1 libvirt's guide; 2 the production guest; 3 and the host; 4 and stalld, the IOMMU and the RT kernel checked. A shared link keeps the revision it was made with."
                     options=recipes
                     get=|f| f.recipe.clone() set=|f, v| f.recipe = v/>
                 <Choice id="kernel" label="Host kernel"
@@ -237,4 +238,13 @@ fn other_guest(state: AppState, i: usize) -> impl IntoView {
                 })>"Remove"</button>
         </fieldset>
     }
+}
+
+/// The date a recipe's description ends with, in parentheses (`2026-12`), or else its first words
+/// (`libvirt's guide`).
+fn revision_date(describe: &'static str) -> &'static str {
+    describe
+        .rsplit_once('(')
+        .and_then(|(_, date)| date.strip_suffix(')'))
+        .unwrap_or_else(|| describe.split(',').next().unwrap_or(describe))
 }

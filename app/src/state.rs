@@ -304,7 +304,8 @@ impl AppState {
                 } else {
                     "The page still shows the plan it showed before."
                 };
-                self.notice.set(Some(format!("{e}. {shown}")));
+                self.notice
+                    .set(Some(crate::fields::sentence(&format!("{e}. {shown}"))));
                 false
             }
         }
