@@ -10,11 +10,17 @@ use crate::state::{AppState, HostSource};
 pub const EXAMPLE_NAME: &str = "Example host (libvirt's guide)";
 
 /// Whether the page shows the built-in example host: its text as loaded, or a link's host that is it.
+/// A link's host is compared only after the first plan is painted: the comparison parses the example
+/// and writes both hosts as a link would, code that the first plan of a link must not wait for (the
+/// counted start-up budget).
 pub fn is_example(state: AppState) -> Memo<bool> {
+    let painted = RwSignal::new(false);
+    crate::browser::later(move || painted.set(true));
     Memo::new(move |_| {
         state.source.with(|s| match s {
             HostSource::Text(text) => text == rtkvm_core::EXAMPLE_CAPABILITIES,
             // A link carries what the plan reads of a host: compared as a link writes it.
+            HostSource::Shared(_) if !painted.get() => false,
             HostSource::Shared(host) => {
                 let written = |h: &rtkvm_core::Host| {
                     rtkvm_core::link::link_payload(h, &rtkvm_core::Settings::default())
