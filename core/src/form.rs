@@ -147,7 +147,19 @@ fn size_text(kib: Kib) -> String {
 impl Form {
     /// Writes settings into form fields.
     pub fn from_settings(s: &Settings) -> Form {
-        let (h, g) = (&s.host, &s.guest);
+        let h = &s.host;
+        // The first guest is written as every other guest is, into the form's own fields.
+        let GuestForm {
+            name,
+            vcpus,
+            memory,
+            node,
+            rt_vcpus,
+            scheduler,
+            priority,
+            emulator,
+            keep,
+        } = GuestForm::from_guest(&s.guest);
         Form {
             recipe: s.recipe.number().to_string(),
             host_cpus: h.host_cpus.to_string(),
@@ -165,15 +177,15 @@ impl Form {
                 0 => String::new(),
                 _ => size_text(h.spare),
             },
-            name: g.name.clone(),
-            vcpus: g.vcpus.to_string(),
-            memory: size_text(g.memory),
-            node: g.node.map_or("auto".into(), |n| n.to_string()),
-            rt_vcpus: g.rt_vcpus.to_string(),
-            scheduler: g.scheduler.as_str().into(),
-            priority: g.priority.to_string(),
-            emulator: g.emulator.as_str().into(),
-            keep: g.keep.clone(),
+            name,
+            vcpus,
+            memory,
+            node,
+            rt_vcpus,
+            scheduler,
+            priority,
+            emulator,
+            keep,
             others: s.others.iter().map(GuestForm::from_guest).collect(),
         }
     }
