@@ -81,16 +81,7 @@ impl HostOutputs {
     /// Returns `kernel-cmdline.txt` and the huge page script (`hugepages.sh`, or `rtkvm-host.sh` from
     /// recipe 3 on).
     pub fn files(&self) -> [OutputFile; 2] {
-        [
-            OutputFile {
-                name: "kernel-cmdline.txt".into(),
-                content: format!("{}\n", self.kernel_cmdline),
-            },
-            OutputFile {
-                name: self.host_script_name.into(),
-                content: self.hugepages.script.clone(),
-            },
-        ]
+        host_script_files(&self.kernel_cmdline, self.host_script_name, &self.hugepages)
     }
 
     /// Returns the host's files beside the command line (recipe 3 on, else none):
@@ -99,6 +90,24 @@ impl HostOutputs {
     pub fn host_files(&self) -> Vec<OutputFile> {
         setup_files(self.host_setup.as_ref())
     }
+}
+
+/// `kernel-cmdline.txt` and the huge page script under its name.
+fn host_script_files(
+    kernel_cmdline: &str,
+    script_name: &str,
+    hugepages: &HugepageSettings,
+) -> [OutputFile; 2] {
+    [
+        OutputFile {
+            name: "kernel-cmdline.txt".into(),
+            content: format!("{kernel_cmdline}\n"),
+        },
+        OutputFile {
+            name: script_name.into(),
+            content: hugepages.script.clone(),
+        },
+    ]
 }
 
 /// The files of the host's setup, named for where they go.
@@ -208,15 +217,11 @@ impl Outputs {
     /// Returns the three files: `kernel-cmdline.txt`, the huge page script (`hugepages.sh`, or
     /// `rtkvm-host.sh` from recipe 3 on) and `<guest>.xml`.
     pub fn files(&self) -> [OutputFile; 3] {
+        let [cmdline, script] =
+            host_script_files(&self.kernel_cmdline, self.host_script_name, &self.hugepages);
         [
-            OutputFile {
-                name: "kernel-cmdline.txt".into(),
-                content: format!("{}\n", self.kernel_cmdline),
-            },
-            OutputFile {
-                name: self.host_script_name.into(),
-                content: self.hugepages.script.clone(),
-            },
+            cmdline,
+            script,
             OutputFile {
                 name: xml_file_name(&self.guest_name),
                 content: self.domain_xml.clone(),
