@@ -10,15 +10,16 @@
 //  3. Minifies wasm-bindgen's JS glue with terser (scripts/setup.sh installs it into .tools/; trunk's
 //     own minifier cannot parse the glue) and updates the integrity of its preload: 1.5 KB less
 //     gzipped (BENCHMARKS.md).
-//  4. Drops the Web Streams adapters that Leptos always links (server_fn's `wasm-streams`: three
-//     exported classes for server functions' streamed bodies, which a client-side app never calls):
-//     their exports leave the wasm, wasm-opt runs again to remove their code and the imports only
-//     it used, and the glue loses the classes and every import the wasm no longer asks for
-//     (BENCHMARKS.md: 1.9 KB gzipped).
-//  5. Gives the wasm's imports and the exports the glue calls short names, in the wasm and in the
-//     glue alike (wasm-bindgen names them after Rust paths with hashes: 6 KB of names that gzip cannot
-//     shrink, written twice), as Emscripten's MINIFY_WASM_IMPORTS_AND_EXPORTS does. The wasm's
-//     integrity in the early fetch is the new file's.
+//  4. Runs wasm-opt once more, with binaryen's own passes: `--remove-exports` drops the Web Streams
+//     adapters that Leptos always links (server_fn's `wasm-streams`: three exported classes for server
+//     functions' streamed bodies, which a client-side app never calls) so that the page's -O removes
+//     their code and the imports only it used (BENCHMARKS.md: 1.9 KB gzipped); then
+//     `--minify-imports-and-exports-and-modules` gives every import and export a short name and the
+//     module of imports the name `a` (wasm-bindgen names them after Rust paths with hashes: 6 KB of
+//     names that gzip cannot shrink, written twice), and prints the old and new names.
+//  5. Makes the glue match: it loses the three classes and every import the wasm no longer asks for,
+//     and calls the imports and exports by binaryen's names. The wasm's integrity in the early fetch is
+//     the new file's.
 // Every pattern it relies on is checked: a trunk that writes something else stops the build.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -47,12 +48,9 @@ if (!/ integrity="sha384-[A-Za-z0-9+/=]+"/.test(preload[0])) fail('the wasm prel
 html = html.replace(preload[0], '');
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wasmFile = path.join(dir, path.basename(wasm));
-const unusedExports = /^(__wbg_)?intounderlying(bytesource|sink|source)_/;
-const { imports: wasmImports } = dropExports(wasmFile, unusedExports);
+const renamed = optimizeAgain(wasmFile, ['intounderlying*', '__wbg_intounderlying*']);
 const glue = html.match(/import init, \* as bindings from '((?:\.\/|\/)[A-Za-z0-9_.\/-]*\.js)';/) ?? fail('the JS glue\'s import');
 const glueFile = path.join(dir, path.basename(glue[1]));
-const glueCalls = new Set([...readFileSync(glueFile, 'utf8').matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
-const renamed = shortenNames(wasmFile, wasmImports, glueCalls);
 const integrity = `sha384-${createHash('sha384').update(readFileSync(wasmFile)).digest('base64')}`;
 html = html.replace(loader[0], 'await init({ module_or_path: window.rtkvmWasm })');
 const early = `<script>window.rtkvmWasm = fetch(${JSON.stringify(wasm)}, { integrity: ${JSON.stringify(integrity)} }).then((r) => {
@@ -78,85 +76,49 @@ writeFileSync(glueFile, code);
 html = html.replace(preloadGlue[1], `sha384-${createHash('sha384').update(code, 'utf8').digest('base64')}`);
 writeFileSync(file, html);
 
-/** Reads LEB128 numbers and names in a wasm module's bytes: each returns [value, where the next starts]. */
-function wasmReader(bytes) {
-  const leb = (at) => {
-    let value = 0, shift = 0, byte;
-    do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
-    return [value, at];
-  };
-  const name = (at) => {
-    const [length, from] = leb(at);
-    return [bytes.subarray(from, from + length).toString('utf8'), from + length];
-  };
-  return { leb, name };
-}
-
-/** Writes a number as unsigned LEB128. */
-function uleb(n) {
-  const out = [];
-  do { let byte = n & 0x7f; n = Math.floor(n / 128); if (n) byte |= 0x80; out.push(byte); } while (n);
-  return Buffer.from(out);
-}
-
-/** Rewrites the entries of the module's sections whose ids are in `ids` (each section a vector):
- * `entry(id, at)` reads the entry at `at` and returns [its new bytes, or null to drop it, where the
- * next entry starts]. Every other section is copied as it is. */
-function rewriteVectors(bytes, ids, entry) {
-  const { leb } = wasmReader(bytes);
-  const parts = [bytes.subarray(0, 8)];
-  let at = 8;
-  while (at < bytes.length) {
-    const id = bytes[at];
-    const [size, start] = leb(at + 1);
-    const end = start + size;
-    if (!ids.includes(id)) { parts.push(bytes.subarray(at, end)); at = end; continue; }
-    let [count, p] = leb(start);
-    const kept = [];
-    for (let i = 0; i < count; i++) {
-      const [out, next] = entry(id, p);
-      if (out) kept.push(out);
-      p = next;
-    }
-    if (p !== end) fail(`the end of wasm section ${id} where its entries end`);
-    const body = Buffer.concat([uleb(kept.length), ...kept]);
-    parts.push(Buffer.from([id]), uleb(body.length), body);
-    at = end;
+/** Runs wasm-opt again over the wasm file with the page's own settings (index.html), after binaryen's
+ * `--remove-exports` drops the exports whose names match `patterns` (so that -O removes the code only
+ * they reached and the imports only that code called), then its `--minify-imports-and-exports-and-modules`
+ * gives every import and export a short name and the module of imports the name `a`. Returns the maps
+ * from old to new names that binaryen prints, of the imports and of the exports. */
+function optimizeAgain(file, patterns) {
+  const before = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(file))).map((e) => e.name);
+  for (const pattern of patterns) {
+    const re = new RegExp(`^${pattern.replace(/\*/g, '.*')}$`);
+    if (!before.some((name) => re.test(name))) fail(`wasm exports matching ${pattern}`);
   }
-  return Buffer.concat(parts);
-}
-
-/** Removes the exports whose names match `pattern` from the wasm file, then runs wasm-opt again with
- * the page's own settings (index.html), which removes the code only they reached and the imports only
- * that code called. Returns the names the optimized wasm still imports. */
-function dropExports(file, pattern) {
-  const bytes = readFileSync(file);
-  const { leb, name } = wasmReader(bytes);
-  let dropped = 0;
-  // An export: name, kind, index.
-  const rewritten = rewriteVectors(bytes, [7], (_, at) => {
-    const [field, kindAt] = name(at);
-    const [, next] = leb(kindAt + 1);
-    if (!pattern.test(field)) return [bytes.subarray(at, next), next];
-    dropped++;
-    return [null, next];
-  });
-  if (dropped === 0) fail(`wasm exports matching ${pattern}`);
-  writeFileSync(file, rewritten);
   // The page trunk built from (index.html, or another given to `trunk build`).
   const page = readFileSync(process.env.TRUNK_HTML_FILE ?? path.join(root, 'index.html'), 'utf8');
   const level = page.match(/data-wasm-opt="([a-z0-9]+)"/) ?? fail('data-wasm-opt in index.html');
   const params = page.match(/data-wasm-opt-params="([^"]*)"/) ?? fail('data-wasm-opt-params in index.html');
   // The features rustc's wasm32 target emits; a wasm using another fails wasm-opt's validation here.
   const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue'].map((f) => `--enable-${f}`);
-  execFileSync('wasm-opt', [`-O${level[1]}`, ...params[1].split(/\s+/).filter(Boolean), ...features, file, '-o', file], { stdio: 'inherit' });
-  const module = new WebAssembly.Module(readFileSync(file));
-  return { imports: new Set(WebAssembly.Module.imports(module).map((i) => i.name)) };
+  const printed = execFileSync('wasm-opt', [
+    `--remove-exports=${patterns.join(',')}`, `-O${level[1]}`, ...params[1].split(/\s+/).filter(Boolean), ...features,
+    '--minify-imports-and-exports-and-modules', file, '-o', file,
+  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  // The page's parameters include `--converge`, which runs the passes again while the module shrinks:
+  // binaryen then prints one map per run, each from the names the run before gave. (A run of wasm-opt
+  // of its own for the names would write the module once more, 0.7 KB larger gzipped.)
+  const runs = printed.split(/^(?=\{$)/m).map((text) => {
+    const run = JSON.parse(text);
+    return [new Map(run.imports.map(([, name, short]) => [name, short])), new Map(run.exports)];
+  });
+  if (runs.length === 0) fail('the names binaryen printed');
+  const [imports, exports] = runs[0];
+  for (const names of runs.slice(1)) {
+    [imports, exports].forEach((map, i) => {
+      for (const [name, short] of map) {
+        if (names[i].has(short)) map.set(name, names[i].get(short)); else map.delete(name);
+      }
+    });
+  }
+  return { imports, exports };
 }
 
 /** Removes these exported classes (with their finalization registries) from wasm-bindgen's glue and
  * every function of its import object that the wasm does not import, and renames the imports and
- * exports as `shortenNames` did in the wasm. */
+ * exports as binaryen did in the wasm (`optimizeAgain`). */
 function dropFromGlue(source, classes, { imports, exports }) {
   for (const name of classes) {
     const start = source.indexOf(`export class ${name} {`);
@@ -190,58 +152,8 @@ function dropFromGlue(source, classes, { imports, exports }) {
   const module = /\n {8}"\.\/[\w-]+_bg\.js": import0,\n/;
   if (!module.test(source)) fail('the glue\'s module of imports');
   source = source.replace(module, '\n        a: import0,\n');
-  for (const [name, short] of exports) {
-    const call = new RegExp(`\\bwasm\\.${name}(?![\\w$])`, 'g');
-    if (!call.test(source)) fail(`the glue's use of the export ${name}`);
-    source = source.replace(call, `wasm.${short}`);
-  }
+  // Every export the glue calls (`wasm.name`) has its new name; one binaryen did not rename would be
+  // a call to nothing.
+  source = source.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => `wasm.${exports.get(name) ?? fail(`the export ${name} the glue calls, in the wasm`)}`);
   return source;
-}
-
-/** Renames, in the wasm file, the module it imports from to `a`, every function it imports from
- * `names` (the glue's import object) to `a`, `b`, … `aa`, …, and every export the glue calls (`calls`)
- * to `_a`, …; returns the maps from old to new names of the imports and the exports. */
-function shortenNames(file, names, calls) {
-  const bytes = readFileSync(file);
-  const { leb, name } = wasmReader(bytes);
-  const encoded = (text) => { const b = Buffer.from(text, 'utf8'); return Buffer.concat([uleb(b.length), b]); };
-  let counter = 0;
-  const next = () => {
-    let n = counter++, out = '';
-    do { out = String.fromCharCode(97 + (n % 26)) + out; n = Math.floor(n / 26) - 1; } while (n >= 0);
-    return out;
-  };
-  const imports = new Map(), exports = new Map();
-  // wasm-bindgen's one module of imports (`./rtkvm-app_bg.js`), repeated in every import: renamed `a`.
-  let glueModule;
-  const limits = (at) => { const flags = bytes[at]; let [, p] = leb(at + 1); if (flags & 1) [, p] = leb(p); return p; };
-  const rewritten = rewriteVectors(bytes, [2, 7], (id, at) => {
-    if (id === 2) {
-      // An import: module, name, then what it is (function, table, memory, global or tag).
-      const [module, nameAt] = name(at);
-      const [field, kindAt] = name(nameAt);
-      const kind = bytes[kindAt];
-      let end = kindAt + 1;
-      if (kind === 0) [, end] = leb(end);
-      else if (kind === 1) end = limits(end + 1);
-      else if (kind === 2) end = limits(end);
-      else if (kind === 3) end += 2;
-      else if (kind === 4) [, end] = leb(end + 1);
-      else fail(`a known kind of wasm import (found ${kind})`);
-      let renamed = field;
-      if (kind === 0 && names.has(field)) { renamed = next(); imports.set(field, renamed); }
-      glueModule ??= module;
-      if (module !== glueModule) fail(`wasm imports from ${glueModule} only (found ${module})`);
-      return [Buffer.concat([encoded('a'), encoded(renamed), bytes.subarray(kindAt, end)]), end];
-    }
-    // An export: name, kind, index. Those the glue calls by a long name get a short one.
-    const [field, kindAt] = name(at);
-    const [, end] = leb(kindAt + 1);
-    let renamed = field;
-    if (calls.has(field)) { renamed = `_${next()}`; exports.set(field, renamed); }
-    return [Buffer.concat([encoded(renamed), bytes.subarray(kindAt, end)]), end];
-  });
-  writeFileSync(file, rewritten);
-  new WebAssembly.Module(readFileSync(file));
-  return { imports, exports };
 }
