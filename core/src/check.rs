@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cpuset::CpuSet;
 use crate::error::Position;
-use crate::existing::{libvirt_kib, needs_usb, parse_libvirt_cpuset, DomainFacts};
+use crate::existing::{libvirt_kib, needs_usb, parse_libvirt_cpuset, vcpupins, DomainFacts};
 use crate::host::Host;
 use crate::plan::{HostPlan, KthreadPriorities};
 use crate::units::format_kib;
@@ -293,17 +293,7 @@ fn check_vcpupins(
     let mut one_cpu: Vec<Option<u32>> = vec![None; n as usize];
     let mut all = CpuSet::new();
     let mut repinned = false;
-    for pin in cputune
-        .into_iter()
-        .flat_map(|t| t.children_named("vcpupin"))
-    {
-        let (Some(vcpu), Some(set)) = (
-            pin.attr("vcpu").and_then(|v| v.trim().parse::<u32>().ok()),
-            pin.attr("cpuset")
-                .and_then(|s| parse_libvirt_cpuset(s).ok()),
-        ) else {
-            continue;
-        };
+    for (pin, vcpu, set) in vcpupins(root) {
         if vcpu >= n {
             c.add(
                 FindingCode::VcpupinUnknownVcpu,
@@ -473,14 +463,7 @@ fn realtime_vcpu_cpus(root: &Element, n: u32) -> Option<CpuSet> {
     }
     let mut cpus = CpuSet::new();
     let mut pinned = CpuSet::new();
-    for pin in cputune.children_named("vcpupin") {
-        let (Some(vcpu), Some(set)) = (
-            pin.attr("vcpu").and_then(|v| v.trim().parse::<u32>().ok()),
-            pin.attr("cpuset")
-                .and_then(|s| parse_libvirt_cpuset(s).ok()),
-        ) else {
-            continue;
-        };
+    for (_, vcpu, set) in vcpupins(root) {
         if realtime.contains(vcpu) {
             cpus.extend_from(&set);
             pinned.insert(vcpu);

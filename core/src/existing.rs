@@ -179,6 +179,21 @@ fn not_a_domain(what: &str, hint: &str) -> Error {
     Error::Invalid(format!("this is {what}, not a KVM domain; {hint}"))
 }
 
+/// The domain's `<cputune><vcpupin>` elements that name a vCPU and a CPU list libvirt reads, each with
+/// that vCPU and its CPUs; a pin either attribute of which does not read is left out.
+pub(crate) fn vcpupins<'e>(
+    root: &'e Element<'e>,
+) -> impl Iterator<Item = (&'e Element<'e>, u32, CpuSet)> + 'e {
+    root.child("cputune")
+        .into_iter()
+        .flat_map(|t| t.children_named("vcpupin"))
+        .filter_map(|pin| {
+            let vcpu = pin.attr("vcpu")?.trim().parse::<u32>().ok()?;
+            let set = parse_libvirt_cpuset(pin.attr("cpuset")?).ok()?;
+            Some((pin, vcpu, set))
+        })
+}
+
 /// Parses a libvirt CPU list, which may exclude CPUs with `^` (`0-7,^3`).
 pub fn parse_libvirt_cpuset(text: &str) -> Result<CpuSet, CpuListError> {
     let (excluded, included): (Vec<&str>, Vec<&str>) =
@@ -250,20 +265,9 @@ impl DomainFacts {
         let cputune = root.child("cputune");
         // parse_domain bounds the vCPUs, so this vector is small.
         let mut vcpupin: Vec<Option<CpuSet>> = vec![None; vcpus as usize];
-        for pin in cputune
-            .into_iter()
-            .flat_map(|t| t.children_named("vcpupin"))
-        {
-            let vcpu = pin
-                .attr("vcpu")
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            let set = pin
-                .attr("cpuset")
-                .and_then(|s| parse_libvirt_cpuset(s).ok());
-            if let (Some(vcpu), Some(set)) = (vcpu, set) {
-                if let Some(slot) = vcpupin.get_mut(vcpu) {
-                    *slot = Some(set);
-                }
+        for (_, vcpu, set) in vcpupins(root) {
+            if let Some(slot) = vcpupin.get_mut(vcpu as usize) {
+                *slot = Some(set);
             }
         }
         let emulatorpin = cputune
