@@ -131,7 +131,9 @@ test('the example plan is shown on load, and its downloads equal the CLI output'
   assert.match(await page.innerText('[data-testid=placement]'), /NUMA node 1: vCPUs → host CPUs 12, 13, 14, 15; emulator threads → 8-9/);
   assert.equal(await page.locator('svg.topology g.cpu').count(), 16);
   assert.equal(await page.locator('svg.topology g.cpu.vcpu').count(), 4);
-  assert.match(await page.textContent('[data-cpu="12"] title'), /CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs guest vCPU 0/);
+  // A CPU's tooltip is made when the pointer comes over it, and names the guest.
+  await page.hover('svg.topology g.cpu[data-cpu="12"]');
+  assert.equal(await page.textContent('[data-cpu="12"] title'), 'CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs vCPU 0 of rt-guest (not real-time)');
   const example = cli(['example']);
   for (const [testid, format, name] of [['out-cmdline', 'cmdline', 'kernel-cmdline.txt'], ['out-hugepages', 'hugepages', 'rtkvm-host.sh'], ['out-xml', 'xml', 'rt-guest.xml'],
     ['out-sysctl', 'sysctl', '90-rtkvm-realtime.conf'], ['out-unit', 'unit', 'rtkvm-host.service'], ['out-tuned', 'tuned', 'tuned-host.sh']]) {
@@ -762,16 +764,15 @@ test('the map is one tab stop moved with the arrow keys, and its text stays read
   const { page } = s;
   await page.waitForSelector('[data-testid=out-cmdline]');
   assert.equal(await page.locator('svg.topology g.cpu[tabindex]').count(), 0, 'no CPU is a tab stop of its own');
-  // Tabbing from the last field of the left column (the domain box's file picker, after the form)
-  // reaches the map, which starts on the guest's vCPU 0.
-  await page.focus('[data-testid=domain-file]');
+  // Tabbing from box 1's last button reaches the map beside it, which starts on the guest's vCPU 0.
+  await page.focus('[data-testid=load-example]');
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'topology-map');
   const line = () => page.innerText('[data-testid=map-line]');
-  assert.equal(await line(), 'CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs guest vCPU 0');
+  assert.equal(await line(), 'CPU 12: node 1, socket 1, core 0, siblings 12 — isolated, runs vCPU 0 of rt-guest (not real-time)');
   assert.equal(await page.getAttribute('svg.topology g.cpu.focus', 'data-cpu'), '12');
   await page.keyboard.press('ArrowRight');
-  assert.match(await line(), /^CPU 13: .* runs guest vCPU 1$/);
+  assert.match(await line(), /^CPU 13: .* runs vCPU 1 of rt-guest \(real-time\)$/);
   await page.keyboard.press('Home');
   assert.match(await line(), /^CPU 0: node 0, socket 0, core 0, siblings 0 — host \(housekeeping\)$/);
   await page.keyboard.press('ArrowLeft');
@@ -1014,7 +1015,7 @@ test('capabilities pasted into the domain box, and a domain into the capabilitie
   await paste(page, await readFile(path.join(root, 'core', 'fixtures', 'domains', 'guide-example.xml'), 'utf8'));
   await page.waitForSelector('[data-testid=error]');
   const inCapsBox = await page.innerText('[data-testid=error]');
-  assert.match(inCapsBox, /^The capabilities cannot be used: this is a domain XML \(“virsh dumpxml”\), not the host's “virsh capabilities”: to check and patch this VM, paste it into the box “Your VM”, under 3\. Guest; box 1 takes the output of “virsh capabilities” run on the host/);
+  assert.match(inCapsBox, /^The capabilities cannot be used: this is a domain XML \(“virsh dumpxml”\), not the host's “virsh capabilities”: to check and patch this VM, paste it into box 4, “Your VM”; box 1 takes the output of “virsh capabilities” run on the host/);
   assert.equal(await page.locator('[data-testid=domain-results]').count(), 0);
   await close(s);
 });
@@ -1044,5 +1045,67 @@ test('guests added in the page are planned together as rtkvm plan --guest plans 
   await again.page.click('[data-testid=remove-guest-3]');
   await again.page.waitForFunction(() => !document.querySelector('[data-testid=guest-3]'));
   await close(again);
+  await close(s);
+});
+
+test('the map draws each guest in its own colour and pattern, with its name, and names it on the keyboard line', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.waitForSelector('[data-testid=out-cmdline]');
+  const one = { legend: await page.innerText('.legend'), cpus: await page.$$eval('svg.topology g.cpu', (g) => g.map((c) => c.getAttribute('class').replace(' focus', ''))) };
+  await page.click('[data-testid=add-guest]');
+  await page.click('[data-testid=add-guest]');
+  await page.fill('[data-testid=guest2-vcpus]', '2');
+  await page.fill('[data-testid=guest3-vcpus]', '2');
+  await page.fill('[data-testid=guest3-memory]', '4G');
+  await page.fill('[data-testid=guest3-emulator]', 'isolate');
+  await page.waitForSelector('[data-testid=guest-3]');
+  await page.waitForSelector('svg.topology g.cpu.emu');
+  const plan = JSON.parse(cli(['plan', '--guest', 'name=rt-guest,vcpus=4,memory=16G', '--guest', 'name=rt-guest-2,vcpus=2,memory=16G',
+    '--guest', 'name=rt-guest-3,vcpus=2,memory=4G,emulator=isolate', '--format', 'json'], cli(['example'])));
+  // Each guest's vCPUs in its own style (the first as with one guest), labelled v0, v1, …
+  for (const [i, g] of plan.guests.entries()) {
+    for (const [k, cpu] of g.vcpupin.entries()) {
+      const drawn = await page.$eval(`svg.topology g.cpu[data-cpu="${cpu}"]`, (c) => [c.getAttribute('class'), c.querySelector('text').textContent]);
+      assert.deepEqual(drawn, [i === 0 ? 'cpu vcpu' : `cpu vcpu g${i}`, `v${k}`], `vCPU ${k} of ${g.name} on CPU ${cpu}`);
+    }
+  }
+  // Guest 3's emulator core of its own is in its style, labelled emu; guest 2's emulator threads run on
+  // its node's housekeeping CPUs, as the plan's.
+  const emu = Number(plan.guests[2].emulatorpin);
+  assert.deepEqual(await page.$eval(`svg.topology g.cpu[data-cpu="${emu}"]`, (c) => [c.getAttribute('class'), c.querySelector('text').textContent]), ['cpu emu g2', 'emu']);
+  const fills = await page.$$eval('svg.topology g.cpu.g1 rect, svg.topology g.cpu.g2 rect', (r) => [...new Set(r.map((x) => getComputedStyle(x).fill))].sort());
+  assert.deepEqual(fills, ['url("#p1")', 'url("#p2")'], 'a pattern of its own for each guest');
+  // The legend names each guest beside its swatch, in its style.
+  const legend = await page.$$eval('.legend li', (li) => li.map((l) => [l.querySelector('.swatch').className, l.innerText.trim()]));
+  assert.deepEqual(legend.slice(-3), [
+    ['swatch vcpu', 'rt-guest: vCPU k (vk)'],
+    ['swatch vcpu g1', 'rt-guest-2: vCPU k (vk)'],
+    ['swatch vcpu g2', 'rt-guest-3: vCPU k (vk), its emulator core (emu)'],
+  ]);
+  const node = plan.guests[1].node;
+  assert.match(await page.innerText(`.node[data-node="${node}"] .node-toggle`), /; guests rt-guest-2, rt-guest-3$/);
+  // The keyboard line and the tooltip name the guest.
+  const line = () => page.innerText('[data-testid=map-line]');
+  await page.click(`svg.topology g.cpu[data-cpu="${plan.guests[1].vcpupin[1]}"]`);
+  assert.match(await line(), /— isolated, runs vCPU 1 of rt-guest-2 \(real-time\)$/);
+  assert.match(await page.textContent(`[data-cpu="${plan.guests[1].vcpupin[1]}"] title`), /runs vCPU 1 of rt-guest-2 \(real-time\)$/);
+  await page.click(`svg.topology g.cpu[data-cpu="${emu}"]`);
+  assert.match(await line(), /— isolated, runs the emulator threads of rt-guest-3$/);
+  await page.click(`svg.topology g.cpu[data-cpu="${plan.guests[1].emulatorpin.split(/[-,]/)[0]}"]`);
+  assert.match(await line(), /— host \(housekeeping\), runs the emulator threads of rt-guest-2$/);
+  // A guest renamed is named at once on the line, and in a tooltip when the pointer comes back.
+  await page.fill('[data-testid=guest2-name]', 'plc-b');
+  await page.waitForFunction(() => [...document.querySelectorAll('.legend li')].some((l) => l.innerText.startsWith('plc-b:')));
+  await page.hover(`svg.topology g.cpu[data-cpu="${emu}"]`);
+  await page.hover(`svg.topology g.cpu[data-cpu="${plan.guests[1].vcpupin[1]}"]`);
+  assert.match(await page.textContent(`[data-cpu="${plan.guests[1].vcpupin[1]}"] title`), /runs vCPU 1 of plc-b \(real-time\)$/);
+  assert.deepEqual(await axeViolations(page), [], 'axe-core, three guests');
+  await page.screenshot({ path: path.join(artifacts, 'map-three-guests.png'), fullPage: false });
+  // Back to one guest: the map and its legend look as they did.
+  await page.click('[data-testid=remove-guest-3]');
+  await page.click('[data-testid=remove-guest-2]');
+  await page.waitForFunction(() => !document.querySelector('svg.topology g.cpu.g1, svg.topology g.cpu.emu'));
+  assert.deepEqual({ legend: await page.innerText('.legend'), cpus: await page.$$eval('svg.topology g.cpu', (g) => g.map((c) => c.getAttribute('class').replace(' focus', ''))) }, one);
   await close(s);
 });

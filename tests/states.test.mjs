@@ -253,7 +253,7 @@ async function mapColours(page) {
     return {
       cpus,
       core: style(document.querySelector('svg.topology rect.core')).fill,
-      card: style(document.querySelector('section.card.topology')).backgroundColor,
+      card: style(document.querySelector('section.card.input')).backgroundColor,
       swatch: swatch && { border: style(swatch).borderTopColor, fill: style(swatch).backgroundColor },
     };
   });
@@ -295,6 +295,71 @@ test('the map\'s labels and the idle sibling meet the contrast rule in both colo
     await close(s);
   }
 });
+
+/** The colours of every guest's CPUs on the map, by class (`vcpu g3`, `emu g1`): the label's, and the
+ * box's, each colour of a pattern (its ground and its marks, drawn over the ground). */
+async function guestColours(page) {
+  return page.evaluate(() => {
+    const style = (el) => getComputedStyle(el);
+    const seen = {};
+    for (const g of document.querySelectorAll('svg.topology g.cpu.vcpu, svg.topology g.cpu.emu')) {
+      const kind = g.getAttribute('class').replace('cpu ', '').replace(' focus', '');
+      if (seen[kind]) continue;
+      const fill = style(g.querySelector('rect')).fill;
+      const id = fill.match(/url\("?#([\w-]+)"?\)/)?.[1];
+      const pattern = id && document.getElementById(id);
+      seen[kind] = {
+        text: style(g.querySelector('text')).fill,
+        label: g.querySelector('text').textContent,
+        fills: pattern ? [style(pattern.querySelector('rect')).fill, style(pattern.querySelector('path, circle')).fill] : [fill],
+      };
+    }
+    return seen;
+  });
+}
+
+test('every guest\'s colour and pattern on the map meet the contrast rule in both colour schemes', async () => {
+  for (const colorScheme of ['light', 'dark']) {
+    const s = await open('', { colorScheme, viewport: { width: 390, height: 844 } });
+    const { page } = s;
+    await page.waitForSelector('[data-testid=out-cmdline]');
+    // Eight guests of one vCPU on the example host (each added as a copy of the first), two with an
+    // emulator core of their own: every guest style is on the map.
+    await page.fill('[data-testid=vcpus]', '1');
+    await page.fill('[data-testid=memory]', '2G');
+    for (let n = 2; n <= 8; n++) await page.click('[data-testid=add-guest]');
+    await page.fill('[data-testid=guest2-emulator]', 'isolate');
+    await page.fill('[data-testid=guest8-emulator]', 'isolate');
+    await page.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu.vcpu').length === 8 && document.querySelectorAll('svg.topology g.cpu.emu').length === 2);
+    const seen = await guestColours(page);
+    assert.deepEqual(Object.keys(seen).sort(), ['emu g1', 'emu g7', 'vcpu', 'vcpu g1', 'vcpu g2', 'vcpu g3', 'vcpu g4', 'vcpu g5', 'vcpu g6', 'vcpu g7'], colorScheme);
+    const patterns = new Set();
+    for (const [kind, c] of Object.entries(seen)) {
+      // The marks are drawn over the ground: the label is read on both.
+      const [ground, marks] = c.fills;
+      for (const fill of marks ? [ground, contrastBlend(marks, ground)] : [ground]) {
+        const ratio = contrast(c.text, fill);
+        assert.ok(ratio >= 4.5, `${colorScheme}: ${kind} label "${c.label}" ${c.text} on ${fill} is ${ratio.toFixed(2)}:1`);
+      }
+      if (kind.startsWith('vcpu')) patterns.add(c.fills.join(' '));
+    }
+    assert.equal(patterns.size, 8, `${colorScheme}: eight guests, eight styles`);
+    // The legend shows each guest's swatch and name.
+    const legend = await page.$$eval('.legend li', (li) => li.map((l) => l.innerText.trim()));
+    assert.deepEqual(legend.slice(-8).map((t) => t.split(':')[0]), ['rt-guest', ...[2, 3, 4, 5, 6, 7, 8].map((n) => `rt-guest-${n}`)]);
+    await page.locator('[data-testid=topology-map]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(artifacts, `states-eight-guests-${colorScheme}.png`), fullPage: false });
+    await close(s);
+  }
+});
+
+/** `rgba(…)` drawn over the opaque `ground`, as `rgb(…)`. */
+function contrastBlend(over, ground) {
+  const parts = (c) => c.match(/[\d.]+/g).map(Number);
+  const [fg, bg] = [parts(over), parts(ground)];
+  const alpha = fg[3] ?? 1;
+  return `rgb(${fg.slice(0, 3).map((v, i) => Math.round(v * alpha + bg[i] * (1 - alpha))).join(', ')})`;
+}
 
 test('the example is named where the host is, and "Paste your own" empties the box and focuses it', async () => {
   const s = await open();
@@ -398,16 +463,88 @@ test('"Copied" is announced in the page\'s live region', async () => {
   await close(s);
 });
 
-test('on a phone the map and the errors come before the settings', async () => {
-  const s = await open('', { viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
-  const { page } = s;
-  await page.waitForSelector('[data-testid=out-cmdline]');
-  await page.fill('[data-testid=vcpus]', '7');
-  await page.waitForSelector('[data-testid=error]');
-  const top = (sel) => page.locator(sel).first().evaluate((e) => e.getBoundingClientRect().top + window.scrollY);
-  const [input, map, error, settings] = [await top('section.card.input'), await top('section.card.topology'), await top('[data-testid=error]'), await top('section.card.settings')];
-  assert.ok(input < map && map < error && error < settings, `input ${input}, map ${map}, error ${error}, settings ${settings}`);
-  await close(s);
+/** Every tab stop from the top of the page, in the order Tab reaches it: its test id (or id, or tag),
+ * where it is drawn, and whether it is in the page's right-hand column (the map beside box 1, the
+ * outputs beside the form). */
+async function tabStops(page) {
+  // A click on the page's title starts the keyboard's path from the top.
+  await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
+  await page.click('header h1');
+  const stops = [];
+  for (;;) {
+    await page.keyboard.press('Tab');
+    const stop = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return null;
+      // A file input is drawn by its label.
+      const drawn = e.type === 'file' ? document.querySelector(`label[for="${e.id}"]`) ?? e : e;
+      const r = drawn.getBoundingClientRect();
+      return {
+        name: e.dataset.testid ?? (e.id || e.tagName.toLowerCase()),
+        top: Math.round(r.top + scrollY), bottom: Math.round(r.bottom + scrollY), left: Math.round(r.left),
+        right: Boolean(e.closest('.column.wide, [data-testid=host-view]')),
+      };
+    });
+    if (!stop || stops.some((s) => s.name === stop.name && s.top === stop.top && s.left === stop.left)) break;
+    stops.push(stop);
+    if (stops.length > 400) throw new Error('more than 400 tab stops');
+  }
+  return stops;
+}
+
+test('the page reads in the order it is drawn: box 1 and its map, the problems, the settings, then the outputs, on a phone and at 1280 px', async () => {
+  for (const viewport of [{ width: 390, height: 844 }, { width: 1280, height: 900 }]) {
+    const s = await open('', { viewport, colorScheme: 'dark' });
+    const { page } = s;
+    const px = `${viewport.width} px`;
+    await page.waitForSelector('[data-testid=out-cmdline]');
+    // A host-side error: the map without roles, the banner under it, the form right after.
+    await page.fill('[data-testid=housekeeping]', '0-1,99');
+    await page.waitForSelector('[data-testid=error] li[data-field=housekeeping]');
+    if (viewport.width === 390) {
+      await page.locator('[data-testid=error]').evaluate((e) => e.scrollIntoView({ block: 'center' }));
+      await page.screenshot({ path: path.join(artifacts, 'states-phone-dark-host-error.png'), fullPage: false });
+    }
+    // A host field and two guest fields wrong.
+    await page.fill('[data-testid=housekeeping]', '0-1,x');
+    await page.fill('[data-testid=vcpus]', '-1');
+    await page.fill('[data-testid=priority]', '0');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=error] li').length === 3);
+    const box = (sel) => page.locator(sel).first().evaluate((e) => {
+      const r = e.getBoundingClientRect();
+      return { top: r.top + scrollY, bottom: r.bottom + scrollY };
+    });
+    const [input, map, error, settings, outputs] = await Promise.all(['section.card.input', '[data-testid=host-view]',
+      '[data-testid=error]', 'section.card.settings', 'section.card.outputs'].map(box));
+    const at = `${px}: input ${input.top}, map ${map.top}, error ${error.top}, settings ${settings.top}, outputs ${outputs.top}`;
+    // The banner comes right after box 1 and its map: just above the form, and above the outputs.
+    assert.ok(input.top <= map.top && map.bottom <= error.top && error.top < settings.top && error.top < outputs.top, at);
+    assert.ok(settings.top - error.bottom < 40, `${at}: the banner ends ${settings.top - error.bottom}px above the settings`);
+    // Tab reaches box 1, the map, the banner's links, the form, then the outputs.
+    const stops = await tabStops(page);
+    const names = stops.map((t) => t.name);
+    const index = (name) => {
+      const i = names.indexOf(name);
+      assert.ok(i >= 0, `${px}: ${name} is a tab stop`);
+      return i;
+    };
+    const order = ['caps-input', 'load-example', 'topology-map', 'host-cpus', 'housekeeping', 'vcpus', 'priority', 'domain-input', 'copy-link', 'out-cmdline-copy'];
+    for (let i = 1; i < order.length; i++) {
+      assert.ok(index(order[i - 1]) < index(order[i]), `${px}: ${order[i - 1]} before ${order[i]}`);
+    }
+    const links = await page.$$eval('[data-testid=error] a', (a) => a.length);
+    const between = names.slice(index('topology-map'), index('host-cpus')).filter((n) => n === 'a').length;
+    assert.equal(between, links, `${px}: the banner's ${links} links come between the map and the form`);
+    // Reading order is drawing order: each stop is below the one before, or beside it on its right;
+    // at 1280 px a stop may go up only into the right-hand column beside the one it comes from.
+    for (let i = 1; i < stops.length; i++) {
+      const [a, b] = [stops[i - 1], stops[i]];
+      const nextColumn = viewport.width > 900 && !a.right && b.right;
+      assert.ok(nextColumn || b.bottom > a.top + 1 || b.left > a.left,
+        `${px}: ${b.name} (top ${b.top}, left ${b.left}) is drawn above ${a.name} (top ${a.top}, left ${a.left})`);
+    }
+    await close(s);
+  }
 });
 
 test('ppc64le: the automatic page size is said in the host\'s own sizes, and SMT is turned off with ppc64_cpu', async () => {

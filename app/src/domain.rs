@@ -219,7 +219,7 @@ fn domain_message(text: &str, e: &Error) -> String {
 /// the domain box.
 pub fn caps_message(e: &Error) -> String {
     match e {
-        Error::WrongDocument { what, .. } if what == "a domain XML" => "this is a domain XML (`virsh dumpxml`), not the host's `virsh capabilities`: to check and patch this VM, paste it into the box “Your VM”, under 3. Guest; box 1 takes the output of `virsh capabilities` run on the host".into(),
+        Error::WrongDocument { what, .. } if what == "a domain XML" => "this is a domain XML (`virsh dumpxml`), not the host's `virsh capabilities`: to check and patch this VM, paste it into box 4, “Your VM”; box 1 takes the output of `virsh capabilities` run on the host".into(),
         e => e.to_string(),
     }
 }
@@ -327,7 +327,7 @@ fn domain_box() -> impl IntoView {
     };
     view! {
         <section class="card" data-testid="domain-box">
-            <h2>"Your VM (optional)"</h2>
+            <h2>"4. Your VM (optional)"</h2>
             <label for=AREA>"To check and patch an existing VM, paste its "<code>"virsh dumpxml NAME"</code></label>
             <textarea id=AREA data-testid="domain-input" spellcheck="false" rows="8"
                 placeholder="<domain type='kvm'>…</domain>"
@@ -416,7 +416,7 @@ fn results(e: &Existing) -> AnyView {
             };
     view! {
         <section class="card outputs" data-testid="domain-results">
-            <h2>"Your VM: "{e.name.clone()}</h2>
+            <h2>"4. Your VM: "{e.name.clone()}</h2>
             {alone}
             {if e.findings.is_empty() {
                 view! { <p data-testid="no-findings">"No real-time problem found."</p> }.into_any()

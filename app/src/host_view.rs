@@ -10,34 +10,44 @@ use crate::input::{is_example, EXAMPLE_NAME};
 use crate::map::{Layout, Legend, TopologyMap};
 use crate::state::AppState;
 
+/// Beside box 1, the host it describes: its summary, the largest guest each node takes, and the
+/// topology map with its legend.
 #[component]
 pub fn HostView() -> impl IntoView {
     let state = expect_context::<AppState>();
-    // What the map colours: the plan's partition and guest, or the partition alone when the guest
-    // does not fit. The map's structure depends on the host only.
-    let layout = Memo::new(move |_| {
-        state.plan.with(|plan| match plan {
-            Some(Ok(p)) => Layout::new(
-                &p.plan.host.nodes,
-                Some(&p.plan.guest),
-                &p.plan.host.hugepages,
-            ),
-            // No plan: the partition alone, from the host side of the form when a guest field is
-            // wrong (the guest is then not placed), so that the map never shows what is not used.
-            _ => state.host.with(|host| {
-                let settings = state
-                    .settings
-                    .get()
-                    .or_else(|_| state.form.with(Form::host_settings));
-                match (host, settings) {
-                    (Ok(host), Ok(settings)) => rtkvm_core::plan::partition(host, &settings)
-                        .map(|part| Layout::new(&part.host.nodes, None, &part.host.hugepages))
-                        .unwrap_or_default(),
-                    _ => Layout::default(),
+    // What the map colours: the plan's partition and guests, or the partition alone when they do
+    // not fit. The map's structure depends on the host only. Never compared: it follows the plan,
+    // which is.
+    let layout = Memo::new_with_compare(
+        move |_| {
+            state.plan.with(|plan| match plan {
+                Some(Ok(p)) => {
+                    Layout::new(&p.plan.host.nodes, p.plan.guests(), &p.plan.host.hugepages)
                 }
-            }),
-        })
-    });
+                // No plan: the partition alone, from the host side of the form when a guest field is
+                // wrong (the guest is then not placed), so that the map never shows what is not used.
+                _ => state.host.with(|host| {
+                    let settings = state
+                        .settings
+                        .get()
+                        .or_else(|_| state.form.with(Form::host_settings));
+                    match (host, settings) {
+                        (Ok(host), Ok(settings)) => rtkvm_core::plan::partition(host, &settings)
+                            .map(|part| {
+                                Layout::new(
+                                    &part.host.nodes,
+                                    std::iter::empty(),
+                                    &part.host.hugepages,
+                                )
+                            })
+                            .unwrap_or_default(),
+                        _ => Layout::default(),
+                    }
+                }),
+            })
+        },
+        |_, _| true,
+    );
     // The largest guest each node takes, said before any limit is met.
     let capacity = move || {
         state.host.with(|host| {
@@ -83,13 +93,13 @@ pub fn HostView() -> impl IntoView {
                 .then(|| view! { <strong data-testid="host-name">{EXAMPLE_NAME}": "</strong> })
         };
         Some(view! {
-            <section class="card topology">
-                <h2>"Host topology"</h2>
+            <div class="topology" data-testid="host-view">
+                <h3>"Host topology"</h3>
                 <p>{name}{summary}</p>
                 <p class="hint" data-testid="capacity">{capacity}</p>
                 <Legend layout=layout/>
                 <TopologyMap host=host layout=layout/>
-            </section>
+            </div>
         })
     }
 }

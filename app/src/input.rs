@@ -1,4 +1,5 @@
-//! Section 1: the host's capabilities — the paste box, file picker and drop zone.
+//! Section 1: the host's capabilities — the paste box, file picker and drop zone — and beside them
+//! the host they describe (its topology map).
 
 use leptos::prelude::*;
 use rtkvm_core::caps::MAX_INPUT_BYTES;
@@ -32,7 +33,7 @@ pub fn is_example(state: AppState) -> Memo<bool> {
     })
 }
 
-/// The paste box, file picker and drop zone.
+/// The paste box, file picker and drop zone, and the host's topology.
 #[component]
 pub fn Input() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -97,6 +98,7 @@ pub fn Input() -> impl IntoView {
                     load_file(file);
                 }
             }>
+            <div class="paste">
             <h2>"1. Host capabilities"</h2>
             <Show when=move || example.get()>
                 <p class="example" data-testid="example-note">
@@ -139,6 +141,8 @@ pub fn Input() -> impl IntoView {
                     load_text(rtkvm_core::EXAMPLE_CAPABILITIES.to_string());
                 }>"Load the example host"</button>
             </div>
+            </div>
+            <crate::host_view::HostView/>
         </section>
     }
 }

@@ -96,17 +96,18 @@ fn App(
             <p class="tagline">"Real-time KVM guest configurator: from "<code>"virsh capabilities"</code>
                " to a host kernel command line, huge pages and a libvirt domain XML. Nothing you paste leaves this page."</p>
         </header>
+        // In reading order at every width (no CSS `order`): box 1 with the host's map, the problems
+        // right after it, then the settings (a column of their own on a wide page) and the outputs.
         <main>
             <Notice/>
+            <input::Input/>
+            <host_view::Problems/>
             <section class="columns">
                 <div class="column">
-                    <input::Input/>
                     <settings::SettingsForm/>
                     <domain::DomainInput/>
                 </div>
                 <div class="column wide">
-                    <host_view::HostView/>
-                    <host_view::Problems/>
                     <domain::DomainResults/>
                     <outputs::Outputs/>
                     <outputs::Guests/>

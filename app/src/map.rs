@@ -5,68 +5,164 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use rtkvm_core::host::Host;
 use rtkvm_core::plan::{GuestPlan, NodePages, NodePartition};
+use rtkvm_core::settings::EmulatorPolicy;
 use rtkvm_core::units::format_kib;
 use rtkvm_core::CpuSet;
 
-/// What a CPU is used for in the plan.
+/// How many guests have a colour and a pattern of their own; later guests reuse them in turn (the
+/// legend, the CPU's tooltip and the map's line still name each one).
+const GUEST_STYLES: usize = 8;
+
+/// The classes of a CPU running a vCPU of a guest, by the guest's style: the first guest's is the
+/// plain vCPU colour, as with one guest.
+const VCPU_CLASSES: [&str; GUEST_STYLES] = [
+    "cpu vcpu",
+    "cpu vcpu g1",
+    "cpu vcpu g2",
+    "cpu vcpu g3",
+    "cpu vcpu g4",
+    "cpu vcpu g5",
+    "cpu vcpu g6",
+    "cpu vcpu g7",
+];
+
+/// The classes of a CPU of a guest's own emulator core, drawn in the guest's style when a plan has
+/// several guests.
+const EMU_CLASSES: [&str; GUEST_STYLES] = [
+    "cpu emu",
+    "cpu emu g1",
+    "cpu emu g2",
+    "cpu emu g3",
+    "cpu emu g4",
+    "cpu emu g5",
+    "cpu emu g6",
+    "cpu emu g7",
+];
+
+/// The classes of a guest's swatch in the legend, by the guest's style.
+const SWATCH_CLASSES: [&str; GUEST_STYLES] = [
+    "swatch vcpu",
+    "swatch vcpu g1",
+    "swatch vcpu g2",
+    "swatch vcpu g3",
+    "swatch vcpu g4",
+    "swatch vcpu g5",
+    "swatch vcpu g6",
+    "swatch vcpu g7",
+];
+
+/// What a CPU is used for in the plan; guests are named by their position in the plan.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Role {
     /// Kept for the host OS.
     Host,
-    /// Kept for the host and running the guest's emulator threads.
-    Emulator,
+    /// Running the emulator threads of the guests of this mask (bit `i`: guest `i`): a housekeeping
+    /// CPU, or, when `own`, a CPU of the isolated core of the plan's one guest's own.
+    Emulator { guests: u64, own: bool },
+    /// In a plan of several guests, a CPU of the isolated core of this guest's own emulator
+    /// threads, drawn in the guest's style.
+    GuestEmulator(usize),
     /// Isolated and free.
     Isolated,
-    /// Running the guest's vCPU with this index.
-    Vcpu(usize),
-    /// An isolated SMT sibling left idle.
-    IdleSibling,
+    /// Running vCPU `k` of guest `guest`, with the real-time scheduler or not.
+    Vcpu { guest: usize, k: usize, rt: bool },
+    /// An isolated SMT sibling of a core of guest `.0`'s vCPUs, left idle.
+    IdleSibling(usize),
     /// No role: the host's settings make no partition, so the map shows the topology alone.
     Unplanned,
 }
 
 impl Role {
+    /// The CPU's classes.
     fn class(self) -> &'static str {
         match self {
             Role::Host => "cpu host",
-            Role::Emulator => "cpu emulator",
+            Role::Emulator { .. } => "cpu emulator",
+            Role::GuestEmulator(guest) => EMU_CLASSES[guest % GUEST_STYLES],
             Role::Isolated => "cpu isolated",
-            Role::Vcpu(_) => "cpu vcpu",
-            Role::IdleSibling => "cpu idle",
+            Role::Vcpu { guest, .. } => VCPU_CLASSES[guest % GUEST_STYLES],
+            Role::IdleSibling(_) => "cpu idle",
             Role::Unplanned => "cpu unplanned",
         }
     }
 
-    fn describe(self) -> String {
+    /// What the CPU's title and the map's line say of its role, naming the guests. (Not inlined:
+    /// it runs only when a CPU is pointed at or reached with the keyboard, never before the first
+    /// plan.)
+    #[inline(never)]
+    fn describe(self, guests: &[Placed]) -> String {
+        let name = |i: usize| guests.get(i).map_or("", |g| g.name.as_str());
         match self {
             Role::Host => "host (housekeeping)".into(),
-            Role::Emulator => "runs the guest's emulator threads".into(),
+            Role::Emulator { guests: mask, own } => {
+                let mut of = String::new();
+                for i in (0..guests.len().min(64)).filter(|&i| mask & (1 << i) != 0) {
+                    if !of.is_empty() {
+                        of.push_str(", ");
+                    }
+                    of.push_str(name(i));
+                }
+                let place = if own {
+                    "isolated"
+                } else {
+                    "host (housekeeping)"
+                };
+                format!("{place}, runs the emulator threads of {of}")
+            }
+            Role::GuestEmulator(guest) => {
+                format!("isolated, runs the emulator threads of {}", name(guest))
+            }
             Role::Isolated => "isolated, free".into(),
-            Role::Vcpu(k) => format!("isolated, runs guest vCPU {k}"),
-            Role::IdleSibling => "isolated, idle SMT sibling of a vCPU's core".into(),
+            Role::Vcpu { guest, k, rt } => {
+                let rt = if rt { "real-time" } else { "not real-time" };
+                format!("isolated, runs vCPU {k} of {} ({rt})", name(guest))
+            }
+            Role::IdleSibling(guest) => format!(
+                "isolated, idle SMT sibling of a vCPU's core of {}",
+                name(guest)
+            ),
             Role::Unplanned => "no role: the host settings make no partition".into(),
         }
     }
 }
 
+/// What the map shows of a placed guest.
+#[derive(Debug)]
+struct Placed {
+    name: String,
+    node: u32,
+    /// The host CPU of every vCPU.
+    vcpupin: Vec<u32>,
+    /// The real-time vCPUs.
+    rt: CpuSet,
+    /// The CPUs of its emulator threads.
+    emulator: CpuSet,
+    /// Whether they are an isolated core of its own.
+    own: bool,
+    /// Its idle SMT siblings.
+    idle: CpuSet,
+}
+
 /// The roles of every CPU and the huge pages of every node: what the map colours. The default
-/// layout has no partition: every CPU is drawn without a role (never as the host's).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// layout has no partition: every CPU is drawn without a role (never as the host's). Not compared
+/// (a new plan is a new layout): the map repaints only the CPUs whose role changed.
+#[derive(Debug, Default)]
 pub struct Layout {
     /// Whether the host's partition was made: without it no CPU has a role.
     partitioned: bool,
     isolated: CpuSet,
-    emulator: CpuSet,
-    idle: CpuSet,
-    vcpus: Vec<u32>,
+    /// The guests placed, in the plan's order (none while they are not).
+    guests: Vec<Placed>,
     hugepages: Vec<(u32, String)>,
-    /// The guest's node, when placed.
-    guest_node: Option<u32>,
 }
 
 impl Layout {
-    /// Collects the roles from a partition and, when placed, the guest.
-    pub fn new(nodes: &[NodePartition], guest: Option<&GuestPlan>, pages: &[NodePages]) -> Layout {
+    /// Collects the roles from a partition and the guests placed on it.
+    pub fn new<'a>(
+        nodes: &[NodePartition],
+        guests: impl Iterator<Item = &'a GuestPlan>,
+        pages: &[NodePages],
+    ) -> Layout {
         let mut isolated = CpuSet::new();
         for node in nodes {
             isolated.extend_from(&node.isolated);
@@ -74,10 +170,17 @@ impl Layout {
         Layout {
             partitioned: true,
             isolated,
-            emulator: guest.map(|g| g.emulatorpin.clone()).unwrap_or_default(),
-            idle: guest.map(|g| g.idle_siblings.clone()).unwrap_or_default(),
-            vcpus: guest.map(|g| g.vcpupin.clone()).unwrap_or_default(),
-            guest_node: guest.map(|g| g.node),
+            guests: guests
+                .map(|g| Placed {
+                    name: g.name.clone(),
+                    node: g.node,
+                    vcpupin: g.vcpupin.clone(),
+                    rt: g.rt_vcpus.clone(),
+                    emulator: g.emulatorpin.clone(),
+                    own: g.emulator == EmulatorPolicy::Isolate,
+                    idle: g.idle_siblings.clone(),
+                })
+                .collect(),
             hugepages: pages
                 .iter()
                 .map(|p| {
@@ -91,20 +194,38 @@ impl Layout {
         }
     }
 
-    /// Whether the host's partition was made (else the map draws no roles).
-    pub fn partitioned(&self) -> bool {
-        self.partitioned
+    /// Whether several guests are placed: each is then drawn in a style of its own.
+    fn several(&self) -> bool {
+        self.guests.len() > 1
     }
 
     fn role(&self, cpu: u32) -> Role {
         if !self.partitioned {
-            Role::Unplanned
-        } else if let Some(k) = self.vcpus.iter().position(|&c| c == cpu) {
-            Role::Vcpu(k)
-        } else if self.emulator.contains(cpu) {
-            Role::Emulator
-        } else if self.idle.contains(cpu) {
-            Role::IdleSibling
+            return Role::Unplanned;
+        }
+        // Housekeeping CPUs may run several guests' emulator threads: one role names them all.
+        let (mut emulator, mut own) = (0u64, false);
+        for (i, g) in self.guests.iter().enumerate() {
+            if let Some(k) = g.vcpupin.iter().position(|&c| c == cpu) {
+                let rt = g.rt.contains(k as u32);
+                return Role::Vcpu { guest: i, k, rt };
+            }
+            if g.idle.contains(cpu) {
+                return Role::IdleSibling(i);
+            }
+            if g.emulator.contains(cpu) {
+                if g.own && self.several() {
+                    return Role::GuestEmulator(i);
+                }
+                emulator |= 1 << (i % 64);
+                own |= g.own;
+            }
+        }
+        if emulator != 0 {
+            Role::Emulator {
+                guests: emulator,
+                own,
+            }
         } else if self.isolated.contains(cpu) {
             Role::Isolated
         } else {
@@ -112,12 +233,49 @@ impl Layout {
         }
     }
 
+    /// What a node's header adds: its huge pages and, with several guests, the guests placed there.
     fn pages(&self, node: u32) -> String {
-        self.hugepages
+        let mut text = self
+            .hugepages
             .iter()
             .find(|(n, _)| *n == node)
             .map(|(_, p)| format!(", huge pages: {p}"))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if self.several() {
+            let mut sep = "; guests ";
+            for g in self.guests.iter().filter(|g| g.node == node) {
+                text.push_str(sep);
+                text.push_str(&g.name);
+                sep = ", ";
+            }
+        }
+        text
+    }
+
+    /// The legend of several guests: the roles, then each guest in its style, with its name.
+    #[inline(never)]
+    fn legend(&self) -> Vec<(&'static str, String)> {
+        let mut items: Vec<(&'static str, String)> = [
+            ("swatch host", "host (housekeeping)"),
+            ("swatch emulator", "emulator threads on the host's CPUs"),
+            ("swatch isolated", "isolated, free"),
+            ("swatch idle", "idle SMT sibling"),
+        ]
+        .into_iter()
+        .map(|(class, text)| (class, text.to_string()))
+        .collect();
+        for (i, g) in self.guests.iter().enumerate() {
+            let emu = if g.own {
+                ", its emulator core (emu)"
+            } else {
+                ""
+            };
+            items.push((
+                SWATCH_CLASSES[i % GUEST_STYLES],
+                format!("{}: vCPU k (vk){emu}", g.name),
+            ));
+        }
+        items
     }
 }
 
@@ -143,26 +301,50 @@ struct Drawn {
     /// `CPU 12: node 1, socket 1, core 0, siblings 12`.
     place: String,
     g: web_sys::Element,
-    title: web_sys::Element,
+    /// The tooltip, made when the pointer first comes over the CPU (not for every CPU at start).
+    title: Option<web_sys::Element>,
     label: web_sys::Element,
     x: i32,
     y: i32,
 }
 
 impl Drawn {
-    fn describe(&self) -> String {
-        format!("{} — {}", self.place, self.role.describe())
+    /// The CPU's place and role, naming the guests of `layout`.
+    fn describe(&self, layout: &Layout) -> String {
+        format!("{} — {}", self.place, self.role.describe(&layout.guests))
     }
 
-    fn paint(&mut self, role: Role) {
+    /// Draws the CPU with its role in `layout`. (A tooltip made earlier follows it; one whose
+    /// guest is renamed follows when the pointer next comes over it.)
+    fn paint(&mut self, role: Role, layout: &Layout) {
         self.role = role;
         let _ = self.g.set_attribute("class", role.class());
-        self.title.set_text_content(Some(&self.describe()));
+        if let Some(title) = &self.title {
+            title.set_text_content(Some(&self.describe(layout)));
+        }
         let label = match role {
-            Role::Vcpu(k) => format!("v{k}"),
+            Role::Vcpu { k, .. } => format!("v{k}"),
+            Role::GuestEmulator(_) => "emu".into(),
             _ => self.id.to_string(),
         };
         self.label.set_text_content(Some(&label));
+    }
+
+    /// Gives the CPU its tooltip, as the map's line says it, and returns the text.
+    fn titled(&mut self, layout: &Layout) -> String {
+        let text = self.describe(layout);
+        if self.title.is_none() {
+            let document = self.g.owner_document();
+            self.title = document
+                .and_then(|d| d.create_element_ns(Some(SVG_NS), "title").ok())
+                .inspect(|t| {
+                    let _ = self.g.insert_before(t, self.g.first_child().as_ref());
+                });
+        }
+        if let Some(title) = &self.title {
+            title.set_text_content(Some(&text));
+        }
+        text
     }
 }
 
@@ -223,7 +405,7 @@ impl Drawing {
     }
 
     /// Moves the keyboard to `to` and returns what the map's line says of that CPU.
-    fn focus(&mut self, to: (usize, usize)) -> Option<String> {
+    fn focus(&mut self, to: (usize, usize), layout: &Layout) -> Option<String> {
         if let Some(old) = self.focus.and_then(|at| self.get(at)) {
             let _ = old.g.class_list().remove_1("focus");
         }
@@ -234,7 +416,7 @@ impl Drawing {
         nearest.set_inline(web_sys::ScrollLogicalPosition::Nearest);
         new.g
             .scroll_into_view_with_scroll_into_view_options(&nearest);
-        let line = new.describe();
+        let line = new.describe(layout);
         self.focus = Some(to);
         Some(line)
     }
@@ -314,7 +496,7 @@ pub fn TopologyMap(host: Arc<Host>, layout: Memo<Layout>) -> impl IntoView {
                 for cpu in d.nodes.iter_mut().flatten() {
                     let role = l.role(cpu.id);
                     if cpu.role != role {
-                        cpu.paint(role);
+                        cpu.paint(role, l);
                     }
                 }
             })
@@ -331,17 +513,20 @@ pub fn TopologyMap(host: Arc<Host>, layout: Memo<Layout>) -> impl IntoView {
         .enumerate()
         .map(|(position, cell)| {
             let node = cell.id;
-            // None: open as the layout says (every node of a small host; on a large one, the guest's
-            // node, or the first node while no guest is placed); Some: as the user chose.
+            // None: open as the layout says (every node of a small host; on a large one, the guests'
+            // nodes, or the first node while no guest is placed); Some: as the user chose.
             // A memo, so that the drawing is rebuilt only when the node opens or closes, not on every
             // new layout.
             let chosen = RwSignal::new(None::<bool>);
             let open = Memo::new(move |_| {
                 chosen.get().unwrap_or_else(|| {
                     !fold
-                        || layout.with(|l| match l.guest_node {
-                            Some(n) => n == node,
-                            None => Some(node) == first_with_cpus,
+                        || layout.with(|l| {
+                            if l.guests.is_empty() {
+                                Some(node) == first_with_cpus
+                            } else {
+                                l.guests.iter().any(|g| g.node == node)
+                            }
                         })
                 })
             });
@@ -401,7 +586,8 @@ pub fn TopologyMap(host: Arc<Host>, layout: Memo<Layout>) -> impl IntoView {
         })
     };
     let focus = move |to: (usize, usize)| {
-        if let Some(text) = drawing.try_update_value(|d| d.focus(to)).flatten() {
+        let text = layout.with_untracked(|l| drawing.try_update_value(|d| d.focus(to, l)));
+        if let Some(text) = text.flatten() {
             line.set(text);
         }
     };
@@ -412,7 +598,7 @@ pub fn TopologyMap(host: Arc<Host>, layout: Memo<Layout>) -> impl IntoView {
                 let at = drawing.with_value(|d| {
                     d.focus
                         .filter(|&f| d.get(f).is_some())
-                        .or_else(|| d.positions().find(|&p| d.get(p).is_some_and(|c| matches!(c.role, Role::Vcpu(_)))))
+                        .or_else(|| d.positions().find(|&p| d.get(p).is_some_and(|c| matches!(c.role, Role::Vcpu { .. }))))
                         .or_else(|| d.positions().next())
                 });
                 if let Some(at) = at {
@@ -432,7 +618,10 @@ pub fn TopologyMap(host: Arc<Host>, layout: Memo<Layout>) -> impl IntoView {
                 }
             }
             on:mouseover=move |ev: web_sys::MouseEvent| {
-                if let Some(text) = cpu_at(&ev).and_then(|at| drawing.with_value(|d| Some(d.get(at)?.describe()))) {
+                let text = cpu_at(&ev).and_then(|at| {
+                    layout.with_untracked(|l| drawing.try_update_value(|d| Some(d.nodes[at.0].get_mut(at.1)?.titled(l))))
+                });
+                if let Some(text) = text.flatten() {
                     line.set(text);
                 }
             }>
@@ -537,7 +726,6 @@ fn draw_node(
                         ("transform", &format!("translate({x} {y})")),
                     ],
                 );
-                let title = shape(&g, "title", &[]);
                 shape(&g, "rect", &[]);
                 let label = shape(&g, "text", &[("x", "17"), ("y", "16")]);
                 let mut cpu = Drawn {
@@ -548,12 +736,12 @@ fn draw_node(
                         cell.id, cpu.socket, cpu.core, cpu.siblings
                     ),
                     g,
-                    title,
+                    title: None,
                     label,
                     x,
                     y,
                 };
-                cpu.paint(layout.role(id));
+                cpu.paint(layout.role(id), layout);
                 drawn.push(cpu);
             }
         }
@@ -570,35 +758,52 @@ fn draw_node(
     drawn
 }
 
+/// The legend's items with one guest: each a swatch's classes and its text.
+const LEGEND: [(&str, &str); 5] = [
+    ("swatch host", "host (housekeeping)"),
+    ("swatch emulator", "emulator threads"),
+    ("swatch isolated", "isolated, free"),
+    ("swatch vcpu", "guest vCPU k (vk)"),
+    ("swatch idle", "idle SMT sibling"),
+];
+
 /// The legend for the map's colours; while the host's settings make no partition, a line saying
-/// so instead (the map then shows the topology alone).
+/// so instead (the map then shows the topology alone). With several guests each has an item of its
+/// own, in its colour and pattern, with its name.
 #[component]
 pub fn Legend(layout: Memo<Layout>) -> impl IntoView {
-    // A memo: the legend is rebuilt when the partition comes or goes, not with every layout.
-    let partitioned = Memo::new(move |_| layout.with(Layout::partitioned));
-    let items = [
-        ("host", "host (housekeeping)"),
-        ("emulator", "emulator threads"),
-        ("isolated", "isolated, free"),
-        ("vcpu", "guest vCPU k (vk)"),
-        ("idle", "idle SMT sibling"),
-    ];
-    // Each built only when shown (an AnyView), so that the one not shown is not compiled at start.
+    // Memos: with one guest the legend is rebuilt only when the partition comes or goes; with
+    // several it follows every layout (in place: only what changed reaches the DOM).
+    let partitioned = Memo::new(move |_| layout.with(|l| l.partitioned));
+    let several = Memo::new(move |_| layout.with(Layout::several));
     move || {
-        if partitioned.get() {
-            view! {
-                <ul class="legend">
-                    {items.into_iter().map(|(class, text)| view! {
-                        <li><span class=format!("swatch {class}")></span>{text}</li>
-                    }).collect_view()}
-                </ul>
-            }
-            .into_any()
-        } else {
+        if !partitioned.get() {
+            // Built only when shown (an AnyView), so that it is not compiled at start.
             view! {
                 <p class="hint legend" data-testid="no-partition">"No CPU roles: the host settings make no partition. The map shows the topology alone until the marked host field is corrected."</p>
             }
             .into_any()
+        } else if several.get() {
+            layout.with(|l| legend_list(l.legend()))
+        } else {
+            legend_list(
+                LEGEND
+                    .iter()
+                    .map(|&(class, text)| (class, text.to_string()))
+                    .collect(),
+            )
         }
     }
+}
+
+/// The legend's list: each item a swatch with its classes, and its text.
+fn legend_list(items: Vec<(&'static str, String)>) -> AnyView {
+    view! {
+        <ul class="legend">
+            {items.into_iter().map(|(class, text)| view! {
+                <li><span class=class></span>{text}</li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }

@@ -1,4 +1,4 @@
-//! Sections 4 to 6: the host's outputs, each guest's (its domain XML, what goes inside it and its
+//! Sections 5 to 7: the host's outputs, each guest's (its domain XML, what goes inside it and its
 //! latency test) and the runbook.
 //!
 //! The host's outputs are written with the plan ([`AppState::host_outputs`]); a guest's files and the
@@ -109,7 +109,7 @@ fn placement(g: &GuestPlan) -> String {
     )
 }
 
-/// Section 4: the host's outputs, with the share link.
+/// Section 5: the host's outputs, with the share link.
 #[component]
 pub fn Outputs() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -146,7 +146,7 @@ pub fn Outputs() -> impl IntoView {
         let params = outputs.clone();
         Some(view! {
             <section class="card outputs" class:stale=stale>
-                <h2>"4. Outputs"</h2>
+                <h2>"5. Outputs"</h2>
                 {stale.then(|| view! {
                     <p class="notice warning" data-testid="stale">"Out of date: these are the outputs of the last settings that made a plan. They follow again once the problem above is solved."</p>
                 })}
@@ -197,7 +197,7 @@ pub fn Outputs() -> impl IntoView {
     }
 }
 
-/// Section 5: each guest, with its domain XML, what goes inside it and its latency test, each
+/// Section 6: each guest, with its domain XML, what goes inside it and its latency test, each
 /// written when its box is opened.
 #[component]
 pub fn Guests() -> impl IntoView {
@@ -207,9 +207,9 @@ pub fn Guests() -> impl IntoView {
         let shown = state.shown.get()?;
         let several = !shown.plan.others.is_empty();
         let title = if several {
-            "5. The guests"
+            "6. The guests"
         } else {
-            "5. The guest"
+            "6. The guest"
         };
         let cards = shown
             .plan
@@ -311,7 +311,7 @@ fn latency_test(shown: &Planned, i: usize) -> Option<impl IntoView> {
     })
 }
 
-/// Section 6: the steps in order, each with its commands and what they should print: the README of
+/// Section 7: the steps in order, each with its commands and what they should print: the README of
 /// `rtkvm plan --format bundle`, with this page's share link, written when it is opened.
 #[component]
 pub fn NextSteps() -> impl IntoView {
@@ -320,7 +320,7 @@ pub fn NextSteps() -> impl IntoView {
         let stale = !state.has_plan();
         state.shown.with(|s| s.is_some()).then(|| view! {
             <section class="card outputs" class:stale=stale data-testid="next-steps">
-                <h2>"6. Next steps"</h2>
+                <h2>"7. Next steps"</h2>
                 <p>"The order to apply it all in, as root: each step with its commands and what they should print, from the command line and the reboot to the guest and its latency test."</p>
                 <Unfold summary="The runbook" testid="readme-box">
                     {move || {
