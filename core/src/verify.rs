@@ -3,7 +3,6 @@
 //! with what to do for each check that failed. Only cpulists, numbers and fixed words go into the
 //! script: a guest is found by its vCPUs' host CPUs, never by its name.
 
-use crate::error::Error;
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 use crate::settings::{KernelType, Preset, Recipe, Scheduler};
@@ -161,36 +160,68 @@ pub struct CheckReport {
 /// The most lines a report is read for (a host with thousands of CPUs prints a few hundred).
 const MAX_LINES: usize = 100_000;
 
+/// Why a pasted report is not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Its first line is not `rtkvm-check.sh`'s header.
+    NotAReport,
+    /// The header names another format version (as pasted, shortened).
+    OtherFormat {
+        /// The version the header names.
+        found: String,
+    },
+    /// The header names another plan's fingerprint (as pasted, shortened).
+    OtherPlan {
+        /// The fingerprint the header names.
+        found: String,
+        /// This plan's fingerprint ([`plan_id`]).
+        ours: String,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotAReport => f.write_str(
+                "this is not the output of rtkvm-check.sh: its first line is 'rtkvm-check 1 recipe N plan ID'",
+            ),
+            Refusal::OtherFormat { found } => write!(
+                f,
+                "this report is in format {found}; this rtkvm reads format {CHECK_FORMAT}: run the rtkvm-check.sh of this plan"
+            ),
+            Refusal::OtherPlan { found, ours } => write!(
+                f,
+                "this report checks another plan ({found}); this plan is {ours}: run this plan's rtkvm-check.sh, or open the plan the report was made for"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// Reads the output of `rtkvm-check.sh` for this plan: refuses anything else, a report of another
-/// format version and a report of another plan, each with a message that says so.
-pub fn read_report(text: &str, outputs: &Outputs) -> Result<CheckReport, Error> {
+/// format version and a report of another plan, each with a [`Refusal`] that says so.
+pub fn read_report(text: &str, outputs: &Outputs) -> Result<CheckReport, Refusal> {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let header = lines.next().unwrap_or_default();
     let words: Vec<&str> = header.split_whitespace().collect();
     let [magic, version, "recipe", _, "plan", id] = words[..] else {
-        return Err(Error::Invalid(
-            "this is not the output of rtkvm-check.sh: its first line is 'rtkvm-check 1 recipe N plan ID'"
-                .into(),
-        ));
+        return Err(Refusal::NotAReport);
     };
     if magic != "rtkvm-check" {
-        return Err(Error::Invalid(
-            "this is not the output of rtkvm-check.sh: its first line is 'rtkvm-check 1 recipe N plan ID'"
-                .into(),
-        ));
+        return Err(Refusal::NotAReport);
     }
     if version != CHECK_FORMAT.to_string() {
-        return Err(Error::Invalid(format!(
-            "this report is in format {}; this rtkvm reads format {CHECK_FORMAT}: run the rtkvm-check.sh of this plan",
-            shown(version)
-        )));
+        return Err(Refusal::OtherFormat {
+            found: shown(version),
+        });
     }
     let ours = plan_id(outputs);
     if id != ours {
-        return Err(Error::Invalid(format!(
-            "this report checks another plan ({}); this plan is {ours}: run this plan's rtkvm-check.sh, or open the plan the report was made for",
-            shown(id)
-        )));
+        return Err(Refusal::OtherPlan {
+            found: shown(id),
+            ours,
+        });
     }
     let mut checks = Vec::new();
     for line in lines.take(MAX_LINES) {
