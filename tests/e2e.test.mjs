@@ -92,7 +92,8 @@ async function assertServesTheExample(server) {
 
 /** The box each output is folded in until it is opened (a guest's files and the runbook are written
  * only then), by the output's test id without a guest number. */
-const FOLDED = { 'out-xml': 'xml-box', 'out-guest-cmdline': 'guest-files', 'out-guest-tuned': 'guest-files', 'out-guest-setup': 'guest-files', 'out-latency-test': 'latency-files', 'out-readme': 'readme-box' };
+const FOLDED = { 'out-xml': 'xml-box', 'out-guest-cmdline': 'guest-files', 'out-guest-tuned': 'guest-files', 'out-guest-setup': 'guest-files', 'out-latency-test': 'latency-files', 'out-readme': 'readme-box',
+  'out-nto': 'nto-box', 'out-kubevirt': 'kubevirt-box', 'out-nova': 'nova-box', 'out-nova-conf': 'nova-box', 'out-check': 'check-box' };
 
 /** Opens the box an output is folded in, if it is, and waits for the output. */
 async function reveal(page, testid) {
@@ -1108,4 +1109,253 @@ test('the map draws each guest in its own colour and pattern, with its name, and
   await page.waitForFunction(() => !document.querySelector('svg.topology g.cpu.g1, svg.topology g.cpu.emu'));
   assert.deepEqual({ legend: await page.innerText('.legend'), cpus: await page.$$eval('svg.topology g.cpu', (g) => g.map((c) => c.getAttribute('class').replace(' focus', ''))) }, one);
   await close(s);
+});
+
+/** Runs the CLI and returns its output and the warnings it printed for an export (`rtkvm: warning[nto]: …`). */
+function cliWarned(args, input) {
+  const r = spawnSync(bin, args, { input, encoding: 'utf8', cwd: root });
+  assert.equal(r.status, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('rtkvm: warning[')).map((l) => l.replace(/^rtkvm: warning\[[a-z-]+\]: /, ''));
+  return { out: r.stdout, warnings };
+}
+
+/** The warnings an export's box lists beside it. */
+async function exportWarnings(page, testid) {
+  const list = page.locator(`[data-testid=${testid}-warnings] li`);
+  return list.allInnerTexts();
+}
+
+/** Each deploy export of the page, downloaded, against `rtkvm plan … --format F` (and its warnings). */
+async function assertExportsAsTheCli(page, args, example, guests) {
+  for (const [testid, format, name] of [['out-nto', 'nto', 'nto-performanceprofile.yaml'], ['out-nova', 'nova', 'nova-flavors.sh'],
+    ['out-nova-conf', 'nova-conf', 'nova.conf'], ['out-check', 'check-script', 'rtkvm-check.sh']]) {
+    const d = await downloadOf(page, testid);
+    const { out, warnings } = cliWarned(['plan', ...args, '--format', format], example);
+    assert.equal(d.name, name);
+    assert.equal(d.content, out, `${name} differs from rtkvm plan --format ${format}`);
+    if (format !== 'check-script') assert.deepEqual(await exportWarnings(page, testid), warnings, `${name}: the warnings beside it`);
+  }
+  // A VirtualMachine per guest: each the bundle's file, together the CLI's stream.
+  const dir = await mkdtemp(path.join(tmpdir(), 'rtkvm-bundle-'));
+  cli(['plan', ...args, '--format', 'bundle', '--out', dir], example);
+  const vms = [];
+  for (const [i, guest] of guests.entries()) {
+    const d = await downloadOf(page, i ? `out-kubevirt-${i + 1}` : 'out-kubevirt');
+    assert.equal(d.name, `kubevirt-${guest}.yaml`);
+    assert.equal(d.content, await readFile(path.join(dir, 'deploy', d.name), 'utf8'), `${d.name} differs from the bundle's`);
+    vms.push(d.content);
+  }
+  await rm(dir, { recursive: true });
+  const { out, warnings } = cliWarned(['plan', ...args, '--format', 'kubevirt'], example);
+  assert.equal(vms.join('---\n'), out, 'the VirtualMachines differ from rtkvm plan --format kubevirt');
+  const shown = [];
+  for (const i of guests.keys()) shown.push(...await exportWarnings(page, i ? `out-kubevirt-${i + 1}` : 'out-kubevirt'));
+  assert.deepEqual(shown, warnings, 'the VirtualMachines\' warnings');
+}
+
+test('the deploy exports and the check script download as the CLI prints them, for one guest and for two', async () => {
+  const s = await open();
+  const { page } = s;
+  const example = cli(['example']);
+  await page.waitForSelector('[data-testid=deploy]');
+  // Nothing is written before its box is opened.
+  assert.equal(await page.locator('[data-testid=out-nto], [data-testid=out-kubevirt], [data-testid=out-nova], [data-testid=out-check]').count(), 0);
+  // The profile's node selector is a placeholder the page names, as the file's header does.
+  assert.match(await page.innerText('[data-testid=deploy]'), /replace the node selector's placeholder label node-role\.kubernetes\.io\/worker-rt with the label of your real-time worker nodes/);
+  await assertExportsAsTheCli(page, [], example, ['rt-guest']);
+  assert.ok((await exportWarnings(page, 'out-nova')).length > 0, 'Nova\'s own placement is said beside its flavors');
+  await page.click('[data-testid=add-guest]');
+  await page.fill('[data-testid=guest2-vcpus]', '2');
+  await page.fill('[data-testid=guest2-priority]', '5');
+  await page.waitForSelector('[data-testid=kubevirt-box-2]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=out-nova] pre')?.innerText.includes("'hw:cpu_realtime_mask=^0'") && document.querySelector('[data-testid=out-nova] pre').innerText.includes('rt-guest-2'));
+  await assertExportsAsTheCli(page, ['--guest', 'name=rt-guest', '--guest', 'name=rt-guest-2,vcpus=2,priority=5'], example, ['rt-guest', 'rt-guest-2']);
+  await close(s);
+});
+
+/** The expectations `rtkvm-check.sh` carries, read from the script itself. */
+function checkPlan(script) {
+  const one = (re) => script.match(re)?.[1];
+  return {
+    isolated: one(/^isolated="(.*)"$/m),
+    housekeeping: one(/^housekeeping="(.*)"$/m),
+    params: one(/^for param in (.*); do$/m).split(' '),
+    sizeKb: one(/hugepages-(\d+)kB$/m),
+    pages: [...script.matchAll(/^pages (\d+) (\d+)$/gm)].map((m) => ({ node: m[1], count: Number(m[2]) })),
+    sysctls: [...script.matchAll(/^sysctl_is (\S+) (.*)$/gm)].map((m) => [m[1], m[2]]),
+    kthreads: [...script.matchAll(/^kthreads (\S+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+    stalld: Number(one(/"running, SCHED_FIFO (\d+)"/)),
+    guests: [...script.matchAll(/^guest (\d+) "([^"]*)" "([^"]*)" (\d) (\d+) (\S+)$/gm)].map((m) => ({
+      pins: m[2].split(' ').map(Number), rt: m[3] ? m[3].split(' ').map(Number) : [], policy: Number(m[4]), priority: Number(m[5]), emulator: m[6],
+    })),
+  };
+}
+
+/** The CPUs of a cpulist (`2-7,10-15`). */
+function cpus(list) {
+  return list.split(',').filter(Boolean).flatMap((r) => {
+    const [a, b = a] = r.split('-').map(Number);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  });
+}
+
+/** A cpulist as the kernel's hexadecimal cpumask. */
+function cpumask(list) {
+  return cpus(list).reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16);
+}
+
+/** Writes a fake host's /proc and /sys under `dir` (what `rtkvm-check.sh --root DIR` reads, as
+ * core/tests/verify.rs's trees): the host the script's plan expects, its guests running, or with
+ * `faults` a host rebooted without the plan's command line, one node short of pages, irqbalance
+ * running and no guest started. */
+async function fakeHost(dir, plan, faults = false) {
+  const write = async (file, text) => {
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await writeFile(path.join(dir, file), `${text}\n`);
+  };
+  let next = 100;
+  const stat = (pid, comm, state, cpu, rtprio, policy) => `${pid} (${comm}) ${[state, ...Array(35).fill(0), cpu, rtprio, policy].join(' ')}`;
+  const processOf = async (comm, cpu, rtprio, policy) => {
+    const pid = next++;
+    await write(`proc/${pid}/comm`, comm);
+    await write(`proc/${pid}/stat`, stat(pid, comm, 'S', cpu, rtprio, policy));
+    return pid;
+  };
+  const thread = async (pid, comm, allowed, rtprio, policy) => {
+    const tid = next++;
+    const task = `proc/${pid}/task/${tid}`;
+    await write(`${task}/comm`, comm);
+    await write(`${task}/status`, `Name:\t${comm}\nCpus_allowed_list:\t${allowed}`);
+    await write(`${task}/stat`, stat(tid, comm, 'S', cpus(allowed)[0], rtprio, policy));
+  };
+  await write('proc/cmdline', faults ? 'BOOT_IMAGE=/vmlinuz ro quiet' : `BOOT_IMAGE=/vmlinuz ro ${plan.params.join(' ')}`);
+  await write('sys/devices/system/cpu/isolated', faults ? '' : plan.isolated);
+  await write('sys/devices/system/cpu/nohz_full', faults ? '' : plan.isolated);
+  for (const [i, p] of plan.pages.entries()) {
+    const pages = `sys/devices/system/node/node${p.node}/hugepages/hugepages-${plan.sizeKb}kB`;
+    const count = faults && i === plan.pages.length - 1 ? p.count - 2 : p.count;
+    await write(`${pages}/nr_hugepages`, String(count));
+    await write(`${pages}/free_hugepages`, String(count));
+  }
+  for (const [key, value] of plan.sysctls) await write(`proc/sys/${key.replaceAll('.', '/')}`, value);
+  await write('proc/sys/kernel/version', '#1 SMP PREEMPT_RT Thu Dec  4 00:00:00 UTC 2026');
+  await write('proc/irq/24/smp_affinity_list', plan.housekeeping);
+  await write('proc/irq/default_smp_affinity', cpumask(plan.housekeeping));
+  await write('sys/devices/virtual/workqueue/cpumask', cpumask(plan.housekeeping));
+  for (const [prefix, priority] of plan.kthreads) {
+    for (const cpu of cpus(plan.isolated)) await processOf(`${prefix}/${cpu}`, cpu, priority, 1);
+  }
+  await processOf('stalld', 0, plan.stalld, 1);
+  if (faults) {
+    await processOf('irqbalance', 0, 0, 0);
+    return;
+  }
+  for (const g of plan.guests) {
+    const qemu = await processOf('qemu-system-x86', 0, 0, 0);
+    await thread(qemu, 'qemu-system-x86', g.emulator, 0, 0);
+    for (const [vcpu, cpu] of g.pins.entries()) {
+      const rt = g.rt.includes(vcpu);
+      await thread(qemu, `CPU ${vcpu}/KVM`, String(cpu), rt ? g.priority : 0, rt ? g.policy : 0);
+    }
+  }
+}
+
+/** Runs the check script on a fake host; returns its output and exit status. */
+async function checkReport(script, faults) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rtkvm-host-'));
+  await writeFile(path.join(dir, 'rtkvm-check.sh'), script);
+  const tree = path.join(dir, 'root');
+  await fakeHost(tree, checkPlan(script), faults);
+  const r = spawnSync('sh', [path.join(dir, 'rtkvm-check.sh'), '--root', tree], { encoding: 'utf8' });
+  await rm(dir, { recursive: true });
+  return { report: r.stdout, status: r.status };
+}
+
+/** Pastes a report into the page's box and waits for what the page makes of it. */
+async function pasteReport(page, report) {
+  await page.fill('[data-testid=report-input]', report);
+  await page.waitForSelector('[data-testid=report-summary], [data-testid=report-error]');
+}
+
+test('a report of the check script, pasted back, shows the plan\'s checklist: green, red with what to do, grey; another plan\'s is refused', async () => {
+  const s = await open();
+  const { page } = s;
+  const example = cli(['example']);
+  const caps = path.join(await mkdtemp(path.join(tmpdir(), 'rtkvm-caps-')), 'example.xml');
+  await writeFile(caps, example);
+  const script = (await downloadOf(page, 'out-check')).content;
+
+  // A host that runs the plan, its guest included: every check green.
+  const good = await checkReport(script, false);
+  assert.equal(good.status, 0, good.report);
+  await pasteReport(page, good.report);
+  const lines = page.locator('[data-testid=check-line]');
+  const count = good.report.split('\n').filter((l) => /^(PASS|FAIL|SKIP) /.test(l)).length;
+  assert.ok(count > 30, good.report);
+  assert.equal(await lines.count(), count);
+  assert.equal(await page.locator('[data-testid=check-line][data-status=PASS]').count(), count);
+  const summary = `Report read: ${count} checks, ${count} passed, 0 failed, 0 skipped.`;
+  assert.equal(await page.innerText('[data-testid=report-summary]'), summary);
+  await page.waitForFunction((t) => document.getElementById('announce').textContent === t, summary);
+  assert.equal(await lines.first().evaluate((li) => getComputedStyle(li).borderLeftColor), 'rgb(26, 127, 55)');
+
+  // A host rebooted without the command line, short of pages, irqbalance running, no guest started.
+  const bad = await checkReport(script, true);
+  const failed = bad.report.split('\n').filter((l) => l.startsWith('FAIL ')).map((l) => l.slice(5).split(' | ')[0]);
+  assert.equal(bad.status, failed.length);
+  for (const check of ['cmdline isolcpus=managed_irq,domain,2-7,10-15', 'isolated', 'nohz_full', 'hugepages node 1', 'irqbalance']) {
+    assert.ok(failed.includes(check), `${check} did not fail:\n${bad.report}`);
+  }
+  await pasteReport(page, bad.report);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=check-line][data-status=FAIL]').length === n, failed.length);
+  const red = page.locator('[data-testid=check-line][data-status=FAIL]');
+  assert.deepEqual(await red.locator('code:first-of-type').allInnerTexts(), failed);
+  for (const li of await red.all()) {
+    assert.equal(await li.evaluate((e) => getComputedStyle(e).borderLeftColor), 'rgb(179, 38, 30)');
+    assert.match(await li.innerText(), /\nWhat to do: \S/);
+  }
+  const grey = page.locator('[data-testid=check-line][data-status=SKIP]');
+  assert.match(await grey.first().innerText(), /^SKIP guest 1: found no vCPU thread on host CPU 12 \(not running\?\); expected vCPU 0 on 12$/);
+  assert.equal(await grey.first().evaluate((e) => getComputedStyle(e).borderLeftColor), 'rgb(89, 99, 110)');
+  // Each line as `rtkvm verify` prints it, what to do included.
+  const verify = spawnSync(bin, ['verify', '--caps', caps], { input: bad.report, encoding: 'utf8' });
+  assert.equal(verify.status, 1, verify.stderr);
+  const shown = (await lines.allInnerTexts()).map((t) => t.replace('\nWhat to do: ', '\n     what to do: '));
+  const expected = verify.stdout.replace(/^\d+ checks, \d+ failed\n$/m, '').split('\n').slice(0, -1);
+  assert.equal(shown.length, expected.filter((l) => !l.startsWith(' ')).length);
+  assert.deepEqual(shown.flatMap((t) => t.split('\n')), expected);
+  const announced = await page.evaluate(() => document.getElementById('announce').textContent);
+  const badCount = bad.report.split('\n').filter((l) => /^(PASS|FAIL|SKIP) /.test(l)).length;
+  assert.match(announced, new RegExp(`^Report read: ${badCount} checks, ${badCount - failed.length - 1} passed, ${failed.length} failed, 1 skipped\\. Failed: cmdline isolcpus=managed_irq,domain,2-7,10-15; .*; and ${failed.length - 5} more\\.$`));
+
+  // The sections open, the checklist shown: nothing for axe-core to find.
+  for (const box of ['nto-box', 'kubevirt-box', 'nova-box']) await page.click(`[data-testid=${box}] summary`);
+  await page.waitForSelector('[data-testid=out-nova-conf]');
+  assert.deepEqual(await axeViolations(page), [], 'axe-core, the deploy sections open and a report with failures');
+
+  // Another plan: the report stays in its box and is refused, in the page's words.
+  await page.fill('[data-testid=vcpus]', '2');
+  await page.waitForSelector('[data-testid=report-error]');
+  const refused = await page.innerText('[data-testid=report-error]');
+  assert.match(refused, /^The report cannot be read: This report checks another plan \([0-9a-f]{16}\); the page's plan is [0-9a-f]{16}\. It was made for another host, other settings or another version of rtkvm\. Make the page show the plan the report was made for \(that host's capabilities in 1\. Host capabilities, the same values in 2\. Host and 3\. Guest, or that plan's share link\), or run this plan's check script/);
+  assert.ok(!refused.includes('--'), 'no CLI flag');
+  assert.equal(await page.locator('[data-testid=checklist]').count(), 0);
+  await page.waitForFunction(() => document.getElementById('announce').textContent.startsWith('Report refused. This report checks another plan'));
+  assert.deepEqual(await axeViolations(page), [], 'axe-core, a report refused');
+  // Back to the report's plan, it is read again; a report of another format is refused too.
+  await page.fill('[data-testid=vcpus]', '4');
+  await page.waitForSelector('[data-testid=checklist]');
+  await pasteReport(page, bad.report.replace(/^rtkvm-check 1 /, 'rtkvm-check 2 '));
+  assert.match(await page.innerText('[data-testid=report-error]'), /This report is in format 2, which another version of rtkvm wrote; this page reads format 1\./);
+  await rm(path.dirname(caps), { recursive: true });
+  await close(s);
+
+  // In dark mode the checklist's colours pass axe-core's contrast rule too.
+  const dark = await browser.newContext({ colorScheme: 'dark', viewport: { width: 1280, height: 900 } });
+  const darkPage = await dark.newPage();
+  await darkPage.goto(origin + SUBPATH);
+  await darkPage.waitForSelector('[data-testid=report-input]');
+  await pasteReport(darkPage, bad.report);
+  assert.deepEqual(await axeViolations(darkPage), [], 'axe-core, a report with failures in dark mode');
+  await dark.close();
 });

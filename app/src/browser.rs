@@ -254,6 +254,17 @@ pub fn copy(click: &web_sys::MouseEvent, text: &str) {
     .forget();
 }
 
+/// Says `text` in the page's live region (`#announce`, in index.html), where a screen reader hears
+/// it: what a report pasted back found, as [`copy`] says what it copied.
+pub fn announce(text: &str) {
+    if let Some(region) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("announce"))
+    {
+        region.set_text_content(Some(text));
+    }
+}
+
 /// Sets a performance mark, for the browser benchmarks.
 pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {

@@ -251,10 +251,7 @@ pub fn runbook(state: AppState, plan: &Plan, outputs: &Outputs, link: &str) -> S
 /// for it.
 #[component]
 pub fn DomainInput() -> impl IntoView {
-    let ready = RwSignal::new(false);
-    browser::later(move || ready.set(true));
-    // Type-erased, so that the page's start-up builds only an empty place for it.
-    move || ready.get().then(|| domain_box().into_any())
+    crate::outputs::after_first_paint(|| domain_box().into_any())
 }
 
 /// The domain box: paste and file picker; what is wrong with the domain under it, and the findings

@@ -2,6 +2,7 @@
 //! outputs and share a link. All planning happens in `rtkvm-core`; this crate only renders.
 
 mod browser;
+mod deploy;
 mod domain;
 mod fields;
 mod host_view;
@@ -112,6 +113,7 @@ fn App(
                     <outputs::Outputs/>
                     <outputs::Guests/>
                     <outputs::NextSteps/>
+                    <deploy::Deploy/>
                 </div>
             </section>
         </main>

@@ -76,8 +76,17 @@ pub fn Unfold(
     }
 }
 
+/// A part of the page built in a task of its own once the first plan is painted: the first plan
+/// waits for none of it. Every such part goes through this one function, so that the start-up
+/// compiles one empty place for all of them, not one per part.
+pub fn after_first_paint(build: fn() -> AnyView) -> impl IntoView {
+    let ready = RwSignal::new(false);
+    browser::later(move || ready.set(true));
+    move || ready.get().then(build)
+}
+
 /// The test id of a guest's element: the first guest's as it always was, the others' numbered from 2.
-fn guest_testid(base: &str, index: usize) -> String {
+pub fn guest_testid(base: &str, index: usize) -> String {
     match index {
         0 => base.to_string(),
         i => format!("{base}-{}", i + 1),
