@@ -42,9 +42,13 @@ if scripts/trunk.sh build --release --public-url https://cdn.example/rtkvm/ --di
 fi
 grep -q "Keep the relative default ./" target/public-url.log
 
+step "the site with sections 8 and 9 (the app's deploy feature, over the size budget: app/Cargo.toml)"
+scripts/trunk.sh build --release --features deploy --dist target/dist-full
+
 step "end-to-end tests in headless Chromium"
 cargo build -p rtkvm-core --bin rtkvm --quiet
 (cd tests && RTKVM_BIN="$PWD/../target/debug/rtkvm" RTKVM_DIST="$PWD/../dist" RTKVM_DIST_ABS="$PWD/../target/dist-abs" \
+  RTKVM_DIST_FULL="$PWD/../target/dist-full" \
   node --test e2e.test.mjs states.test.mjs)
 
 step "all checks passed"

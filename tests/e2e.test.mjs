@@ -3,7 +3,8 @@
 // server on loopback, and every request is checked to stay on that origin.
 //
 // Environment: RTKVM_DIST (the built dist/ directory), RTKVM_DIST_ABS (the site built with
-// --public-url /tools/rtkvm/), RTKVM_BIN (the rtkvm CLI binary).
+// --public-url /tools/rtkvm/), RTKVM_DIST_FULL (the site built with the app's `deploy` feature:
+// sections 8 and 9), RTKVM_BIN (the rtkvm CLI binary).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ import { serve, chromiumArgs } from './server.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const dist = process.env.RTKVM_DIST ?? path.join(root, 'dist');
+const distFull = process.env.RTKVM_DIST_FULL ?? path.join(root, 'target', 'dist-full');
 const bin = process.env.RTKVM_BIN ?? path.join(root, 'target', 'debug', 'rtkvm');
 const artifacts = path.join(here, 'artifacts');
 const SUBPATH = '/tools/rtkvm/';
@@ -26,6 +28,8 @@ const goldenDir = path.join(root, 'core', 'tests', 'links');
 const fixture = (name) => path.join(root, 'core', 'fixtures', name);
 
 let server, origin, browser;
+// The site with sections 8 and 9 (the app's `deploy` feature), served beside the shipped one.
+let serverFull, originFull;
 
 function cli(args, input) {
   // From the repository's root, where the golden cases' relative paths start.
@@ -36,6 +40,8 @@ before(async () => {
   await mkdir(artifacts, { recursive: true });
   server = await serve(dist, SUBPATH);
   origin = server.origin;
+  serverFull = await serve(distFull, SUBPATH);
+  originFull = serverFull.origin;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: chromiumArgs,
@@ -45,10 +51,11 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.close();
+  serverFull?.close();
 });
 
 /** Opens the app (optionally with a fragment) and records every request and console error. */
-async function open(fragment = '') {
+async function open(fragment = '', site = origin) {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const requests = [];
@@ -60,15 +67,15 @@ async function open(fragment = '') {
     window.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  await page.goto(origin + SUBPATH + fragment);
+  await page.goto(site + SUBPATH + fragment);
   await page.waitForSelector('[data-testid=topology-map]');
-  return { page, context, requests, errors };
+  return { page, context, requests, errors, site };
 }
 
-async function close({ page, context, requests, errors }) {
+async function close({ page, context, requests, errors, site = origin }) {
   assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
   for (const url of requests) {
-    assert.ok(url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:'), `request left the origin: ${url}`);
+    assert.ok(url.startsWith(site) || url.startsWith('blob:') || url.startsWith('data:'), `request left the origin: ${url}`);
   }
   assert.deepEqual(errors, [], 'console errors');
   await context.close();
@@ -1154,7 +1161,7 @@ async function assertExportsAsTheCli(page, args, example, guests) {
 }
 
 test('the deploy exports and the check script download as the CLI prints them, for one guest and for two', async () => {
-  const s = await open();
+  const s = await open('', originFull);
   const { page } = s;
   const example = cli(['example']);
   await page.waitForSelector('[data-testid=deploy]');
@@ -1278,7 +1285,7 @@ async function pasteReport(page, report) {
 }
 
 test('a report of the check script, pasted back, shows the plan\'s checklist: green, red with what to do, grey; another plan\'s is refused', async () => {
-  const s = await open();
+  const s = await open('', originFull);
   const { page } = s;
   const example = cli(['example']);
   const caps = path.join(await mkdtemp(path.join(tmpdir(), 'rtkvm-caps-')), 'example.xml');
@@ -1353,7 +1360,7 @@ test('a report of the check script, pasted back, shows the plan\'s checklist: gr
   // In dark mode the checklist's colours pass axe-core's contrast rule too.
   const dark = await browser.newContext({ colorScheme: 'dark', viewport: { width: 1280, height: 900 } });
   const darkPage = await dark.newPage();
-  await darkPage.goto(origin + SUBPATH);
+  await darkPage.goto(originFull + SUBPATH);
   await darkPage.waitForSelector('[data-testid=report-input]');
   await pasteReport(darkPage, bad.report);
   assert.deepEqual(await axeViolations(darkPage), [], 'axe-core, a report with failures in dark mode');

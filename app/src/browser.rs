@@ -256,6 +256,7 @@ pub fn copy(click: &web_sys::MouseEvent, text: &str) {
 
 /// Says `text` in the page's live region (`#announce`, in index.html), where a screen reader hears
 /// it: what a report pasted back found, as [`copy`] says what it copied.
+#[cfg(feature = "deploy")]
 pub fn announce(text: &str) {
     if let Some(region) = web_sys::window()
         .and_then(|w| w.document())

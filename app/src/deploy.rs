@@ -82,7 +82,7 @@ fn deploy_section(state: AppState, stale: bool, guests: Vec<String>) -> impl Int
         .collect_view();
     view! {
         <section class="card outputs" class:stale=stale data-testid="deploy">
-            <h2>"7. Deploy with OpenShift, KubeVirt or OpenStack"</h2>
+            <h2>"8. Deploy with OpenShift, KubeVirt or OpenStack"</h2>
             <p>"Where a cluster sets up the host and defines the guests, give it this plan as it spells it, instead of the host's files and the domain XML above. Each file says at its top what its stack cannot express; the same is listed under it."</p>
             <h3 class="deploy-target">"OpenShift Node Tuning Operator"</h3>
             <p>"A "<code>"PerformanceProfile"</code>" for the host's worker nodes: from it the operator writes their kernel command line, tuned profile and huge pages and the kubelet's CPU and topology managers, then reboots them. Before you apply it ("<code>"oc apply -f nto-performanceprofile.yaml"</code>"), replace the node selector's placeholder label "
@@ -113,7 +113,7 @@ fn check_section(
 ) -> impl IntoView {
     view! {
         <section class="card outputs" class:stale=stale data-testid="check-host">
-            <h2>"8. Check the live host"</h2>
+            <h2>"9. Check the live host"</h2>
             <p>"The check script tests that the host runs this plan: its kernel command line and isolated CPUs, each node's huge pages, the sysctl settings, interrupts and kernel threads, and, while the guests run, their vCPU and emulator threads. Run it as root after the reboot ("
                 <code>"sh rtkvm-check.sh"</code>"), again with the guests running, and paste what it prints below."</p>
             <Unfold summary="The check script" testid="check-box">

@@ -2,6 +2,7 @@
 //! outputs and share a link. All planning happens in `rtkvm-core`; this crate only renders.
 
 mod browser;
+#[cfg(feature = "deploy")]
 mod deploy;
 mod domain;
 mod fields;
@@ -113,12 +114,23 @@ fn App(
                     <outputs::Outputs/>
                     <outputs::Guests/>
                     <outputs::NextSteps/>
-                    <deploy::Deploy/>
+                    {deploy_sections()}
                 </div>
             </section>
         </main>
     }
 }
+
+/// Sections 8 and 9 (the exports for NTO, KubeVirt and Nova, and the check script's report), in a
+/// site built with the `deploy` feature.
+#[cfg(feature = "deploy")]
+fn deploy_sections() -> impl IntoView {
+    view! { <deploy::Deploy/> }
+}
+
+/// Nothing: the site is built without the `deploy` feature (app/Cargo.toml says why).
+#[cfg(not(feature = "deploy"))]
+fn deploy_sections() -> impl IntoView {}
 
 /// A message about the page itself: a share link that could not be opened, a file that could not be read.
 #[component]
