@@ -236,15 +236,10 @@ pub fn copy(click: &web_sys::MouseEvent, text: &str) {
     let what = button
         .get_attribute("aria-label")
         .and_then(|l| l.strip_prefix("Copy ").map(str::to_string));
-    let region = window
-        .document()
-        .and_then(|d| d.get_element_by_id("announce"));
-    if let Some(region) = &region {
-        region.set_text_content(Some(&match what {
-            Some(what) => format!("Copied {what}"),
-            None => "Copied".to_string(),
-        }));
-    }
+    let region = announce(&match what {
+        Some(what) => format!("Copied {what}"),
+        None => "Copied".to_string(),
+    });
     gloo_timers::callback::Timeout::new(2000, move || {
         button.set_text_content(label.as_deref());
         if let Some(region) = region {
@@ -254,16 +249,14 @@ pub fn copy(click: &web_sys::MouseEvent, text: &str) {
     .forget();
 }
 
-/// Says `text` in the page's live region (`#announce`, in index.html), where a screen reader hears
-/// it: what a report pasted back found, as [`copy`] says what it copied.
-#[cfg(feature = "deploy")]
-pub fn announce(text: &str) {
-    if let Some(region) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("announce"))
-    {
-        region.set_text_content(Some(text));
-    }
+/// Says a short text in the page's live region (`#announce`, in index.html), which a screen reader
+/// reads out; returns the region.
+pub fn announce(text: &str) -> Option<web_sys::Element> {
+    let region = web_sys::window()?
+        .document()?
+        .get_element_by_id("announce")?;
+    region.set_text_content(Some(text));
+    Some(region)
 }
 
 /// Sets a performance mark, for the browser benchmarks.

@@ -7,6 +7,7 @@ use rtkvm_core::existing::DomainFacts;
 use rtkvm_core::host::Host;
 use rtkvm_core::link::SharedPlan;
 use rtkvm_core::outputs::HostOutputs;
+use rtkvm_core::plan::Rooms;
 use rtkvm_core::{Error, Form, Plan, Settings};
 
 use crate::domain::Existing;
@@ -100,6 +101,10 @@ pub struct AppState {
     /// The messages that stand under form fields, by field id: what is wrong with a field's value,
     /// or the host's limit the guest meets ("at most 6 vCPUs on node 1").
     pub field_messages: Memo<Vec<(&'static str, String)>>,
+    /// What each guest can have beside the others (or why it does not fit) and what each node can
+    /// still take: with several guests only (one guest's limits are said under the host summary and
+    /// its fields), and `None` while the settings make no partition.
+    pub rooms: Memo<Option<Rooms>>,
     /// The plan on the page: the current one, or while there is none (a setting is wrong, the guest
     /// does not fit) the last one, shown as out of date, as long as the host is the same: another
     /// host's plan is never offered.
@@ -183,15 +188,33 @@ impl AppState {
             }
             host.with(|h| {
                 settings.with(|s| match (h, s) {
-                    (_, Err(_)) => form.with(Form::field_errors),
+                    (_, Err(_)) => form.with(crate::fields::form_errors),
                     (Ok(h), Ok(s)) => {
-                        match domain_facts.with(|f| crate::domain::completed(f, h, s)) {
+                        let limits = match domain_facts.with(|f| crate::domain::completed(f, h, s))
+                        {
                             None => rtkvm_core::plan::guest_limits(h, s),
                             Some(Ok(completed)) => rtkvm_core::plan::guest_limits(h, &completed),
                             Some(Err(_)) => Vec::new(),
-                        }
+                        };
+                        crate::fields::limits_by_id(limits)
                     }
                     _ => Vec::new(),
+                })
+            })
+        });
+        let rooms = Memo::new(move |_| {
+            host.with(|h| {
+                settings.with(|s| {
+                    let (h, s) = (h.as_ref().ok()?, s.as_ref().ok()?);
+                    if s.others.is_empty() {
+                        return None;
+                    }
+                    let completed = domain_facts.with(|f| crate::domain::completed(f, h, s));
+                    match &completed {
+                        None => rtkvm_core::plan::rooms(h, s).ok(),
+                        Some(Ok(completed)) => rtkvm_core::plan::rooms(h, completed).ok(),
+                        Some(Err(_)) => None,
+                    }
                 })
             })
         });
@@ -245,6 +268,7 @@ impl AppState {
             existing,
             plan,
             field_messages,
+            rooms,
             shown,
             host_outputs,
             link,

@@ -113,6 +113,51 @@ impl GuestForm {
     }
 }
 
+/// The keys of a guest's fields, as the form names them (the first guest's field ids; the CLI's
+/// `--guest` calls `rt-vcpus` `rt`).
+pub const GUEST_KEYS: [&str; 8] = [
+    "name",
+    "vcpus",
+    "memory",
+    "node",
+    "rt-vcpus",
+    "scheduler",
+    "priority",
+    "emulator",
+];
+
+impl GuestForm {
+    /// The field named `key` (one of [`GUEST_KEYS`]).
+    pub fn field(&self, key: &str) -> Option<&String> {
+        Some(match key {
+            "name" => &self.name,
+            "vcpus" => &self.vcpus,
+            "memory" => &self.memory,
+            "node" => &self.node,
+            "rt-vcpus" => &self.rt_vcpus,
+            "scheduler" => &self.scheduler,
+            "priority" => &self.priority,
+            "emulator" => &self.emulator,
+            _ => return None,
+        })
+    }
+
+    /// The field named `key` (one of [`GUEST_KEYS`]), to change.
+    pub fn field_mut(&mut self, key: &str) -> Option<&mut String> {
+        Some(match key {
+            "name" => &mut self.name,
+            "vcpus" => &mut self.vcpus,
+            "memory" => &mut self.memory,
+            "node" => &mut self.node,
+            "rt-vcpus" => &mut self.rt_vcpus,
+            "scheduler" => &mut self.scheduler,
+            "priority" => &mut self.priority,
+            "emulator" => &mut self.emulator,
+            _ => return None,
+        })
+    }
+}
+
 /// Reads a whole number typed in a field named `what`.
 fn number(text: &str, what: &str) -> Result<u32, Error> {
     let text = text.trim();
@@ -203,6 +248,197 @@ impl Form {
             emulator: self.emulator.clone(),
             keep: self.keep.clone(),
         }
+    }
+
+    /// The number of guests (the first and the others).
+    pub fn guest_count(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    /// Returns the fields of the guest at place `i` (0: the first), if there is one.
+    pub fn guest(&self, i: usize) -> Option<GuestForm> {
+        match i {
+            0 => Some(self.first_guest()),
+            i => self.others.get(i - 1).cloned(),
+        }
+    }
+
+    /// Writes the guests back, the first into the form's own fields.
+    fn set_guests(&mut self, mut guests: Vec<GuestForm>) {
+        let first = guests.remove(0);
+        (self.name, self.vcpus, self.memory, self.node) =
+            (first.name, first.vcpus, first.memory, first.node);
+        (
+            self.rt_vcpus,
+            self.scheduler,
+            self.priority,
+            self.emulator,
+            self.keep,
+        ) = (
+            first.rt_vcpus,
+            first.scheduler,
+            first.priority,
+            first.emulator,
+            first.keep,
+        );
+        self.others = guests;
+    }
+
+    /// Every guest's fields, the first first.
+    fn guests(&self) -> Vec<GuestForm> {
+        std::iter::once(self.first_guest())
+            .chain(self.others.iter().cloned())
+            .collect()
+    }
+
+    /// The field `key` (one of [`GUEST_KEYS`]) of the guest at place `i`; empty when there is none.
+    pub fn guest_field(&self, i: usize, key: &str) -> &str {
+        let field = match i {
+            0 => match key {
+                "name" => Some(&self.name),
+                "vcpus" => Some(&self.vcpus),
+                "memory" => Some(&self.memory),
+                "node" => Some(&self.node),
+                "rt-vcpus" => Some(&self.rt_vcpus),
+                "scheduler" => Some(&self.scheduler),
+                "priority" => Some(&self.priority),
+                "emulator" => Some(&self.emulator),
+                _ => None,
+            },
+            i => self.others.get(i - 1).and_then(|g| g.field(key)),
+        };
+        field.map_or("", String::as_str)
+    }
+
+    /// Sets the field `key` of the guest at place `i`.
+    pub fn set_guest_field(&mut self, i: usize, key: &str, value: String) {
+        let field = match i {
+            0 => match key {
+                "name" => Some(&mut self.name),
+                "vcpus" => Some(&mut self.vcpus),
+                "memory" => Some(&mut self.memory),
+                "node" => Some(&mut self.node),
+                "rt-vcpus" => Some(&mut self.rt_vcpus),
+                "scheduler" => Some(&mut self.scheduler),
+                "priority" => Some(&mut self.priority),
+                "emulator" => Some(&mut self.emulator),
+                _ => None,
+            },
+            i => self.others.get_mut(i - 1).and_then(|g| g.field_mut(key)),
+        };
+        if let Some(field) = field {
+            *field = value;
+        }
+    }
+
+    /// A name no guest has: `base-2`, `base-3`, … (the first free from `from`).
+    fn free_name(&self, base: &str, from: usize) -> String {
+        let taken = |name: &str| self.name == name || self.others.iter().any(|o| o.name == name);
+        (from..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|name| !taken(name))
+            .expect("a free name")
+    }
+
+    /// Adds a guest at the end: a copy of the first under a new name (`rt-guest-2`), placed anew.
+    pub fn add_guest(&mut self) {
+        let mut guest = self.first_guest();
+        guest.keep = None;
+        guest.name = self.free_name(&self.name, self.others.len() + 2);
+        self.others.push(guest);
+    }
+
+    /// Inserts a copy of the guest at place `i` right after it, under a new name (`plc-a-2`) and
+    /// placed anew (two guests cannot be kept on the same cores); returns its place.
+    pub fn duplicate_guest(&mut self, i: usize) -> Option<usize> {
+        let mut guest = self.guest(i)?;
+        guest.keep = None;
+        guest.name = self.free_name(&guest.name, 2);
+        let mut guests = self.guests();
+        guests.insert(i + 1, guest);
+        self.set_guests(guests);
+        Some(i + 1)
+    }
+
+    /// Moves the guest at place `from` to place `to`, the others keeping their order (the order
+    /// guests are placed in).
+    pub fn move_guest(&mut self, from: usize, to: usize) {
+        let mut guests = self.guests();
+        if from < guests.len() && to < guests.len() {
+            let guest = guests.remove(from);
+            guests.insert(to, guest);
+            self.set_guests(guests);
+        }
+    }
+
+    /// Removes the guest at place `i`, unless it is the only one (the next becomes the first).
+    pub fn remove_guest(&mut self, i: usize) {
+        let mut guests = self.guests();
+        if guests.len() > 1 && i < guests.len() {
+            guests.remove(i);
+            self.set_guests(guests);
+        }
+    }
+
+    /// Says what is wrong with each field of the guests after the first, as [`Form::field_errors`]
+    /// does for the first (each field read alone into a default guest), and names the guest whose
+    /// name an earlier guest has already: `(place, key, message)`, the messages without the guest's
+    /// name, since each stands under its own guest's field.
+    pub fn guest_errors(&self) -> Vec<(usize, &'static str, String)> {
+        let defaults = GuestForm::from_guest(&GuestSettings::default());
+        let guests = self.guests();
+        let mut errors: Vec<(usize, &'static str, String)> = Vec::new();
+        for (i, guest) in guests.iter().enumerate() {
+            let mut found = |key: &'static str, e: Error| {
+                let message = e.to_string();
+                if !errors.iter().any(|(g, _, m)| *g == i && *m == message) {
+                    errors.push((i, key, message));
+                }
+            };
+            // The first guest's fields are the form's own (`field_errors`).
+            for key in GUEST_KEYS.into_iter().filter(|_| i > 0) {
+                let mut alone = defaults.clone();
+                // The real-time vCPUs are read with the vCPU count they refer to.
+                let with = if key == "rt-vcpus" {
+                    &[key, "vcpus"][..]
+                } else {
+                    &[key]
+                };
+                for k in with {
+                    if let (Some(to), Some(from)) = (alone.field_mut(k), guest.field(k)) {
+                        to.clone_from(from);
+                    }
+                }
+                let read = alone.to_guest().and_then(|g| {
+                    Settings {
+                        guest: g,
+                        ..Settings::default()
+                    }
+                    .validate()
+                });
+                if let Err(e) = read {
+                    found(key, e);
+                }
+            }
+            // A name an earlier guest has: the settings' own refusal.
+            if guests[..i].iter().any(|g| g.name == guest.name) {
+                let twice = Settings {
+                    guest: GuestSettings {
+                        name: guest.name.clone(),
+                        ..GuestSettings::default()
+                    },
+                    others: vec![GuestSettings {
+                        name: guest.name.clone(),
+                        ..GuestSettings::default()
+                    }],
+                    ..Settings::default()
+                };
+                if let Err(e) = twice.validate() {
+                    found("name", e);
+                }
+            }
+        }
+        errors
     }
 
     /// Reads the host side of the form (and the recipe) with the default guest: what the host's
@@ -500,6 +736,98 @@ mod tests {
             )]
         );
         assert!(Form::default().field_errors().is_empty());
+    }
+
+    #[test]
+    fn guests_are_added_duplicated_moved_and_removed_with_their_fields() {
+        let mut form = Form::default();
+        form.add_guest();
+        form.add_guest();
+        let names = |f: &Form| -> Vec<String> {
+            (0..f.guest_count())
+                .map(|i| f.guest_field(i, "name").to_string())
+                .collect()
+        };
+        assert_eq!(names(&form), ["rt-guest", "rt-guest-2", "rt-guest-3"]);
+        form.set_guest_field(1, "vcpus", "2".into());
+        form.set_guest_field(0, "memory", "8G".into());
+        assert_eq!(form.memory, "8G");
+        // A copy goes right after its guest, under a name of its own, placed anew.
+        form.keep = Some(Placement {
+            vcpupin: vec![12, 13],
+            emulatorpin: "8-9".parse().unwrap(),
+        });
+        assert_eq!(form.duplicate_guest(0), Some(1));
+        assert_eq!(
+            names(&form),
+            ["rt-guest", "rt-guest-4", "rt-guest-2", "rt-guest-3"]
+        );
+        assert_eq!(form.guest_field(1, "memory"), "8G");
+        assert!(form.keep.is_some() && form.others[0].keep.is_none());
+        assert_eq!(form.duplicate_guest(2), Some(3));
+        assert_eq!(form.guest_field(3, "name"), "rt-guest-2-2");
+        assert_eq!(form.guest_field(3, "vcpus"), "2");
+        // Moving a guest to the top makes it the first: the form's own fields.
+        form.move_guest(2, 0);
+        assert_eq!(form.name, "rt-guest-2");
+        assert_eq!(form.vcpus, "2");
+        assert!(form.keep.is_none() && form.others[0].keep.is_some());
+        assert_eq!(
+            names(&form),
+            [
+                "rt-guest-2",
+                "rt-guest",
+                "rt-guest-4",
+                "rt-guest-2-2",
+                "rt-guest-3"
+            ]
+        );
+        form.move_guest(0, 4);
+        assert_eq!(names(&form)[4], "rt-guest-2");
+        form.remove_guest(0);
+        assert_eq!(form.name, "rt-guest-4");
+        while form.guest_count() > 1 {
+            form.remove_guest(1);
+        }
+        form.remove_guest(0);
+        assert_eq!(form.guest_count(), 1, "the last guest stays");
+        assert!(form.to_settings().is_ok());
+    }
+
+    #[test]
+    fn each_guest_field_is_named_with_its_own_message() {
+        let mut form = Form::default();
+        form.add_guest();
+        form.add_guest();
+        form.set_guest_field(1, "vcpus", "x".into());
+        form.set_guest_field(1, "priority", "0".into());
+        form.set_guest_field(2, "vcpus", "2".into());
+        form.set_guest_field(2, "rt-vcpus", "1-3".into());
+        assert!(form.to_settings().is_err());
+        assert_eq!(
+            form.guest_errors(),
+            [
+                (1, "vcpus", "vCPUs: 'x' is not a whole number".to_string()),
+                (
+                    1,
+                    "priority",
+                    "real-time priority must be between 1 and 99, not 0".to_string()
+                ),
+                (
+                    2,
+                    "rt-vcpus",
+                    "real-time vCPUs name vCPU 2, but the guest has vCPUs 0-1 only".to_string()
+                ),
+            ]
+        );
+        let mut twice = Form::default();
+        twice.add_guest();
+        twice.set_guest_field(1, "name", "rt-guest".into());
+        assert_eq!(
+            twice.guest_errors(),
+            [(1, "name", "two guests are named 'rt-guest': each guest needs a name of its own (its domain name)".to_string())]
+        );
+        assert!(Form::default().guest_errors().is_empty());
     }
 
     #[test]

@@ -230,6 +230,10 @@ fn a_guest_spec_reads_every_key_and_refuses_what_it_does_not_know() {
 }
 
 fn gen_guests() -> impl Strategy<Value = Vec<GuestSettings>> {
+    gen_guests_up_to(6)
+}
+
+fn gen_guests_up_to(most: usize) -> impl Strategy<Value = Vec<GuestSettings>> {
     proptest::collection::vec(
         (
             1u32..5,
@@ -237,7 +241,7 @@ fn gen_guests() -> impl Strategy<Value = Vec<GuestSettings>> {
             prop_oneof![3 => Just(None), 1 => (0u32..3).prop_map(Some)],
             prop_oneof![3 => Just(EmulatorPolicy::Share), 1 => Just(EmulatorPolicy::Isolate)],
         ),
-        1..6,
+        1..most,
     )
     .prop_map(|list| {
         list.into_iter()
@@ -280,6 +284,12 @@ proptest! {
         }
         let Ok(plan) = rtkvm_core::plan(&host, &settings) else { return Ok(()); };
         assert_guests_keep_apart(&host, &plan, "generated");
+        // No node's pages are overcommitted: the guests' reservation never holds more than the
+        // node's memory beyond the host's.
+        let room = rtkvm_core::plan::partition(&host, &settings).unwrap().host;
+        for pages in &plan.host.hugepages {
+            prop_assert!(pages.count <= room.pages_on(pages.node), "node {}: {} pages", pages.node, pages.count);
+        }
         prop_assert_eq!(plan.guests().count(), settings.others.len() + 1);
         // The same input gives the same plan.
         prop_assert_eq!(&rtkvm_core::plan(&host, &settings).unwrap(), &plan);
@@ -355,4 +365,150 @@ fn an_existing_real_time_vm_is_kept_where_it_runs() {
     )
     .unwrap();
     assert!(settings.guest.keep.is_none());
+}
+
+/// The hosts the properties draw from: the example (two nodes), an SMT2 host (one node) and a
+/// four-node AMD host.
+fn drawn_host(which: usize) -> Host {
+    match which {
+        0 => read(fixtures().join("seed-example.xml")),
+        1 => read(fixtures().join("smt2.xml")),
+        _ => read(corpus().join("tp-libvirt/cap_mix.xml__L167.xml")),
+    }
+}
+
+/// The guest at a place among `Settings::guests()`.
+fn guest_at(settings: &mut Settings, i: usize) -> &mut GuestSettings {
+    match i {
+        0 => &mut settings.guest,
+        i => &mut settings.others[i - 1],
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// What the page says under each guest: a message exactly when the plan cannot be made, the
+    /// hint never names the node a guest asks for, and each placed guest's room is exact: given it,
+    /// the guest still fits with every other guest where it is (and, when every guest asks for its
+    /// node, one vCPU or one page more does not).
+    #[test]
+    fn each_guest_room_is_what_the_plan_leaves_it(
+        guests in gen_guests_up_to(5),
+        which in 0usize..3,
+        spare in prop_oneof![2 => Just(None), 1 => (1u64..4).prop_map(Some)],
+    ) {
+        use rtkvm_core::plan::{guest_limits, rooms};
+        let host = drawn_host(which);
+        let mut guests = guests.into_iter();
+        let mut settings = Settings {
+            guest: guests.next().unwrap(),
+            others: guests.collect(),
+            ..Settings::default()
+        };
+        settings.host.host_memory = Kib::gib(1);
+        if let Some(gib) = spare {
+            settings.host.reserve = Reserve::Guest;
+            settings.host.spare = Kib::gib(gib);
+        }
+        let plan = rtkvm_core::plan(&host, &settings);
+        let limits = guest_limits(&host, &settings);
+        prop_assert_eq!(limits.is_empty(), plan.is_ok(), "{:?} / {:?}", limits, plan.as_ref().err());
+        let rooms = rooms(&host, &settings).unwrap();
+        prop_assert_eq!(rooms.guests.len(), settings.others.len() + 1);
+        prop_assert_eq!(
+            rooms.guests.iter().all(|r| r.short.is_none() && r.refused.is_none()),
+            plan.is_ok()
+        );
+        for (g, r) in settings.guests().zip(&rooms.guests) {
+            if let (Some(own), Some(short)) = (g.node, r.short) {
+                prop_assert_ne!(short.fits_on, Some(own));
+                let text = r.misfit().unwrap();
+                prop_assert!(!text.contains(&format!("fits on node {own}")), "{}", text);
+                prop_assert!(!text.contains(&format!("node {own} for it")), "{}", text);
+            }
+        }
+        let Ok(plan) = plan else { return Ok(()); };
+        // The pages reserved (the guests' and the spare) never exceed a node's memory beyond the
+        // host's.
+        let part = rtkvm_core::plan::partition(&host, &settings).unwrap().host;
+        for pages in &plan.host.hugepages {
+            prop_assert!(pages.count <= part.pages_on(pages.node), "node {}: {} pages", pages.node, pages.count);
+        }
+        let nodes: Vec<u32> = plan.guests().map(|g| g.node).collect();
+        let fixed = settings.guests().all(|g| g.node.is_some());
+        let page = plan.host.page_size_kib;
+        for (i, r) in rooms.guests.iter().enumerate() {
+            prop_assert_eq!(r.node, Some(nodes[i]));
+            let mut grown = settings.clone();
+            guest_at(&mut grown, i).vcpus = r.vcpus;
+            guest_at(&mut grown, i).memory = Kib(r.memory_kib);
+            let again = rtkvm_core::plan(&host, &grown);
+            prop_assert!(again.is_ok(), "guest {} given {:?}: {:?}", i, r, again.err());
+            let again: Vec<u32> = again.unwrap().guests().map(|g| g.node).collect();
+            prop_assert_eq!(&again, &nodes);
+            if fixed {
+                let mut more = grown.clone();
+                guest_at(&mut more, i).vcpus += 1;
+                prop_assert!(rtkvm_core::plan(&host, &more).is_err(), "guest {} with one vCPU more", i);
+                let mut more = grown.clone();
+                guest_at(&mut more, i).memory.0 += page;
+                prop_assert!(rtkvm_core::plan(&host, &more).is_err(), "guest {} with one page more", i);
+            }
+        }
+    }
+}
+
+/// A kept guest stays on the very CPUs it runs on, also where they are not their core's first
+/// thread, and no other guest gets a thread of its cores; a kept guest listed after a guest that asks
+/// for the same node is placed first, so that the other is placed around it.
+#[test]
+fn a_kept_guest_keeps_its_own_threads_and_the_others_go_around_it() {
+    use rtkvm_core::settings::Placement;
+    // SMT2, one node of 8 cores: CPUs k and k+8 are one core; 0 and 8 stay with the host.
+    let host = read(fixtures().join("smt2.xml"));
+    let kept = GuestSettings {
+        name: "kept".into(),
+        vcpus: 2,
+        memory: Kib::gib(1),
+        node: Some(0),
+        keep: Some(Placement {
+            vcpupin: vec![12, 13],
+            emulatorpin: "0,8".parse().unwrap(),
+        }),
+        ..GuestSettings::default()
+    };
+    let other = GuestSettings {
+        name: "new".into(),
+        vcpus: 4,
+        memory: Kib::gib(1),
+        node: Some(0),
+        emulator: EmulatorPolicy::Isolate,
+        ..GuestSettings::default()
+    };
+    for kept_first in [true, false] {
+        let (first, second) = match kept_first {
+            true => (kept.clone(), other.clone()),
+            false => (other.clone(), kept.clone()),
+        };
+        let mut settings = Settings {
+            guest: first,
+            others: vec![second],
+            ..Settings::default()
+        };
+        settings.host.host_memory = Kib::gib(1);
+        let plan = rtkvm_core::plan(&host, &settings)
+            .unwrap_or_else(|e| panic!("kept first: {kept_first}: {e}"));
+        assert_guests_keep_apart(&host, &plan, "kept");
+        let kept = plan.guests().find(|g| g.name == "kept").unwrap();
+        assert_eq!(kept.vcpupin, [12, 13], "kept first: {kept_first}");
+        assert_eq!(kept.idle_siblings.to_string(), "4-5");
+        let new = plan.guests().find(|g| g.name == "new").unwrap();
+        // The five free cores left: 1, 2, 3, 6 and 7 (its emulator on the last).
+        assert_eq!(new.vcpupin, [1, 2, 3, 6]);
+        assert_eq!(new.emulatorpin.to_string(), "7,15");
+        for cpu in [4, 5, 12, 13] {
+            assert!(!new.vcpupin.contains(&cpu) && !new.idle_siblings.contains(cpu));
+        }
+    }
 }

@@ -545,19 +545,26 @@ fn guest_limits_name_the_field_and_the_limit_exactly_where_the_plan_stops() {
     let mut s = rtkvm_core::Settings::default();
     s.guest.vcpus = 7;
     s.guest.memory = rtkvm_core::units::Kib::gib(30);
+    let fields = |s: &rtkvm_core::Settings| -> Vec<(Option<usize>, &'static str, String)> {
+        guest_limits(&host, s)
+            .into_iter()
+            .map(|l| (l.guest, l.field, l.message))
+            .collect()
+    };
     assert_eq!(
-        guest_limits(&host, &s),
+        fields(&s),
         vec![
-            ("vcpus", "at most 6 vCPUs on node 1".to_string()),
-            ("memory", "at most 26 GiB on node 1".to_string())
+            (Some(0), "vcpus", "at most 6 vCPUs on node 1".to_string()),
+            (Some(0), "memory", "at most 26 GiB on node 1".to_string())
         ]
     );
     s.guest.node = Some(5);
     assert_eq!(
-        guest_limits(&host, &s),
+        fields(&s),
         vec![(
+            Some(0),
             "node",
-            "the host has no node 5 with CPUs and known memory".to_string()
+            "the host has no NUMA node 5; its nodes are 0, 1".to_string()
         )]
     );
 }
@@ -571,7 +578,10 @@ fn a_host_setting_the_partition_cannot_be_made_with_is_blamed_on_its_field() {
         let limits = guest_limits(&host, s);
         assert_eq!(limits.len(), 1, "{limits:?}");
         assert!(rtkvm_core::plan(&host, s).is_err());
-        limits[0].clone()
+        let limit = limits[0].clone();
+        // A host setting, or the first guest's memory.
+        assert_eq!(limit.guest.is_some(), limit.field == "memory", "{limit:?}");
+        (limit.field, limit.message)
     };
     let mut s = rtkvm_core::Settings::default();
     s.host.housekeeping = Some("0-1,99".parse().unwrap());

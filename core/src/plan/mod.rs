@@ -8,11 +8,12 @@
 //! - [`partition()`] (`partition.rs`): split the host's CPUs, reserve its huge pages, the host's
 //!   warnings; the partition itself is data of its own ([`HostPlan`], in `host_plan.rs` below this
 //!   module, so that the host's emitters read it without importing the planner);
-//! - `placement.rs`: choose each guest's node and place its vCPUs beside the guests placed before it,
-//!   a guest that already runs as real time needs kept where it is;
+//! - `placement.rs`: choose each guest's node and place its vCPUs beside the guests placed before it
+//!   (kept guests first, on their own CPUs, then guests with a node, then automatic ones);
 //! - `warnings.rs`: the warning codes and the guests' and the host recipe's warnings;
-//! - [`guest_limits`] and [`capacity`] (`limits.rs`): what a node can still take, and which setting
-//!   meets a limit of the host.
+//! - [`capacity`], [`rooms`] and [`guest_limits`] (`limits.rs`): the largest guest each node takes,
+//!   what each guest can have beside the others (or by how much it does not fit, and where it
+//!   would), and which setting meets a limit of the host.
 
 mod limits;
 mod partition;
@@ -25,7 +26,9 @@ use crate::host::Host;
 use crate::settings::{EmulatorPolicy, GuestSettings, Recipe, Reserve, Scheduler, Settings};
 
 pub use crate::host_plan::{HostPlan, KthreadPriorities, NodePages, NodePartition};
-pub use limits::{capacity, guest_limits, NodeCapacity};
+pub use limits::{
+    capacity, guest_limits, rooms, FieldLimit, GuestRoom, NodeCapacity, Rooms, Shortfall,
+};
 pub use partition::{partition, Partition};
 pub use warnings::{Warning, WarningCode};
 
@@ -110,10 +113,9 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
         host_plan.spare_kib,
         host_plan.page_size_kib,
     )?;
-    let (placed, first) = place_guests(host, &host_plan, settings, &guests)?;
+    let (placed, spare_node) = place_guests(host, &host_plan, settings, &guests)?;
     if settings.host.reserve == Reserve::Guest {
         // The spare pages go with the guest placed first.
-        let spare_node = placed[first].0.node;
         reserve_only_for(&mut host_plan, placed.iter().map(|(g, _)| g), spare_node);
     }
     let mut placed: Vec<GuestPlan> = placed

@@ -8,51 +8,92 @@ use crate::host::{Cell, Core, Host};
 use crate::settings::{EmulatorPolicy, GuestSettings, Placement, Recipe, Settings};
 use crate::units::{format_kib, Kib};
 
-use super::{GuestPlan, HostPlan};
+use super::{GuestPlan, HostPlan, NodePartition};
 
 /// A guest placed, with the cores its vCPUs run on.
-type Placed = (GuestPlan, Vec<Core>);
+pub(super) type Placed = (GuestPlan, Vec<Core>);
 
-/// Places every guest: those with a node of their own first, then the automatic ones, each in the
-/// order given and beside the guests placed before it. Returns each guest, in the settings' order,
-/// with the cores its vCPUs run on, and the index of the guest placed first.
+/// Each guest, in the settings' order, as [`place_each`] left it: placed, not placed and why, or
+/// not tried (`None`, after the first failure when asked to stop there).
+pub(super) type Placing = Vec<Option<Result<Placed, Error>>>;
+
+/// Places every guest: kept ones first, then those with a node of their own, then the automatic
+/// ones, each in the order given and beside the guests placed before it. Returns each guest, in the
+/// settings' order, with the cores its vCPUs run on, and the node the spare pages go with (the node
+/// of the guest placed first).
 pub(super) fn place_guests(
     host: &Host,
     host_plan: &HostPlan,
     settings: &Settings,
     guests: &[&GuestSettings],
-) -> Result<(Vec<Placed>, usize), Error> {
+) -> Result<(Vec<Placed>, u32), Error> {
+    let (placing, taken) = place_each(host, host_plan, settings, guests, true);
+    let placed = placing
+        .into_iter()
+        .flatten()
+        .collect::<Result<Vec<Placed>, Error>>()?;
+    let spare_node = taken.spare_node.expect("a plan places a guest");
+    Ok((placed, spare_node))
+}
+
+/// The order guests are placed in, as indexes into the settings' order: those kept where they run
+/// first (they do not move, so the others are placed around them), then those with a node of their
+/// own, then the automatic ones, each group in the order given.
+pub(super) fn placing_order(guests: &[&GuestSettings]) -> Vec<usize> {
+    let rank = |g: &GuestSettings| match (&g.keep, g.node) {
+        (Some(_), _) => 0,
+        (None, Some(_)) => 1,
+        (None, None) => 2,
+    };
+    (0..3)
+        .flat_map(|r| (0..guests.len()).filter(move |&i| rank(guests[i]) == r))
+        .collect()
+}
+
+/// Places the guests in [`placing_order`], each beside the guests placed before it. A guest that
+/// does not fit is left out with the reason; with `stop`, nothing after it is tried (the plan stops
+/// there), else every guest is tried (what the page says of each guest). Returns each guest in the
+/// settings' order and what the guests placed take of the host.
+pub(super) fn place_each(
+    host: &Host,
+    host_plan: &HostPlan,
+    settings: &Settings,
+    guests: &[&GuestSettings],
+    stop: bool,
+) -> (Placing, Taken) {
     let several = guests.len() > 1;
     let host_memory = settings.host.host_memory.0;
-    // Guests with a node of their own first, then the automatic ones, each in the order given.
-    let order: Vec<usize> = (0..guests.len())
-        .filter(|&i| guests[i].node.is_some())
-        .chain((0..guests.len()).filter(|&i| guests[i].node.is_none()))
-        .collect();
     let mut taken = Taken::default();
-    let mut placed: Vec<Option<Placed>> = vec![None; guests.len()];
-    for &i in &order {
+    let mut placing: Placing = vec![None; guests.len()];
+    for i in placing_order(guests) {
         let gs = guests[i];
-        let cell = if several {
-            choose_node_beside(host, host_plan, gs, host_memory, &taken, guests)?
+        let placed = if several {
+            choose_node_beside(host, host_plan, gs, host_memory, &taken, guests)
         } else {
-            choose_node(host, host_plan, gs, host_memory)?
-        };
-        if let Some(keep) = &gs.keep {
-            check_kept(cell, host_plan, gs, keep, &taken.cpus)?;
+            choose_node(host, host_plan, gs, host_memory)
         }
-        let (guest, cores) = place_guest(cell, host_plan, gs, settings.recipe, &taken.cpus);
-        taken.add(&guest, &cores);
-        // An isolated emulator core is the guest's whole: its sibling threads too.
-        if guest.emulator == EmulatorPolicy::Isolate {
-            for cpu in host.cpus().filter(|c| guest.emulatorpin.contains(c.id)) {
-                taken.cpus.extend_from(&cpu.siblings);
+        .and_then(|cell| {
+            if let Some(keep) = &gs.keep {
+                check_kept(cell, host_plan, gs, keep, &taken.cpus)?;
             }
+            Ok(place_guest(
+                cell,
+                host_plan,
+                gs,
+                settings.recipe,
+                &taken.cpus,
+            ))
+        });
+        let failed = placed.is_err();
+        if let Ok(placed) = &placed {
+            taken.add(host, i, placed);
         }
-        placed[i] = Some((guest, cores));
+        placing[i] = Some(placed);
+        if failed && stop {
+            break;
+        }
     }
-    let placed: Vec<Placed> = placed.into_iter().flatten().collect();
-    Ok((placed, order[0]))
+    (placing, taken)
 }
 
 /// Refuses guest memory that is not a whole number of huge pages, naming the nearest sizes that are.
@@ -76,15 +117,15 @@ pub(super) fn check_memory_fits_pages(what: &str, kib: u64, page: u64) -> Result
 
 /// The isolated cores a guest needs: one per vCPU, and one for the emulator threads when they are
 /// isolated.
-fn cores_needed(gs: &GuestSettings) -> usize {
+pub(super) fn cores_needed(gs: &GuestSettings) -> usize {
     gs.vcpus as usize + usize::from(gs.emulator == EmulatorPolicy::Isolate)
 }
 
 /// Why a guest does not fit on a node, or `None` when it does.
 fn misfit(part: &HostPlan, cell: &Cell, gs: &GuestSettings, host_memory: u64) -> Option<String> {
     let (vcpus, memory_kib) = (gs.vcpus, gs.memory.0);
-    let isolated = &part.nodes.iter().find(|n| n.node == cell.id)?.isolated;
-    let cores = cell.isolated_cores(isolated).len();
+    node_partition(part, cell.id)?;
+    let cores = isolated_cores(cell, part).len();
     if cores < cores_needed(gs) {
         let why = match gs.emulator {
             EmulatorPolicy::Share => format!("the guest needs {vcpus} (one core per vCPU)"),
@@ -162,7 +203,7 @@ pub(super) fn candidate_cells(host: &Host) -> Vec<&Cell> {
 
 /// Returns the node a guest asks for, if it can hold a guest at all: it exists, has CPUs and reports
 /// its memory.
-fn node_cell(host: &Host, id: u32) -> Result<&Cell, Error> {
+pub(super) fn node_cell(host: &Host, id: u32) -> Result<&Cell, Error> {
     let cell = host.cell(id).ok_or_else(|| {
         let ids: Vec<String> = host.cells.iter().map(|c| c.id.to_string()).collect();
         Error::Impossible(format!(
@@ -183,62 +224,141 @@ fn node_cell(host: &Host, id: u32) -> Result<&Cell, Error> {
     Ok(cell)
 }
 
+/// The partition of the node with this id (none for a node without CPUs).
+pub(super) fn node_partition(part: &HostPlan, id: u32) -> Option<&NodePartition> {
+    part.nodes.iter().find(|n| n.node == id)
+}
+
+/// The isolated cores of a node of the partition, ordered by their lowest CPU id.
+pub(super) fn isolated_cores(cell: &Cell, part: &HostPlan) -> Vec<Core> {
+    node_partition(part, cell.id).map_or_else(Vec::new, |n| cell.isolated_cores(&n.isolated))
+}
+
 /// What the guests placed so far take of the host: their cores (vCPUs, idle siblings and isolated
 /// emulator cores) and their memory on each node.
-#[derive(Debug, Default)]
-struct Taken {
+#[derive(Debug, Default, Clone)]
+pub(super) struct Taken {
     /// Every CPU of a core some guest already uses.
-    cpus: CpuSet,
-    /// The guests placed so far: name, node and memory in KiB.
-    guests: Vec<(String, u32, u64)>,
+    pub cpus: CpuSet,
+    /// The guests placed so far: index in the settings' order, name, node, memory in KiB and the
+    /// CPUs of their cores.
+    pub guests: Vec<TakenBy>,
+    /// The node the spare pages are kept on: that of the guest placed first.
+    pub spare_node: Option<u32>,
+}
+
+/// One guest placed, as [`Taken`] counts it.
+#[derive(Debug, Clone)]
+pub(super) struct TakenBy {
+    /// The guest's index in the settings' order.
+    pub index: usize,
+    /// Its name.
+    pub name: String,
+    /// Its node.
+    pub node: u32,
+    /// Its memory in KiB.
+    pub memory_kib: u64,
+    /// Every CPU of the cores it uses.
+    pub cpus: CpuSet,
 }
 
 impl Taken {
-    fn add(&mut self, guest: &GuestPlan, cores: &[Core]) {
+    /// Counts a guest placed: the cores of its vCPUs and, isolated, its emulator core with all of
+    /// its threads.
+    fn add(&mut self, host: &Host, index: usize, (guest, cores): &Placed) {
+        let mut cpus = CpuSet::new();
         for core in cores {
-            self.cpus.extend_from(&core.cpus);
+            cpus.extend_from(&core.cpus);
         }
         if guest.emulator == EmulatorPolicy::Isolate {
-            self.cpus.extend_from(&guest.emulatorpin);
+            cpus.extend_from(&guest.emulatorpin);
+            for cpu in host.cpus().filter(|c| guest.emulatorpin.contains(c.id)) {
+                cpus.extend_from(&cpu.siblings);
+            }
         }
-        self.guests
-            .push((guest.name.clone(), guest.node, guest.memory_kib));
+        self.cpus.extend_from(&cpus);
+        self.spare_node.get_or_insert(guest.node);
+        self.guests.push(TakenBy {
+            index,
+            name: guest.name.clone(),
+            node: guest.node,
+            memory_kib: guest.memory_kib,
+            cpus,
+        });
+    }
+
+    /// What the others take when one guest is set aside: every guest placed but the one with this
+    /// index (the spare pages stay where they are).
+    pub(super) fn without(&self, index: usize) -> Taken {
+        let mut cpus = CpuSet::new();
+        let guests: Vec<TakenBy> = self
+            .guests
+            .iter()
+            .filter(|g| g.index != index)
+            .cloned()
+            .collect();
+        for g in &guests {
+            cpus.extend_from(&g.cpus);
+        }
+        Taken {
+            cpus,
+            guests,
+            spare_node: self.spare_node,
+        }
     }
 
     /// The memory of the guests placed on a node.
     fn memory_on(&self, node: u32) -> u64 {
         self.guests
             .iter()
-            .filter(|g| g.1 == node)
-            .map(|g| g.2)
+            .filter(|g| g.node == node)
+            .map(|g| g.memory_kib)
             .sum()
     }
 
-    /// The names of the guests placed on a node, for messages.
-    fn names_on(&self, node: u32) -> Vec<&str> {
-        self.guests
-            .iter()
-            .filter(|g| g.1 == node)
-            .map(|g| g.0.as_str())
-            .collect()
+    /// The names of the guests placed on a node, in the settings' order, for messages.
+    pub(super) fn names_on(&self, node: u32) -> Vec<&str> {
+        let mut on: Vec<&TakenBy> = Vec::new();
+        for g in self.guests.iter().filter(|g| g.node == node) {
+            on.insert(on.partition_point(|o| o.index < g.index), g);
+        }
+        on.into_iter().map(|g| g.name.as_str()).collect()
+    }
+
+    /// The spare pages a node holds beside the guests: all of them on the node of the guest placed
+    /// first, and on any node while no guest is placed (the first guest takes them with it).
+    pub(super) fn spare_on(&self, part: &HostPlan, node: u32) -> u64 {
+        if self.spare_node.is_none_or(|n| n == node) {
+            part.spare_kib
+        } else {
+            0
+        }
     }
 }
 
+/// What a node has left beside the guests placed: its isolated cores no guest uses, and its huge
+/// pages (in KiB) less the guests' memory there and the spare pages it holds.
+pub(super) fn room_beside(part: &HostPlan, cell: &Cell, taken: &Taken) -> (u32, u64) {
+    let free = isolated_cores(cell, part)
+        .into_iter()
+        .filter(|c| c.cpus.is_disjoint(&taken.cpus))
+        .count() as u32;
+    let pages = part.pages_on(cell.id) * part.page_size_kib;
+    let memory = pages.saturating_sub(taken.memory_on(cell.id) + taken.spare_on(part, cell.id));
+    (free, memory)
+}
+
 /// Why a guest does not fit on a node beside the guests already placed, or `None` when it does: the
-/// node's isolated cores no guest uses, and its pages less the memory of the guests there and, until
-/// the first guest has taken them, the spare ones.
+/// node's isolated cores no guest uses, and its pages less the memory of the guests there and the
+/// spare ones it holds.
 fn misfit_beside(
     part: &HostPlan,
     cell: &Cell,
     gs: &GuestSettings,
     taken: &Taken,
 ) -> Option<String> {
-    let isolated = &part.nodes.iter().find(|n| n.node == cell.id)?.isolated;
-    let free = cell
-        .isolated_cores(isolated)
-        .into_iter()
-        .filter(|c| c.cpus.is_disjoint(&taken.cpus))
-        .count();
+    node_partition(part, cell.id)?;
+    let (free, free_memory) = room_beside(part, cell, taken);
     let beside = taken.names_on(cell.id);
     let beside_text = if beside.is_empty() {
         String::new()
@@ -246,19 +366,12 @@ fn misfit_beside(
         format!(" beside {}", beside.join(", "))
     };
     let needed = cores_needed(gs);
-    if free < needed {
+    if (free as usize) < needed {
         return Some(format!(
             "node {} has {free} free isolated cores{beside_text}, {} needs {needed}",
             cell.id, gs.name
         ));
     }
-    let spare = if taken.guests.is_empty() {
-        part.spare_kib
-    } else {
-        0
-    };
-    let pages = part.pages_on(cell.id) * part.page_size_kib;
-    let free_memory = pages.saturating_sub(taken.memory_on(cell.id) + spare);
     if free_memory < gs.memory.0 {
         return Some(format!(
             "node {} has {} of huge pages free{beside_text}, {} needs {}",
@@ -269,6 +382,11 @@ fn misfit_beside(
         ));
     }
     None
+}
+
+/// Whether a guest fits on a node beside the guests placed.
+pub(super) fn fits_beside(part: &HostPlan, cell: &Cell, gs: &GuestSettings, taken: &Taken) -> bool {
+    misfit_beside(part, cell, gs, taken).is_none()
 }
 
 /// Chooses a guest's node beside the guests already placed: its own node if it fits there, else
@@ -323,7 +441,8 @@ fn choose_node_beside<'h>(
     )))
 }
 
-/// Says whether a guest that does not fit beside the others would fit on the host alone, and where.
+/// Says whether a guest that does not fit beside the others would fit on the host alone, and where:
+/// never "choose node N" for the node it already asks for.
 fn alone_hint(
     host: &Host,
     part: &HostPlan,
@@ -331,17 +450,36 @@ fn alone_hint(
     host_memory: u64,
     guests: &[&GuestSettings],
 ) -> String {
-    let alone = GuestSettings {
-        node: gs.node,
-        ..gs.clone()
-    };
-    match choose_node(host, part, &alone, host_memory) {
-        Ok(cell) if guests.len() > 1 => format!(
-            ". Alone it fits on node {}: with node={} it is placed before the guests without a node; or give the others fewer vCPUs or less memory",
-            cell.id, cell.id
+    match fits_alone(host, part, gs, host_memory) {
+        Some(id) if gs.node == Some(id) && guests.len() > 1 => format!(
+            ". Alone it fits on node {id}: give the guests placed there before it fewer vCPUs or less memory, or list it before them"
+        ),
+        Some(id) if guests.len() > 1 => format!(
+            ". Alone it fits on node {id}: with node={id} it is placed before the guests without a node; or give the others fewer vCPUs or less memory"
         ),
         _ => ". It does not fit on the host even alone".to_string(),
     }
+}
+
+/// The node a guest would take on the host alone: the node it asks for when it fits there, else the
+/// highest node it fits on.
+pub(super) fn fits_alone(
+    host: &Host,
+    part: &HostPlan,
+    gs: &GuestSettings,
+    host_memory: u64,
+) -> Option<u32> {
+    if let Ok(cell) = choose_node(host, part, gs, host_memory) {
+        return Some(cell.id);
+    }
+    let anywhere = GuestSettings {
+        node: None,
+        keep: None,
+        ..gs.clone()
+    };
+    choose_node(host, part, &anywhere, host_memory)
+        .ok()
+        .map(|c| c.id)
 }
 
 /// Places the vCPUs on isolated cores of the node, one core each (idle SMT siblings), and the emulator
@@ -355,13 +493,10 @@ fn place_guest(
     recipe: Recipe,
     taken: &CpuSet,
 ) -> (GuestPlan, Vec<Core>) {
-    let node = part
-        .nodes
-        .iter()
-        .find(|n| n.node == cell.id)
-        .expect("the chosen node has CPUs, so it has a partition");
+    let node =
+        node_partition(part, cell.id).expect("the chosen node has CPUs, so it has a partition");
     // The node's isolated cores that no guest placed before uses.
-    let mut cores = cell.isolated_cores(&node.isolated);
+    let mut cores = isolated_cores(cell, part);
     if !taken.is_empty() {
         cores.retain(|c| c.cpus.is_disjoint(taken));
     }
@@ -407,10 +542,15 @@ fn place_guest(
                 .clone()
         }
     };
-    let vcpupin: Vec<u32> = chosen
-        .iter()
-        .map(|c| c.cpus.first().expect("a core has a CPU"))
-        .collect();
+    // A kept guest's vCPUs stay on the very CPUs they run on (on an SMT host, not always its
+    // core's first thread); the others run on their core's first thread.
+    let vcpupin: Vec<u32> = match &gs.keep {
+        Some(keep) => keep.vcpupin.clone(),
+        None => chosen
+            .iter()
+            .map(|c| c.cpus.first().expect("a core has a CPU"))
+            .collect(),
+    };
     let mut used = CpuSet::new();
     for core in &chosen {
         used.extend_from(&core.cpus);
@@ -443,13 +583,7 @@ fn check_kept(
     keep: &Placement,
     taken: &CpuSet,
 ) -> Result<(), Error> {
-    let node = part
-        .nodes
-        .iter()
-        .find(|n| n.node == cell.id)
-        .expect("the chosen node has CPUs, so it has a partition");
-    let free: Vec<Core> = cell
-        .isolated_cores(&node.isolated)
+    let free: Vec<Core> = isolated_cores(cell, part)
         .into_iter()
         .filter(|c| c.cpus.is_disjoint(taken))
         .collect();
