@@ -118,18 +118,12 @@ impl Bind {
         }
     }
 
-    /// The field's id (and test id), and the label the error banner names it by: a guest's field
-    /// after the first says its guest (`vCPUs (guest 2)`), and so does the first guest's while
-    /// there are others.
+    /// The field's id (and test id), and the label the error banner names it by, with several
+    /// guests: a guest's field says its guest (`vCPUs (guest 2)`).
     #[inline(never)]
-    fn id_and_name(
-        self,
-        id: &'static str,
-        label: &'static str,
-        several: bool,
-    ) -> (&'static str, &'static str) {
+    fn id_and_name(self, id: &'static str, label: &'static str) -> (&'static str, &'static str) {
         match self {
-            Bind::Guest(i, key) if several => (
+            Bind::Guest(i, key) => (
                 guest_field_id(i, key),
                 named_once(format!("{label} (guest {})", i + 1)),
             ),
@@ -152,7 +146,11 @@ pub fn Field(
     #[prop(optional)] max: Option<&'static str>,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let (id, name) = bind.id_and_name(id, label, several);
+    let (id, name) = if several {
+        bind.id_and_name(id, label)
+    } else {
+        (id, label)
+    };
     register(id, name);
     let hint_id = format!("{id}-hint");
     let message = field_message(state, id);
@@ -182,7 +180,11 @@ pub fn Choice(
     #[prop(optional)] several: bool,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let (id, name) = bind.id_and_name(id, label, several);
+    let (id, name) = if several {
+        bind.id_and_name(id, label)
+    } else {
+        (id, label)
+    };
     register(id, name);
     let hint_id = format!("{id}-hint");
     let message = field_message(state, id);

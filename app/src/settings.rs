@@ -103,7 +103,7 @@ fn GuestCards() -> impl IntoView {
     let count = Memo::new(move |_| state.form.with(Form::guest_count));
     let add = move |_| {
         state.form.update(Form::add_guest);
-        let id = guest_field_id(count.get_untracked() - 1, "name");
+        let id = guest_field_id(state.form.with_untracked(Form::guest_count) - 1, "name");
         browser::later(move || browser::focus(id));
     };
     view! {
@@ -121,7 +121,9 @@ fn GuestCards() -> impl IntoView {
             <button data-testid="add-guest" on:click=add
                 disabled=move || { count.get() >= rtkvm_core::settings::MAX_GUESTS }>"Add a guest"</button>
             <small class="hint">"Another real-time guest on this host, planned with the first: its own whole cores, on the node you choose or the highest one it fits on."</small>
-            <small class="hint" data-testid="room-left">{move || room_left(state)}</small>
+            // Read only with several guests: one guest's page computes no room before its first
+            // plan (the counted start-up budget).
+            <small class="hint" data-testid="room-left">{move || (count.get() > 1).then(|| room_left(state)).flatten()}</small>
         </div>
     }
 }

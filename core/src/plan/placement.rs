@@ -28,10 +28,10 @@ pub(super) fn place_guests(
     guests: &[&GuestSettings],
 ) -> Result<(Vec<Placed>, u32), Error> {
     let (placing, taken) = place_each(host, host_plan, settings, guests, true);
-    let placed = placing
-        .into_iter()
-        .flatten()
-        .collect::<Result<Vec<Placed>, Error>>()?;
+    let mut placed = Vec::with_capacity(placing.len());
+    for guest in placing.into_iter().flatten() {
+        placed.push(guest?);
+    }
     let spare_node = taken.spare_node.expect("a plan places a guest");
     Ok((placed, spare_node))
 }
@@ -45,9 +45,15 @@ pub(super) fn placing_order(guests: &[&GuestSettings]) -> Vec<usize> {
         (None, Some(_)) => 1,
         (None, None) => 2,
     };
-    (0..3)
-        .flat_map(|r| (0..guests.len()).filter(move |&i| rank(guests[i]) == r))
-        .collect()
+    let mut order = Vec::with_capacity(guests.len());
+    for r in 0..3 {
+        for (i, g) in guests.iter().enumerate() {
+            if rank(g) == r {
+                order.push(i);
+            }
+        }
+    }
+    order
 }
 
 /// Places the guests in [`placing_order`], each beside the guests placed before it. A guest that
