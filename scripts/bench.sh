@@ -28,7 +28,12 @@ cargo build -q --release -p rtkvm-core --bin rtkvm --example synthetic_host
 host1024=$(mktemp)
 target/release/examples/synthetic_host 1024 > "$host1024"
 link=$(target/release/rtkvm plan "$host1024" --vcpus 2 --memory 1G --host-memory 1G --host-cpus 1 --format link)
-(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" RTKVM_HOST_1024_FILE="$host1024" \
+# Eight guests on it: six automatic, one with isolated emulator threads on node 0, one on node 1.
+guests=()
+for i in 1 2 3 4 5 6; do guests+=(--guest "name=rt-$i,vcpus=4,memory=4G"); done
+guests+=(--guest "name=rt-7,vcpus=4,memory=4G,node=0,emulator=isolate" --guest "name=rt-8,vcpus=2,memory=2G,node=1")
+link8=$(target/release/rtkvm plan "$host1024" --host-memory 1G --host-cpus 1 "${guests[@]}" --format link)
+(cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" RTKVM_LINK_1024_8="$link8" RTKVM_HOST_1024_FILE="$host1024" \
   RTKVM_LEPTOS_FLOOR_DIST="$PWD/leptos-floor/dist" node bench.mjs) > target/browser-bench.json
 # What the first plan costs the page, counted (compiled wasm, DOM calls): stable from run to run.
 (cd tests && RTKVM_DIST="$PWD/../dist" RTKVM_LINK_1024="$link" node startup.mjs) > target/startup.json

@@ -12,8 +12,11 @@
 // Loads of the different pages are interleaved, so that a slow spell of the machine hits them alike.
 // Prints one JSON object; `scripts/bench.sh` runs it and checks the budgets.
 //
-//   4. pasting a 1024-CPU host into the example page, to its plan on screen.
+//   4. pasting a 1024-CPU host into the example page, to its plan on screen;
+//   5. an input change to the updated plan with 8 guests on the 1024-CPU host (a share link of them):
+//      the plan, each guest's room beside the others and the page's cards all follow the edit.
 // Environment: RTKVM_DIST (dist/), RTKVM_LINK_1024 (a share-link fragment of a 1024-CPU host),
+// RTKVM_LINK_1024_8 (the same host with 8 guests, optional),
 // RTKVM_HOST_1024_FILE (that host's capabilities, for the paste),
 // RTKVM_LEPTOS_FLOOR_DIST (the floor app's dist/, optional), RTKVM_BENCH_RUNS (loads per page, 21).
 
@@ -69,6 +72,35 @@ async function recompute(page, rounds) {
   return times;
 }
 
+/** As `recompute`, on a page of several guests, until both the plan and the second guest's card
+ * (what it can still have beside the first, which the edit changes) are updated: the later of the
+ * plan's mark and the card's text changing, timed by a MutationObserver. */
+async function recomputeGuests(page, rounds) {
+  const times = [];
+  for (let i = 0; i < rounds; i++) {
+    times.push(await page.evaluate(async () => {
+      const before = performance.getEntriesByName('rtkvm:plan-rendered').length;
+      const card = document.querySelector('[data-testid=guest-room-2]');
+      const was = card.textContent;
+      let changed = null;
+      const observer = new MutationObserver(() => { if (changed === null && card.textContent !== was) changed = performance.now(); });
+      observer.observe(card, { childList: true, characterData: true, subtree: true });
+      const input = document.querySelector('[data-testid=vcpus]');
+      input.value = input.value === '2' ? '3' : '2';
+      const t0 = performance.now();
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      while (performance.getEntriesByName('rtkvm:plan-rendered').length === before || changed === null) {
+        if (performance.now() - t0 > 10000) throw new Error('no plan and card update within 10 s');
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      observer.disconnect();
+      const marks = performance.getEntriesByName('rtkvm:plan-rendered');
+      return Math.max(marks[marks.length - 1].startTime, changed) - t0;
+    }));
+  }
+  return times;
+}
+
 /** Pastes `text` into the capabilities box and returns the time to its plan in the DOM. */
 const pasteTime = (page, text) => inputTime(page, '[data-testid=caps-input]', text);
 
@@ -106,6 +138,15 @@ if (host1024) {
   }
   await page.close();
 }
+// Eight guests on the 1024-CPU host: the first guest's vCPUs edited, as for one guest.
+let guests8 = null;
+if (process.env.RTKVM_LINK_1024_8) {
+  const { page } = await load(running, site.origin + SUBPATH + process.env.RTKVM_LINK_1024_8);
+  if (await page.locator('.guest-card').count() !== 8) throw new Error('the 8-guest link did not open to 8 guest cards');
+  await recomputeGuests(page, 3); // warm up
+  guests8 = await recomputeGuests(page, runs * 2);
+  await page.close();
+}
 for (let i = 0; i < runs; i++) {
   for (const p of pages) {
     const s = samples.get(p.name);
@@ -138,6 +179,10 @@ for (const p of pages) {
     results.pages[p.name].recompute_ms = round(median(r), 2);
     results.pages[p.name].recompute_max_ms = round(Math.max(...r), 2);
   }
+}
+if (guests8) {
+  results.recompute_8_guests_1024_ms = round(median(guests8), 2);
+  results.recompute_8_guests_1024_max_ms = round(Math.max(...guests8), 2);
 }
 if (pastes.length) {
   results.paste_1024_ms = round(median(pastes));
