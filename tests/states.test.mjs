@@ -328,8 +328,8 @@ test('every guest\'s colour and pattern on the map meet the contrast rule in bot
     await page.fill('[data-testid=vcpus]', '1');
     await page.fill('[data-testid=memory]', '2G');
     for (let n = 2; n <= 8; n++) await page.click('[data-testid=add-guest]');
-    await page.fill('[data-testid=guest2-emulator]', 'isolate');
-    await page.fill('[data-testid=guest8-emulator]', 'isolate');
+    await page.selectOption('[data-testid=guest2-emulator]', 'isolate');
+    await page.selectOption('[data-testid=guest8-emulator]', 'isolate');
     await page.waitForFunction(() => document.querySelectorAll('svg.topology g.cpu.vcpu').length === 8 && document.querySelectorAll('svg.topology g.cpu.emu').length === 2);
     const seen = await guestColours(page);
     assert.deepEqual(Object.keys(seen).sort(), ['emu g1', 'emu g7', 'vcpu', 'vcpu g1', 'vcpu g2', 'vcpu g3', 'vcpu g4', 'vcpu g5', 'vcpu g6', 'vcpu g7'], colorScheme);

@@ -106,25 +106,32 @@ fn GuestCards() -> impl IntoView {
         let id = guest_field_id(state.form.with_untracked(Form::guest_count) - 1, "name");
         browser::later(move || browser::focus(id));
     };
-    view! {
-        <h2>{move || if count.get() > 1 { "3. Guests" } else { "3. Guest" }}</h2>
-        {move || {
-            let n = count.get();
-            (0..n)
-                .map(|i| {
-                    let fields = view! { <div class="grid">{guest_fields(state, i, n)}</div> };
-                    if n == 1 { Either::Left(fields) } else { Either::Right(guest_card(state, i, n, fields)) }
-                })
-                .collect_view()
-        }}
-        <div class="other-guests" data-testid="other-guests">
-            <button data-testid="add-guest" on:click=add
-                disabled=move || { count.get() >= rtkvm_core::settings::MAX_GUESTS }>"Add a guest"</button>
-            <small class="hint">"Another real-time guest on this host, planned with the first: its own whole cores, on the node you choose or the highest one it fits on."</small>
-            // Read only with several guests: one guest's page computes no room before its first
-            // plan (the counted start-up budget).
-            <small class="hint" data-testid="room-left">{move || (count.get() > 1).then(|| room_left(state)).flatten()}</small>
-        </div>
+    // Built again when a guest is added or removed (not on other edits): one reactive part, so that
+    // one guest's page compiles little before its first plan (the counted start-up budget).
+    move || {
+        let n = count.get();
+        let guests = (0..n)
+            .map(|i| {
+                let fields = view! { <div class="grid">{guest_fields(state, i, n)}</div> };
+                if n == 1 {
+                    Either::Left(fields)
+                } else {
+                    Either::Right(guest_card(state, i, n, fields))
+                }
+            })
+            .collect_view();
+        // What each node still takes, only with several guests: one guest's page computes no room.
+        let left = (n > 1).then(|| room_left(state));
+        view! {
+            <h2>{if n > 1 { "3. Guests" } else { "3. Guest" }}</h2>
+            {guests}
+            <div class="other-guests" data-testid="other-guests">
+                <button data-testid="add-guest" on:click=add
+                    disabled={n >= rtkvm_core::settings::MAX_GUESTS}>"Add a guest"</button>
+                <small class="hint">"Another real-time guest on this host, planned with the first: its own whole cores, on the node you choose or the highest one it fits on."</small>
+                {left}
+            </div>
+        }
     }
 }
 
@@ -278,26 +285,29 @@ fn card_action(state: AppState, i: usize, n: usize, ev: &leptos::ev::MouseEvent)
 /// What each node can still take beside the guests placed, said under the guests when there are
 /// several.
 #[inline(never)]
-fn room_left(state: AppState) -> Option<String> {
-    state.rooms.with(|r| {
-        let nodes: Vec<String> = r
-            .as_ref()?
-            .left
-            .iter()
-            .map(|c| {
-                format!(
-                    "node {}: {} vCPUs, {}",
-                    c.node,
-                    c.vcpus,
-                    format_kib(c.memory_kib)
-                )
-            })
-            .collect();
-        Some(format!(
-            " The largest further guest each node still takes beside these: {}.",
-            nodes.join("; ")
-        ))
-    })
+fn room_left(state: AppState) -> impl IntoView {
+    let text = move || {
+        state.rooms.with(|r| {
+            let nodes: Vec<String> = r
+                .as_ref()?
+                .left
+                .iter()
+                .map(|c| {
+                    format!(
+                        "node {}: {} vCPUs, {}",
+                        c.node,
+                        c.vcpus,
+                        format_kib(c.memory_kib)
+                    )
+                })
+                .collect();
+            Some(format!(
+                " The largest further guest each node still takes beside these: {}.",
+                nodes.join("; ")
+            ))
+        })
+    };
+    view! { <small class="hint" data-testid="room-left">{text}</small> }
 }
 
 /// The date a recipe's description ends with, in parentheses (`2026-12`), or else its first words
