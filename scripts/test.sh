@@ -17,6 +17,7 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings (native, and the app for wasm32)"
 cargo clippy -p rtkvm-core --all-targets --quiet -- -D warnings
 cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --features deploy --quiet -- -D warnings
 
 step "core tests (native), with libvirt's QEMU driver running as a judge"
 scripts/libvirtd.sh start
