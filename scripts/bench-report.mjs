@@ -58,6 +58,12 @@ for (const f of readdirSync('dist').sort()) {
 }
 out(`| total | ${raw} | ${gz} |`);
 out();
+// The site with every feature: the shipped one plus sections 8 and 9 (the app's deploy feature,
+// built by bench.sh into target/dist-full), which the budget is about.
+let gzFull = 0;
+for (const f of readdirSync(path.join('target', 'dist-full'))) gzFull += gzipSync(readFileSync(path.join('target', 'dist-full', f)), { level: 9 }).length;
+out(`With every feature (sections 8 and 9 too, \`--features deploy\`, target/dist-full): ${gzFull} bytes gzipped, ${gzFull - gz} more than the shipped site.`);
+out();
 const browser = JSON.parse(readFileSync(path.join('target', 'browser-bench.json'), 'utf8'));
 out(`## Browser (headless Chromium, medians of ${browser.runs} loads)`);
 out();
@@ -92,7 +98,8 @@ for (const [name, s] of Object.entries(startup)) {
 out();
 out('## Budgets');
 out();
-budget('whole site transferred, gzip -9, every feature in it', gz <= 300_000, `${gz} bytes (budget 300000, aim 250000; issue 21)`);
+budget('whole site transferred, gzip -9, every feature in it', gzFull <= 300_000, `${gzFull} bytes (budget 300000, aim 250000; issue 21)`);
+budget('the shipped site (sections 8 and 9 left out), gzip -9', gz <= 300_000, `${gz} bytes (budget 300000)`);
 // The first plan is measured against the floors loaded the same way in the same run, so that the
 // machine's drift (the floors alone move by 20-30% between runs here) cancels out.
 const leptosFloor = browser.pages['floor: minimal Leptos app']?.new_tab.first_plan_ms;

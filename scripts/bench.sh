@@ -2,7 +2,7 @@
 # Runs every benchmark and checks the budgets:
 #   1. native: criterion benches of parse, plan, emit and share links (cargo bench), and the whole
 #      `rtkvm plan` process against `xmllint --noout` on a generated 4096-CPU host;
-#   2. size: every file of dist/, raw and gzip -9;
+#   2. size: every file of dist/, raw and gzip -9, and the site with every feature (target/dist-full);
 #   3. browser: first plan on screen and recompute after an input change, in headless Chromium, next to
 #      two floors (a static page of the same shape, and the smallest Leptos app built the same way),
 #      and the start-up work counted: wasm compiled before the first plan, DOM calls (tests/startup.mjs).
@@ -21,6 +21,8 @@ cargo bench -p rtkvm-core --bench pipeline -- "${quick[@]}"
 
 echo "== release site"
 scripts/trunk.sh build --release >/dev/null
+# The site with every feature, sections 8 and 9 included (the app's deploy feature), measured for size.
+scripts/trunk.sh build --release --features deploy --dist target/dist-full >/dev/null
 (cd tests/leptos-floor && ../../scripts/trunk.sh build --release >/dev/null)
 
 echo "== browser benchmark"
