@@ -692,6 +692,17 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_GUESTS: usize = 64;
 
 impl Settings {
+    /// Returns the host's default settings with these guests, the first one first, or `None` when
+    /// there is no guest.
+    pub fn with_guests(guests: impl IntoIterator<Item = GuestSettings>) -> Option<Settings> {
+        let mut guests = guests.into_iter();
+        Some(Settings {
+            guest: guests.next()?,
+            others: guests.collect(),
+            ..Settings::default()
+        })
+    }
+
     /// Returns every guest, the first one first.
     pub fn guests(&self) -> impl Iterator<Item = &GuestSettings> {
         std::iter::once(&self.guest).chain(&self.others)

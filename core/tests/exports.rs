@@ -25,12 +25,7 @@ fn read(path: PathBuf) -> Host {
 }
 
 fn with_guests(specs: &[&str]) -> Settings {
-    let mut guests = specs.iter().map(|s| GuestSettings::from_spec(s).unwrap());
-    Settings {
-        guest: guests.next().unwrap(),
-        others: guests.collect(),
-        ..Settings::default()
-    }
+    Settings::with_guests(specs.iter().map(|s| GuestSettings::from_spec(s).unwrap())).unwrap()
 }
 
 fn schemas() -> PathBuf {
@@ -753,12 +748,7 @@ fn hostile_names_reach_the_files_only_quoted() {
                 ..GuestSettings::default()
             })
             .collect();
-        let mut guests = specs.into_iter();
-        let settings = Settings {
-            guest: guests.next().unwrap(),
-            others: guests.collect(),
-            ..Settings::default()
-        };
+        let settings = Settings::with_guests(specs).unwrap();
         let plan = match rtkvm_core::plan(&host, &settings) {
             Ok(plan) => plan,
             Err(e) => {

@@ -22,12 +22,7 @@ fn guest(spec: &str) -> GuestSettings {
 }
 
 fn with_guests(specs: &[&str]) -> Settings {
-    let mut guests = specs.iter().map(|s| guest(s));
-    Settings {
-        guest: guests.next().unwrap(),
-        others: guests.collect(),
-        ..Settings::default()
-    }
+    Settings::with_guests(specs.iter().map(|s| guest(s))).unwrap()
 }
 
 /// Asserts what holds for every plan of several guests.
@@ -272,12 +267,7 @@ proptest! {
             1 => read(fixtures().join("smt2.xml")),
             _ => read(corpus().join("tp-libvirt/cap_mix.xml__L167.xml")),
         };
-        let mut guests = guests.into_iter();
-        let mut settings = Settings {
-            guest: guests.next().unwrap(),
-            others: guests.collect(),
-            ..Settings::default()
-        };
+        let mut settings = Settings::with_guests(guests).unwrap();
         settings.host.host_memory = Kib::gib(1);
         if reserve_guest {
             settings.host.reserve = Reserve::Guest;
@@ -400,12 +390,7 @@ proptest! {
     ) {
         use rtkvm_core::plan::{guest_limits, rooms};
         let host = drawn_host(which);
-        let mut guests = guests.into_iter();
-        let mut settings = Settings {
-            guest: guests.next().unwrap(),
-            others: guests.collect(),
-            ..Settings::default()
-        };
+        let mut settings = Settings::with_guests(guests).unwrap();
         settings.host.host_memory = Kib::gib(1);
         if let Some(gib) = spare {
             settings.host.reserve = Reserve::Guest;

@@ -188,14 +188,12 @@ mod tests {
 
     /// The settings of `n` guests written as `--guest` specs, with the host's defaults.
     fn guests(specs: &[&str]) -> Settings {
-        let mut guests = specs
-            .iter()
-            .map(|spec| crate::settings::GuestSettings::from_spec(spec).unwrap());
-        Settings {
-            guest: guests.next().unwrap(),
-            others: guests.collect(),
-            ..Settings::default()
-        }
+        Settings::with_guests(
+            specs
+                .iter()
+                .map(|spec| crate::settings::GuestSettings::from_spec(spec).unwrap()),
+        )
+        .unwrap()
     }
 
     /// Eight guests fill the example host's twelve isolated CPUs: four of 2 vCPUs and four of 1.

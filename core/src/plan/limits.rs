@@ -585,12 +585,7 @@ mod tests {
     }
 
     fn with_guests(specs: &[&str]) -> Settings {
-        let mut guests = specs.iter().map(|s| GuestSettings::from_spec(s).unwrap());
-        Settings {
-            guest: guests.next().unwrap(),
-            others: guests.collect(),
-            ..Settings::default()
-        }
+        Settings::with_guests(specs.iter().map(|s| GuestSettings::from_spec(s).unwrap())).unwrap()
     }
 
     fn limits(host: &Host, s: &Settings) -> Vec<(Option<usize>, &'static str, String)> {
