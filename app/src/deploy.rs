@@ -68,7 +68,7 @@ fn sections() -> impl IntoView {
     }
 }
 
-/// Section 7: the exports, each in a box written when it is opened. The explanations are static
+/// Section 8: the exports, each in a box written when it is opened. The explanations are static
 /// text (the file names and the placeholder spelled out), which the page clones as templates.
 fn deploy_section(state: AppState, stale: bool, guests: Vec<String>) -> impl IntoView {
     let vm_boxes = guests
@@ -104,7 +104,7 @@ fn deploy_section(state: AppState, stale: bool, guests: Vec<String>) -> impl Int
     }
 }
 
-/// Section 8: the check script in its box, the report's box and what the report says.
+/// Section 9: the check script in its box, the report's box and what the report says.
 fn check_section(
     state: AppState,
     stale: bool,
