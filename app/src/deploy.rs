@@ -1,4 +1,4 @@
-//! Sections 7 and 8: the plan for the stacks that deploy it (OpenShift's Node Tuning Operator,
+//! Sections 8 and 9: the plan for the stacks that deploy it (OpenShift's Node Tuning Operator,
 //! KubeVirt, OpenStack Nova), and the check of the live host (`rtkvm-check.sh`, and its report pasted
 //! back as the plan's checklist).
 //!
