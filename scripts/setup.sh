@@ -99,5 +99,7 @@ fi
 
 log "fetching crates for trunk's offline build"
 cargo fetch --quiet
+# The benchmark's smallest Leptos app is a workspace of its own (scripts/bench.sh builds it).
+cargo fetch --quiet --manifest-path tests/leptos-floor/Cargo.toml
 # The standard library's own dependencies, for the nightly build of the site.
 RUSTUP_TOOLCHAIN="$RTKVM_NIGHTLY" CARGO_UNSTABLE_BUILD_STD="$RTKVM_BUILD_STD" cargo fetch --quiet --target wasm32-unknown-unknown

@@ -112,13 +112,18 @@ fn App(
                 <div class="column wide">
                     <domain::DomainResults/>
                     <outputs::Outputs/>
-                    <outputs::Guests/>
-                    <outputs::NextSteps/>
+                    // Below the host's outputs: built once the first plan is painted.
+                    {outputs::after_first_paint(guests_and_steps)}
                     {deploy_sections()}
                 </div>
             </section>
         </main>
     }
+}
+
+/// Sections 6 and 7: each guest's outputs and the runbook.
+fn guests_and_steps() -> AnyView {
+    view! { <outputs::Guests/><outputs::NextSteps/> }.into_any()
 }
 
 /// Sections 8 and 9 (the exports for NTO, KubeVirt and Nova, and the check script's report), in a

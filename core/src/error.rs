@@ -33,6 +33,15 @@ impl std::fmt::Display for Position {
     }
 }
 
+/// Runs `build` in a function of its own, out of line: for the messages of errors and warnings, which
+/// most inputs never build. The browser compiles a wasm function on its first call, so a message no
+/// plan needs is never compiled before the first plan (the counted start-up budget, BENCHMARKS.md).
+#[cold]
+#[inline(never)]
+pub(crate) fn rarely<T>(build: impl FnOnce() -> T) -> T {
+    build()
+}
+
 /// Everything that can stop rtkvm from producing a plan: bad input or an impossible request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {

@@ -120,7 +120,9 @@ pub(crate) fn to_wire(settings: &Settings) -> SettingsV2 {
     }
 }
 
-/// Decodes a v2 payload (after inflating) into a host and settings, not yet validated.
+/// Decodes a v2 payload (after inflating) into a host and settings, not yet validated. Out of line,
+/// so that a link of a newer version does not compile this one in the browser.
+#[inline(never)]
 pub(crate) fn decode(bytes: &[u8]) -> Result<(Host, Settings), Error> {
     let wire: Wire =
         postcard::from_bytes(bytes).map_err(|_| damaged("its contents do not decode"))?;

@@ -395,7 +395,7 @@ pub fn guest_limits(host: &Host, settings: &Settings) -> Vec<FieldLimit> {
             message: memory_pages_hint(host, g.memory.0, page),
         })
         .collect();
-    if let Err(e) = check_memory_fits_pages("the spare memory", part.spare_kib, page) {
+    if let Err(e) = check_memory_fits_pages(|| "the spare memory".into(), part.spare_kib, page) {
         limits.push(host_limit("spare", e.to_string()));
     }
     if !limits.is_empty() {

@@ -2,7 +2,7 @@
 //! reserved on every node, and the warnings about the host's CPUs and memory.
 
 use crate::cpuset::CpuSet;
-use crate::error::Error;
+use crate::error::{rarely, Error};
 use crate::host::{Core, Host};
 use crate::settings::{auto_page_size, PageSize, Recipe, Settings};
 use crate::units::format_kib;
@@ -32,9 +32,11 @@ pub fn partition(host: &Host, settings: &Settings) -> Result<Partition, Error> {
             Some(list) => format!("the housekeeping list {list}"),
             None => format!("{} host CPUs per node", hs.host_cpus),
         };
-        return Err(Error::Impossible(format!(
+        return Err(rarely(|| {
+            Error::Impossible(format!(
             "with {per_node} every online CPU ({online}) stays with the host and nothing is left to isolate; keep fewer CPUs for the host"
-        )));
+        ))
+        }));
     }
     let page_size_kib = choose_page_size(host, hs.page_size)?;
     let mut warnings = cpu_warnings(host, &isolated);
@@ -68,11 +70,13 @@ pub(super) fn split_cpus(
     if let Some(list) = &hs.housekeeping {
         let unknown = list.difference(&host.online_cpus());
         if !unknown.is_empty() {
-            return Err(Error::Setting(format!(
-                "the housekeeping list names {} {unknown}, which {} not online on this host",
-                if unknown.len() == 1 { "CPU" } else { "CPUs" },
-                if unknown.len() == 1 { "is" } else { "are" }
-            )));
+            return Err(rarely(|| {
+                Error::Setting(format!(
+                    "the housekeeping list names {} {unknown}, which {} not online on this host",
+                    if unknown.len() == 1 { "CPU" } else { "CPUs" },
+                    if unknown.len() == 1 { "is" } else { "are" }
+                ))
+            }));
         }
     }
     let mut nodes = Vec::new();
@@ -87,10 +91,12 @@ pub(super) fn split_cpus(
             None => cell_cpus.iter().take(hs.host_cpus as usize).collect(),
         };
         if chosen.is_empty() {
-            return Err(Error::Setting(format!(
+            return Err(rarely(|| {
+                Error::Setting(format!(
                 "the housekeeping list keeps no CPU of NUMA node {} (CPUs {cell_cpus}); every node needs at least one core for the host",
                 cell.id
-            )));
+            ))
+            }));
         }
         let mut node_hk = CpuSet::new();
         for core in cell.cores() {
@@ -132,22 +138,18 @@ fn whole_cores(mut cores: Vec<Core>, cpus: usize) -> CpuSet {
 fn cpu_warnings(host: &Host, isolated: &CpuSet) -> Vec<Warning> {
     let mut warnings = Vec::new();
     if isolated.contains(0) {
-        warn(
-            &mut warnings,
-            WarningCode::Cpu0Isolated,
-            "CPU 0 is isolated: it often handles timers and interrupts that cannot move, which adds latency to whatever runs there; keep it for the host".into(),
-        );
+        warn(&mut warnings, WarningCode::Cpu0Isolated, || {
+            "CPU 0 is isolated: it often handles timers and interrupts that cannot move, which adds latency to whatever runs there; keep it for the host".into()
+        });
     }
     if host.smt() {
-        warn(
-            &mut warnings,
-            WarningCode::SmtEnabled,
+        warn(&mut warnings, WarningCode::SmtEnabled, || {
             if matches!(host.libvirt_arch(), Some("ppc64" | "ppc64le")) {
                 "SMT is enabled: each vCPU gets a whole core, its sibling threads idle; turning SMT off (ppc64_cpu --smt=off, which KVM on POWER8 needs anyway) isolates as well without wasting threads".into()
             } else {
                 "SMT (hyper-threading) is enabled: each vCPU gets a whole core, its sibling threads idle; disabling SMT in the firmware isolates as well without wasting threads".into()
-            },
-        );
+            }
+        });
     }
     let offline: CpuSet = host
         .cells
@@ -155,14 +157,12 @@ fn cpu_warnings(host: &Host, isolated: &CpuSet) -> Vec<Warning> {
         .flat_map(|c| c.offline_cpus.iter().copied())
         .collect();
     if !offline.is_empty() {
-        warn(
-            &mut warnings,
-            WarningCode::OfflineCpus,
+        warn(&mut warnings, WarningCode::OfflineCpus, || {
             format!(
                 "{} CPUs ({offline}) are listed without topology (offline); they are neither isolated nor used for the guest",
                 offline.len()
-            ),
-        );
+            )
+        });
     }
     warnings
 }
@@ -178,29 +178,25 @@ fn reserve_pages(
     for cell in &host.cells {
         let Some(memory) = cell.memory_kib else {
             if !cell.cpus.is_empty() {
-                warn(
-                    warnings,
-                    WarningCode::NodeMemoryUnknown,
+                warn(warnings, WarningCode::NodeMemoryUnknown, || {
                     format!(
                         "NUMA node {} does not report its memory (libvirt older than 1.2.7?), so no huge pages are planned there",
                         cell.id
-                    ),
-                );
+                    )
+                });
             }
             continue;
         };
         if memory < host_memory.saturating_add(page_size_kib) {
-            warn(
-                warnings,
-                WarningCode::HostMemoryLow,
+            warn(warnings, WarningCode::HostMemoryLow, || {
                 format!(
                     "NUMA node {} has {}, not more than the {} kept for the host plus one {} page, so no huge pages are reserved there",
                     cell.id,
                     format_kib(memory),
                     format_kib(host_memory),
                     format_kib(page_size_kib)
-                ),
-            );
+                )
+            });
         }
         hugepages.push(NodePages {
             node: cell.id,
@@ -228,11 +224,13 @@ pub(super) fn choose_page_size(host: &Host, choice: PageSize) -> Result<u64, Err
             ))
         }),
         PageSize::Kib(size) if listed.is_empty() || listed.contains(&size) => Ok(size),
-        PageSize::Kib(size) => Err(Error::Impossible(format!(
-            "the host does not support {} pages; it lists {}",
-            format_kib(size),
-            listed_text()
-        ))),
+        PageSize::Kib(size) => Err(rarely(|| {
+            Error::Impossible(format!(
+                "the host does not support {} pages; it lists {}",
+                format_kib(size),
+                listed_text()
+            ))
+        })),
     }
 }
 

@@ -3,7 +3,7 @@
 //! threads, and keeping an existing guest where it runs when it is already placed as real time needs.
 
 use crate::cpuset::CpuSet;
-use crate::error::Error;
+use crate::error::{rarely, Error};
 use crate::host::{Cell, Core, Host};
 use crate::settings::{EmulatorPolicy, GuestSettings, Placement, Recipe, Settings};
 use crate::units::{format_kib, Kib};
@@ -102,23 +102,31 @@ pub(super) fn place_each(
     (placing, taken)
 }
 
-/// Refuses guest memory that is not a whole number of huge pages, naming the nearest sizes that are.
-pub(super) fn check_memory_fits_pages(what: &str, kib: u64, page: u64) -> Result<(), Error> {
+/// Refuses guest memory that is not a whole number of huge pages, naming the nearest sizes that are;
+/// `what` names the memory in the message.
+pub(super) fn check_memory_fits_pages(
+    what: impl FnOnce() -> String,
+    kib: u64,
+    page: u64,
+) -> Result<(), Error> {
     if kib.is_multiple_of(page) {
         return Ok(());
     }
-    let below = kib / page * page;
-    let above = format_kib(below + page);
-    let choices = if below == 0 {
-        above
-    } else {
-        format!("{} or {above}", format_kib(below))
-    };
-    Err(Error::Impossible(format!(
-        "{what} {} is not a multiple of the {} page size; choose {choices}",
-        Kib(kib),
-        format_kib(page),
-    )))
+    Err(rarely(|| {
+        let below = kib / page * page;
+        let above = format_kib(below + page);
+        let choices = if below == 0 {
+            above
+        } else {
+            format!("{} or {above}", format_kib(below))
+        };
+        Error::Impossible(format!(
+            "{} {} is not a multiple of the {} page size; choose {choices}",
+            what(),
+            Kib(kib),
+            format_kib(page),
+        ))
+    }))
 }
 
 /// The isolated cores a guest needs: one per vCPU, and one for the emulator threads when they are
@@ -191,12 +199,14 @@ pub(super) fn choose_node<'h>(
         return Ok(cell);
     }
     let reasons: Vec<String> = candidates.iter().filter_map(|c| misfit(c)).collect();
-    Err(Error::Impossible(format!(
-        "the guest ({} vCPUs, {}) fits on no NUMA node: {}",
-        gs.vcpus,
-        gs.memory,
-        reasons.join("; ")
-    )))
+    Err(rarely(|| {
+        Error::Impossible(format!(
+            "the guest ({} vCPUs, {}) fits on no NUMA node: {}",
+            gs.vcpus,
+            gs.memory,
+            reasons.join("; ")
+        ))
+    }))
 }
 
 /// Returns the nodes that can hold a guest: with CPUs and known memory, in id order.
@@ -218,14 +228,18 @@ pub(super) fn node_cell(host: &Host, id: u32) -> Result<&Cell, Error> {
         ))
     })?;
     if cell.cpus.is_empty() {
-        return Err(Error::Impossible(format!(
-            "NUMA node {id} has no CPUs (it is a memory-only node), so no vCPU can run there"
-        )));
+        return Err(rarely(|| {
+            Error::Impossible(format!(
+                "NUMA node {id} has no CPUs (it is a memory-only node), so no vCPU can run there"
+            ))
+        }));
     }
     if cell.memory_kib.is_none() {
-        return Err(Error::Impossible(format!(
+        return Err(rarely(|| {
+            Error::Impossible(format!(
             "NUMA node {id} does not report its memory, so its huge pages cannot be planned; this needs the output of libvirt 1.2.7 or later"
-        )));
+        ))
+        }));
     }
     Ok(cell)
 }
@@ -414,11 +428,13 @@ fn choose_node_beside<'h>(
             .map_err(|e| Error::Impossible(format!("guest {}: {e}", gs.name)))?;
         return match misfit_beside(part, cell, gs, taken) {
             None => Ok(cell),
-            Some(why) => Err(Error::Impossible(format!(
-                "guest {} does not fit on node {id}: {why}{}",
-                gs.name,
-                alone_hint(host, part, gs, host_memory, guests)
-            ))),
+            Some(why) => Err(rarely(|| {
+                Error::Impossible(format!(
+                    "guest {} does not fit on node {id}: {why}{}",
+                    gs.name,
+                    alone_hint(host, part, gs, host_memory, guests)
+                ))
+            })),
         };
     }
     let candidates = candidate_cells(host);
@@ -437,14 +453,16 @@ fn choose_node_beside<'h>(
         .iter()
         .filter_map(|c| misfit_beside(part, c, gs, taken))
         .collect();
-    Err(Error::Impossible(format!(
-        "guest {} ({} vCPUs, {}) fits on no NUMA node beside the guests placed before it: {}{}",
-        gs.name,
-        gs.vcpus,
-        gs.memory,
-        reasons.join("; "),
-        alone_hint(host, part, gs, host_memory, guests)
-    )))
+    Err(rarely(|| {
+        Error::Impossible(format!(
+            "guest {} ({} vCPUs, {}) fits on no NUMA node beside the guests placed before it: {}{}",
+            gs.name,
+            gs.vcpus,
+            gs.memory,
+            reasons.join("; "),
+            alone_hint(host, part, gs, host_memory, guests)
+        ))
+    }))
 }
 
 /// Says whether a guest that does not fit beside the others would fit on the host alone, and where:
@@ -598,10 +616,12 @@ fn check_kept(
         match free.iter().find(|c| c.cpus.contains(cpu)) {
             Some(core) if !used.contains(&core) => used.push(core),
             _ => {
-                return Err(Error::Impossible(format!(
+                return Err(rarely(|| {
+                    Error::Impossible(format!(
                     "{}'s vCPU {vcpu} runs on host CPU {cpu}, which is not on a free isolated core of node {} of this plan; give it --node or --vcpus to move it",
                     gs.name, cell.id
-                )))
+                ))
+                }))
             }
         }
     }
@@ -610,10 +630,12 @@ fn check_kept(
             .iter()
             .any(|c| keep.emulatorpin.is_subset(&c.cpus) && !used.contains(&c))
     {
-        return Err(Error::Impossible(format!(
+        return Err(rarely(|| {
+            Error::Impossible(format!(
             "{}'s emulator threads run on host CPUs {}, not on a free isolated core of their own; give it --node or --vcpus to move it",
             gs.name, keep.emulatorpin
-        )));
+        ))
+        }));
     }
     Ok(())
 }

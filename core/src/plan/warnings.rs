@@ -5,6 +5,7 @@
 //! function that writes it (`cmdline.rs`, which reads only the partition: no circle).
 
 use crate::cmdline::{join, kernel_params, max_cmdline_bytes};
+use crate::error::rarely;
 use crate::host::{Core, Host};
 use crate::settings::{KernelType, Recipe};
 use crate::units::{format_kib, GIB_KIB};
@@ -111,8 +112,17 @@ impl WarningCode {
     }
 }
 
-pub(super) fn warn(warnings: &mut Vec<Warning>, code: WarningCode, message: String) {
-    warnings.push(Warning { code, message });
+/// Adds a warning. Its message is built by `message` in a function of its own ([`rarely`]), so that
+/// a plan without this warning neither builds nor (in the browser) compiles it.
+pub(super) fn warn(
+    warnings: &mut Vec<Warning>,
+    code: WarningCode,
+    message: impl FnOnce() -> String,
+) {
+    warnings.push(Warning {
+        code,
+        message: rarely(message),
+    });
 }
 
 /// The warnings about the guest: spanning sockets or dies, a single vCPU, the real-time scheduler on
@@ -129,35 +139,29 @@ pub(super) fn guest_warnings(
         cores.iter().map(|c| (c.socket, c.die)).collect();
     let widths: std::collections::BTreeSet<usize> = cores.iter().map(|c| c.threads).collect();
     if widths.len() > 1 {
-        warn(
-            &mut warnings,
-            WarningCode::HybridCores,
+        warn(&mut warnings, WarningCode::HybridCores, || {
             format!(
                 "the vCPUs run on cores of different kinds on node {node} (cores of {} threads): on a hybrid CPU those with fewer threads are slower efficiency cores, so the real-time vCPUs would not behave alike; keep them for the host (--housekeeping) or give the guest fewer vCPUs",
                 widths.iter().map(usize::to_string).collect::<Vec<_>>().join(" and ")
-            ),
-        );
+            )
+        });
     }
     if sockets.len() > 1 {
-        warn(
-            &mut warnings,
-            WarningCode::GuestSpansSockets,
+        warn(&mut warnings, WarningCode::GuestSpansSockets, || {
             format!(
                 "no socket of node {} has {} free isolated cores, so the vCPUs span sockets {}; traffic between them crosses the socket interconnect",
                 node,
                 guest.vcpus,
                 sockets.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-            ),
-        );
+            )
+        });
     } else if dies.len() > 1 {
-        warn(
-            &mut warnings,
-            WarningCode::GuestSpansDies,
+        warn(&mut warnings, WarningCode::GuestSpansDies, || {
             format!(
                 "no die of node {} has {} free isolated cores, so the vCPUs span several dies of one socket, which do not share their last-level cache",
                 node, guest.vcpus
-            ),
-        );
+            )
+        });
     }
     if guest.vcpus < 2 {
         let rt = if guest.rt_vcpus.is_empty() {
@@ -165,35 +169,29 @@ pub(super) fn guest_warnings(
         } else {
             ""
         };
-        warn(
-            &mut warnings,
-            WarningCode::SingleVcpu,
-            format!("the guest has 1 vCPU: a real-time Linux guest needs at least 2, one for non-real-time work and I/O and the others for real-time tasks (some RTOSes need only 1).{rt}"),
-        );
+        warn(&mut warnings, WarningCode::SingleVcpu, || {
+            format!("the guest has 1 vCPU: a real-time Linux guest needs at least 2, one for non-real-time work and I/O and the others for real-time tasks (some RTOSes need only 1).{rt}")
+        });
     }
     if guest.vcpus > 1 && guest.rt_vcpus.len() == guest.vcpus as usize {
-        let others = if guest.vcpus == 2 {
-            "real-time vCPU 1".to_string()
-        } else {
-            format!("real-time vCPUs 1-{}", guest.vcpus - 1)
-        };
-        warn(
-            &mut warnings,
-            WarningCode::RtOnEveryVcpu,
+        warn(&mut warnings, WarningCode::RtOnEveryVcpu, || {
+            let others = if guest.vcpus == 2 {
+                "real-time vCPU 1".to_string()
+            } else {
+                format!("real-time vCPUs 1-{}", guest.vcpus - 1)
+            };
             format!(
                 "every vCPU has the real-time scheduler, vCPU 0 included, as libvirt's guide does: with no housekeeping vCPU, the guest's kernel threads, timers and I/O compete with its real-time tasks; the default ^0 ({others}, Nova's hw:cpu_realtime_mask=^0) keeps vCPU 0 for them"
-            ),
-        );
+                )
+        });
     }
     if part.page_size_kib >= GIB_KIB && part.runtime_pages() {
-        warn(
-            &mut warnings,
-            WarningCode::RuntimeGiganticPages,
+        warn(&mut warnings, WarningCode::RuntimeGiganticPages, || {
             format!(
                 "the nodes need different numbers of {} pages, but this kernel spreads boot-time pages evenly: the rest are reserved at runtime (hugepages.sh, or rtkvm-host.sh at every boot), which can fall short once memory is fragmented; check its output",
                 format_kib(part.page_size_kib)
-            ),
-        );
+            )
+        });
     }
     warnings
 }
@@ -210,48 +208,38 @@ pub(super) fn host_recipe_warnings(
     let p = guest.priority;
     if !guest.rt_vcpus.is_empty() && !part.kthreads.all_above(p) {
         let k = part.kthreads;
-        warn(
-            &mut warnings,
-            WarningCode::KthreadPriority,
+        warn(&mut warnings, WarningCode::KthreadPriority, || {
             format!(
                 "the real-time vCPUs' priority {p} leaves no room above them for the host's kernel threads (ksoftirqd {}, ktimers {}, rcuc/rcub {}): a spinning vCPU starves them, stalling RCU and timers on its CPU; choose 98 or less (tuned uses 1)",
                 k.ksoftirqd, k.ktimers, k.rcu
-            ),
-        );
+            )
+        });
     }
     if part.kernel_type == KernelType::Generic {
-        warn(
-            &mut warnings,
-            WarningCode::GenericKernel,
-            "the host's kernel is not PREEMPT_RT: a vCPU can still wait for non-preemptible kernel sections, so its worst-case latency is not bounded; hard real-time guests need kernel-rt or linux-image-rt".into(),
-        );
+        warn(&mut warnings, WarningCode::GenericKernel, || {
+            "the host's kernel is not PREEMPT_RT: a vCPU can still wait for non-preemptible kernel sections, so its worst-case latency is not bounded; hard real-time guests need kernel-rt or linux-image-rt".into()
+        });
     }
     if host.is_x86() {
         match host.invariant_tsc() {
             Some(true) => {}
-            Some(false) => warn(
-                &mut warnings,
-                WarningCode::NoInvariantTsc,
-                "the host CPU does not list invtsc, so its TSC may drift with frequency or idle states: tsc=reliable is left out and the clocksource watchdog keeps interrupting every CPU".into(),
-            ),
-            None => warn(
-                &mut warnings,
-                WarningCode::TscUnknown,
-                "the capabilities list no CPU features, so the TSC could not be checked: tsc=reliable is left out; add it if /proc/cpuinfo lists constant_tsc and nonstop_tsc".into(),
-            ),
+            Some(false) => warn(&mut warnings, WarningCode::NoInvariantTsc, || {
+                "the host CPU does not list invtsc, so its TSC may drift with frequency or idle states: tsc=reliable is left out and the clocksource watchdog keeps interrupting every CPU".into()
+            }),
+            None => warn(&mut warnings, WarningCode::TscUnknown, || {
+                "the capabilities list no CPU features, so the TSC could not be checked: tsc=reliable is left out; add it if /proc/cpuinfo lists constant_tsc and nonstop_tsc".into()
+            }),
         }
     }
     let arch = host.libvirt_arch().unwrap_or("x86_64");
     if !host.is_x86() && !matches!(arch, "aarch64" | "ppc64" | "ppc64le") {
-        warn(
-            &mut warnings,
-            WarningCode::ArchGeneric,
+        warn(&mut warnings, WarningCode::ArchGeneric, || {
             if arch == "s390x" {
                 format!("rtkvm knows {arch} only in part: the command line isolates CPUs and RCU callbacks and reserves huge pages, but s390x has no tickless mode for busy CPUs (its kernel cannot be built with NO_HZ_FULL), so the isolated CPUs keep their tick, and no power, clock or idle settings are written; see your platform's real-time guide for those")
             } else {
                 format!("rtkvm knows {arch} only in part: the command line isolates CPUs, RCU, ticks and huge pages, but sets no power, clock or KVM module parameters; see your platform's real-time guide for those")
-            },
-        );
+            }
+        });
     }
     // Only where the model names such a generation: a host that lists none is not warned about.
     if part.recipe >= Recipe::Qualified
@@ -260,26 +248,22 @@ pub(super) fn host_recipe_warnings(
             !m.starts_with("Cascadelake") && !m.starts_with("Cooperlake") && !m.starts_with("qemu")
         })
     {
-        warn(
-            &mut warnings,
-            WarningCode::NxHugePages,
+        warn(&mut warnings, WarningCode::NxHugePages, || {
             format!(
                 "Intel CPUs before Cascade Lake ({}) may have the iTLB multihit erratum; on those, KVM splits the guest's executable huge pages and a kernel thread per guest rebuilds them (kvm.nx_huge_pages, on by default only where the CPU is affected: see /sys/devices/system/cpu/vulnerabilities/itlb_multihit), which tuned measured as spikes of about 100 us; rtkvm keeps this protection against a guest crashing the host, where tuned's realtime-virtual-host turns it off. Where every guest is trusted, add kvm.nx_huge_pages=off to the command line",
                 host.model.as_deref().unwrap_or_default()
-            ),
-        );
+            )
+        });
     }
     let cmdline = join(&kernel_params(host, part));
     let limit = max_cmdline_bytes(host);
     if cmdline.len() + CMDLINE_RESERVE > limit {
-        warn(
-            &mut warnings,
-            WarningCode::CmdlineTooLong,
+        warn(&mut warnings, WarningCode::CmdlineTooLong, || {
             format!(
                 "the command line addition is {} bytes; the kernel takes at most {limit} on {arch}, the distribution's own parameters (about {CMDLINE_RESERVE}) included, and cuts off the rest; contiguous housekeeping CPUs shorten the cpulists",
                 cmdline.len()
-            ),
-        );
+            )
+        });
     }
     warnings
 }
