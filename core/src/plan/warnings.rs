@@ -182,7 +182,7 @@ pub(super) fn guest_warnings(
             };
             format!(
                 "every vCPU has the real-time scheduler, vCPU 0 included, as libvirt's guide does: with no housekeeping vCPU, the guest's kernel threads, timers and I/O compete with its real-time tasks; the default ^0 ({others}, Nova's hw:cpu_realtime_mask=^0) keeps vCPU 0 for them"
-                )
+            )
         });
     }
     if part.page_size_kib >= GIB_KIB && part.runtime_pages() {
