@@ -11,7 +11,7 @@ use crate::units::{format_kib, GIB_KIB};
 use super::partition::{choose_page_size, partition, split_cpus};
 use super::placement::{
     candidate_cells, check_memory_fits_pages, cores_needed, fits_alone, fits_beside, node_cell,
-    node_partition, place_each, room_beside, Taken,
+    node_partition, place_each, room_beside, whole_page_sizes, Taken,
 };
 use super::HostPlan;
 
@@ -547,13 +547,7 @@ fn host_field(host: &Host, settings: &Settings, error: &Error) -> Option<(&'stat
 /// Says that guest memory is not a whole number of pages, with the nearest sizes that are and, when
 /// the host has smaller huge pages that would back it, that way out.
 fn memory_pages_hint(host: &Host, kib: u64, page: u64) -> String {
-    let below = kib / page * page;
-    let above = format_kib(below + page);
-    let choices = if below == 0 {
-        above
-    } else {
-        format!("{} or {above}", format_kib(below))
-    };
+    let choices = whole_page_sizes(kib, page);
     let smaller = host
         .listed_page_sizes()
         .into_iter()

@@ -101,9 +101,12 @@ pub fn plan(host: &Host, settings: &Settings) -> Result<Plan, Error> {
     let guests: Vec<&GuestSettings> = settings.guests().collect();
     let several = guests.len() > 1;
     for gs in &guests {
-        let what = || match several {
-            true => format!("the memory of guest {}", gs.name),
-            false => "the guest memory".to_string(),
+        let what = || {
+            if several {
+                format!("the memory of guest {}", gs.name)
+            } else {
+                "the guest memory".to_string()
+            }
         };
         check_memory_fits_pages(what, gs.memory.0, host_plan.page_size_kib)?;
     }

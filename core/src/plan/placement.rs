@@ -113,20 +113,26 @@ pub(super) fn check_memory_fits_pages(
         return Ok(());
     }
     Err(rarely(|| {
-        let below = kib / page * page;
-        let above = format_kib(below + page);
-        let choices = if below == 0 {
-            above
-        } else {
-            format!("{} or {above}", format_kib(below))
-        };
         Error::Impossible(format!(
-            "{} {} is not a multiple of the {} page size; choose {choices}",
+            "{} {} is not a multiple of the {} page size; choose {}",
             what(),
             Kib(kib),
             format_kib(page),
+            whole_page_sizes(kib, page),
         ))
     }))
+}
+
+/// The whole numbers of `page` nearest to `kib`, as a choice: "2 GiB or 3 GiB" (only the one above
+/// when none is below).
+pub(super) fn whole_page_sizes(kib: u64, page: u64) -> String {
+    let below = kib / page * page;
+    let above = format_kib(below + page);
+    if below == 0 {
+        above
+    } else {
+        format!("{} or {above}", format_kib(below))
+    }
 }
 
 /// The isolated cores a guest needs: one per vCPU, and one for the emulator threads when they are
