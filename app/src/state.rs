@@ -47,6 +47,28 @@ impl PartialEq for Planned {
     }
 }
 
+/// Calls `f` with the host and the settings a plan is made with: the form's, or while a domain is
+/// pasted the form's completed from it, as `rtkvm apply` completes its flags (see
+/// `crate::domain::given`), or the error the domain's values give. Without a domain the form's
+/// settings are used as they are, not copied. `None` while the host or the form cannot be read.
+fn with_plan_settings<T>(
+    host: Memo<Result<Arc<Host>, Error>>,
+    settings: Memo<Result<Settings, Error>>,
+    domain_facts: Memo<Option<Result<DomainFacts, Error>>>,
+    f: impl FnOnce(&Arc<Host>, Result<&Settings, &Error>) -> Option<T>,
+) -> Option<T> {
+    host.with(|h| {
+        let h = h.as_ref().ok()?;
+        settings.with(|s| {
+            let s = s.as_ref().ok()?;
+            match &domain_facts.with(|d| crate::domain::completed(d, h, s)) {
+                None => f(h, Ok(s)),
+                Some(completed) => f(h, completed.as_ref()),
+            }
+        })
+    })
+}
+
 /// Whether two hosts are the same: the same parse, or equal ones.
 fn same_host(a: &Arc<Host>, b: &Arc<Host>) -> bool {
     Arc::ptr_eq(a, b) || a == b
@@ -146,27 +168,19 @@ impl AppState {
         let settings = Memo::new(move |_| form.with(Form::to_settings));
         let domain = RwSignal::new(String::new());
         let domain_facts = Memo::new(move |_| domain.with(|text| crate::domain::facts(text)));
-        // The plan, the link and the limits under the fields read the settings the plan is made with:
-        // the form's, completed from a pasted domain as `rtkvm apply` completes its flags (see
-        // `crate::domain::given`). Without a domain they are the form's, not copied.
+        // The plan, the link and the limits under the fields read the settings the plan is made with
+        // (`with_plan_settings`).
         let plan = Memo::new(move |_| {
-            host.with(|h| {
-                let h = h.as_ref().ok()?;
-                settings.with(|s| {
-                    let s = s.as_ref().ok()?;
-                    let completed = domain_facts.with(|f| crate::domain::completed(f, h, s));
-                    let s = match &completed {
-                        None => s,
-                        Some(Ok(completed)) => completed,
-                        // The domain's values make no partition of the host.
-                        Some(Err(e)) => return Some(Err(e.clone())),
-                    };
-                    Some(rtkvm_core::plan(h, s).map(|plan| {
+            with_plan_settings(host, settings, domain_facts, |h, s| {
+                Some(match s {
+                    Ok(s) => rtkvm_core::plan(h, s).map(|plan| {
                         Arc::new(Planned {
                             host: h.clone(),
                             plan,
                         })
-                    }))
+                    }),
+                    // The domain's values make no partition of the host.
+                    Err(e) => Err(e.clone()),
                 })
             })
         });
@@ -186,36 +200,23 @@ impl AppState {
             if plan.with(planned) {
                 return Vec::new();
             }
-            host.with(|h| {
-                settings.with(|s| match (h, s) {
-                    (_, Err(_)) => form.with(crate::fields::form_errors),
-                    (Ok(h), Ok(s)) => {
-                        let limits = match domain_facts.with(|f| crate::domain::completed(f, h, s))
-                        {
-                            None => rtkvm_core::plan::guest_limits(h, s),
-                            Some(Ok(completed)) => rtkvm_core::plan::guest_limits(h, &completed),
-                            Some(Err(_)) => Vec::new(),
-                        };
-                        crate::fields::limits_by_id(limits)
-                    }
-                    _ => Vec::new(),
-                })
+            if settings.with(Result::is_err) {
+                return form.with(crate::fields::form_errors);
+            }
+            with_plan_settings(host, settings, domain_facts, |h, s| {
+                Some(crate::fields::limits_by_id(rtkvm_core::plan::guest_limits(
+                    h,
+                    s.ok()?,
+                )))
             })
+            .unwrap_or_default()
         });
         let rooms = Memo::new(move |_| {
-            host.with(|h| {
-                settings.with(|s| {
-                    let (h, s) = (h.as_ref().ok()?, s.as_ref().ok()?);
-                    if s.others.is_empty() {
-                        return None;
-                    }
-                    let completed = domain_facts.with(|f| crate::domain::completed(f, h, s));
-                    match &completed {
-                        None => rtkvm_core::plan::rooms(h, s).ok(),
-                        Some(Ok(completed)) => rtkvm_core::plan::rooms(h, completed).ok(),
-                        Some(Err(_)) => None,
-                    }
-                })
+            if settings.with(|s| s.as_ref().map_or(true, |s| s.others.is_empty())) {
+                return None;
+            }
+            with_plan_settings(host, settings, domain_facts, |h, s| {
+                rtkvm_core::plan::rooms(h, s.ok()?).ok()
             })
         });
         let shown = Memo::new(move |last: Option<&Option<Arc<Planned>>>| {
@@ -234,17 +235,10 @@ impl AppState {
             })
         });
         // The link carries the host and the settings the plan is made with, never a pasted domain.
-        let link = Memo::new(move |_| {
-            host.with(|h| {
-                let h = h.as_ref().ok()?;
-                settings.with(|s| {
-                    let s = s.as_ref().ok()?;
-                    let completed = domain_facts.with(|f| crate::domain::completed(f, h, s));
-                    let s = match &completed {
-                        None => s,
-                        Some(Ok(completed)) => completed,
-                        Some(Err(_)) => return None,
-                    };
+        let link =
+            Memo::new(move |_| {
+                with_plan_settings(host, settings, domain_facts, |h, s| {
+                    let s = s.ok()?;
                     let same = opened.with(|o| {
                         o.as_ref()
                             .filter(|o| &o.host == h && &o.settings == s)
@@ -254,8 +248,7 @@ impl AppState {
                         LinkSource::Payload(rtkvm_core::link::link_payload(h, s))
                     }))
                 })
-            })
-        });
+            });
         let state = AppState {
             source,
             form,
