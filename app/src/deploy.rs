@@ -184,7 +184,7 @@ fn virtual_machine(state: AppState, i: usize) -> Option<AnyView> {
 fn nova_files(state: AppState) -> Option<AnyView> {
     let shown = state.shown.get()?;
     let flavors = nova::flavors(&shown.host, &shown.plan);
-    let conf = nova::nova_conf(&shown.plan);
+    let conf = nova::nova_conf(&shown.host, &shown.plan);
     Some(
         view! {
             {export_box("Flavors", "out-nova".into(), flavors, "Nova")}

@@ -86,7 +86,7 @@ fn guest_steps(plan: &Plan, iommu: &str, r4: bool) -> String {
             ));
         }
     }
-    text.push_str("\n## 5. Inside each guest\n\nCopy the guest's `guest-setup.sh` (from its folder) into it and run it there as root: it installs\nthe real-time kernel and tuned's realtime-virtual-guest profile with the guest's\n`realtime-virtual-guest-variables.conf`, which puts its `guest-kernel-cmdline.txt` on its command\nline. Then reboot the guest.\n\n## 6. Test it\n\nRun each guest's `latency-test.sh` in it: cyclictest and oslat on its real-time vCPUs, while the\nhost is loaded on its housekeeping CPUs only.");
+    text.push_str("\n## 5. Inside each guest\n\nCopy the guest's `guest-setup.sh` (from its folder) into it and run it there as root: it installs\nthe real-time kernel and tuned's realtime-virtual-guest profile with the guest's\n`realtime-virtual-guest-variables.conf`, which puts its `guest-kernel-cmdline.txt` on its command\nline. Then reboot the guest.\n\n## 6. Test it\n\nRun each guest's `latency-test.sh` in it: cyclictest, then oslat, on its real-time vCPUs, each\nfor 12 hours unless given another duration (`sh latency-test.sh 1h`), while the host is loaded on\nits housekeeping CPUs only.");
     text
 }
 

@@ -156,6 +156,7 @@ fn setup_script(cmdline: &str, tuned: &str, rt: &CpuSet, hk: &CpuSet, isolate: b
             ("TUNED", tuned.trim_end()),
             ("ISOLATE", if isolate { "yes" } else { "no" }),
             ("HK_MASK", &hk.to_mask()),
+            ("RT_REPOS", crate::template::RT_REPOS),
         ],
         section(rt, isolate),
     )

@@ -98,6 +98,7 @@ pub fn host_setup(
             ("VARIABLES", &tuned_variables),
             ("PROFILE", &tuned_profile),
             ("SCRIPT", &tuned_profile_script),
+            ("RT_REPOS", crate::template::RT_REPOS),
         ],
         sections("tuned-host.sh"),
     );

@@ -102,6 +102,7 @@ pub fn check_script(plan: &Plan, outputs: &Outputs) -> String {
         ],
         |section| match section {
             "nohz" => nohz,
+            "sysctl" => !sysctls.is_empty(),
             "rt" => rt,
             "full" => full,
             "fullrt" => full && rt,

@@ -425,7 +425,18 @@ fn assert_nova_rules(host: &Host, plan: &Plan, ex: &Exports, label: &str) {
         dedicated.is_disjoint(&shared),
         "{label}: the driver refuses overlapping sets"
     );
-    assert_eq!(dedicated, plan.host.isolcpus, "{label}");
+    // Every isolated core gives Nova its vCPU: all of it without SMT, one thread of it with SMT
+    // (the others in neither set, so that no guest gets a vCPU's sibling).
+    assert!(dedicated.is_subset(&plan.host.isolcpus), "{label}");
+    for core in host
+        .cells
+        .iter()
+        .flat_map(|c| c.isolated_cores(&plan.host.isolcpus))
+    {
+        let given = core.cpus.intersection(&dedicated).len();
+        let expected = if host.smt() { 1 } else { core.cpus.len() };
+        assert_eq!(given, expected, "{label}: core {}", core.cpus);
+    }
     assert_eq!(shared, plan.host.housekeeping, "{label}");
     let priority: u32 = setting("realtime_scheduler_priority").parse().unwrap();
     assert!((1..=99).contains(&priority), "{label}");
@@ -461,7 +472,12 @@ fn assert_nova_rules(host: &Host, plan: &Plan, ex: &Exports, label: &str) {
             }
         }
         assert_eq!(map["hw:cpu_policy"], "dedicated");
-        assert_eq!(map["hw:cpu_thread_policy"], "isolate");
+        // isolate forbids HW_CPU_HYPERTHREADING, which a host with SMT reports.
+        assert_eq!(
+            map.get("hw:cpu_thread_policy").copied(),
+            (!host.smt()).then_some("isolate"),
+            "{label}"
+        );
         assert_eq!(map["hw:emulator_threads_policy"], Named::as_str(g.emulator));
         assert_eq!(map["hw:numa_nodes"], "1");
         // get_realtime_cpu_constraint: the mask's real-time vCPUs are the plan's, and every vCPU

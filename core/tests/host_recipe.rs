@@ -536,3 +536,58 @@ fn docs_recipe_lists_every_host_parameter() {
         "docs/recipe.md's host parameters are out of date: rerun with RTKVM_BLESS=1 and review the diff"
     );
 }
+
+/// Every script the plan writes passes shellcheck for every recipe, preset, kernel, kernel type and
+/// emulator policy, the check script and the guests' scripts among them: each is written from
+/// sections of one template, and a section left out must not leave a function that nothing calls.
+#[test]
+fn every_script_of_every_setting_passes_shellcheck() {
+    let host = read(fixtures().join("seed-example.xml"));
+    let mut checked = std::collections::BTreeSet::new();
+    for &recipe in &Recipe::ALL {
+        for &preset in Preset::ALL {
+            for &kernel in Kernel::ALL {
+                for &kernel_type in KernelType::ALL {
+                    for &emulator in rtkvm_core::settings::EmulatorPolicy::ALL {
+                        let mut settings = Settings {
+                            recipe,
+                            ..Settings::default()
+                        };
+                        settings.host.preset = preset;
+                        settings.host.kernel = kernel;
+                        settings.host.kernel_type = kernel_type;
+                        settings.guest.emulator = emulator;
+                        let plan = rtkvm_core::plan(&host, &settings).unwrap();
+                        let out = outputs(&host, &plan);
+                        let mut scripts = vec![(
+                            "rtkvm-check.sh".to_string(),
+                            rtkvm_core::verify::check_script(&plan, &out),
+                        )];
+                        scripts.extend(
+                            out.files()
+                                .into_iter()
+                                .chain(out.host_files())
+                                .chain(out.guest_files())
+                                .filter(|f| f.name.ends_with(".sh"))
+                                .map(|f| (f.name, f.content)),
+                        );
+                        for (name, script) in scripts {
+                            if checked.insert(script.clone()) {
+                                let label = format!(
+                                    "{name} of recipe {} {} {} {} {}",
+                                    recipe.number(),
+                                    preset.as_str(),
+                                    kernel.as_str(),
+                                    kernel_type.as_str(),
+                                    emulator.as_str()
+                                );
+                                assert_shellcheck_passes(&script, &label);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked.len() > 20, "{} scripts", checked.len());
+}

@@ -87,18 +87,28 @@ impl Spec {
     }
 }
 
-/// The packages of every `dnf install -y …` line of a script (the first alternative of a `||`).
+/// The packages of every `dnf install -y …` command of a script (the first alternative of a `||`).
 fn dnf_packages(script: &str) -> BTreeSet<String> {
+    installs(script, "dnf install -y ")
+        .iter()
+        .flat_map(|packages| packages.split_whitespace().map(str::to_string))
+        .collect()
+}
+
+/// The words of every `COMMAND …` a script runs (a line's first command of that name), up to the
+/// end of that command: a `;`, `&&`, `||` or `}`.
+fn installs<'a>(script: &'a str, command: &str) -> Vec<&'a str> {
     script
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("dnf install -y "))
-        .flat_map(|rest| {
-            rest.split("||")
-                .next()
-                .unwrap()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once(command).map(|(_, rest)| rest))
+        .map(|rest| {
+            let end = [";", "&&", "||", "}"]
+                .iter()
+                .filter_map(|stop| rest.find(stop))
+                .min()
+                .unwrap_or(rest.len());
+            &rest[..end]
         })
         .collect()
 }
@@ -239,10 +249,7 @@ fn every_debian_package_the_guest_installs_exists() {
     let host = &hosts()[0].1;
     let plan = rtkvm_core::plan(host, &Settings::default()).unwrap();
     let script = outputs(host, &plan).guest_os.setup_script;
-    let lines: Vec<&str> = script
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("apt-get install -y "))
-        .collect();
+    let lines = installs(&script, "apt-get install -y ");
     assert!(!lines.is_empty());
     for line in lines {
         for word in line.split_whitespace() {

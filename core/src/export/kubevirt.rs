@@ -264,8 +264,8 @@ pub fn virtual_machine(host: &Host, plan: &Plan, g: &GuestPlan, name: &str) -> E
         "Add its disks and networks (spec.template.spec.domain.devices, volumes, networks), then `virtctl start`.".into(),
         String::new(),
         "The cluster needs:".into(),
-        "- the kubelet's CPU manager with the static policy and full-pcpus-only (whole cores per guest, as".into(),
-        "  rtkvm plans them) and the topology manager's single-numa-node policy (the NTO profile sets both);".into(),
+        "- the kubelet's CPU manager with the static policy and full-pcpus-only (whole cores per guest)".into(),
+        "  and the topology manager's single-numa-node policy (the NTO profile sets both);".into(),
         "- KubeVirt's NUMA feature gate, for numa.guestMappingPassthrough;".into(),
         "- nodes labelled kubevirt.io/realtime, which virt-handler sets only where kernel.sched_rt_runtime_us".into(),
         "  is -1 (rtkvm's sysctl file, NTO's realTime hint), and which a real-time VM is scheduled on;".into(),
@@ -317,6 +317,12 @@ pub fn vm_data(
             " beside the other guests"
         }
     ));
+    if host.smt() {
+        warnings.push(
+            "This host has SMT: full-pcpus-only gives the guest whole cores, every thread of each, and KubeVirt pins its vCPUs to all of them, so its vCPUs run on sibling threads of shared cores, where rtkvm's plan leaves each vCPU's siblings idle. For a core per vCPU, turn SMT off on the node (nosmt in the profile's additionalKernelArgs, or in the firmware)."
+                .into(),
+        );
+    }
     let mut template_annotations = BTreeMap::new();
     match g.emulator {
         EmulatorPolicy::Share => warnings.push(

@@ -64,7 +64,7 @@ pub fn exports(host: &Host, plan: &Plan, outputs: &Outputs) -> Exports {
         nto: nto::performance_profile(host, plan, &outputs.kernel_params),
         kubevirt: kubevirt::virtual_machines(host, plan),
         nova_flavors: nova::flavors(host, plan),
-        nova_conf: nova::nova_conf(plan),
+        nova_conf: nova::nova_conf(host, plan),
     }
 }
 

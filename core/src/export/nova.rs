@@ -8,7 +8,12 @@
 //! the emulator threads (`nova/virt/libvirt/driver.py` `_get_emulatorpin_cpuset` 6570-6615: `share`
 //! pins them to `[compute] cpu_shared_set`, and without it to the vCPUs' own CPUs) and the scheduler
 //! it gives real-time vCPUs (`nova/virt/libvirt/designer.py` `set_vcpu_realtime_scheduler` 203-207:
-//! FIFO at `[libvirt] realtime_scheduler_priority`, `nova/conf/libvirt.py` 814-818).
+//! FIFO at `[libvirt] realtime_scheduler_priority`, `nova/conf/libvirt.py` 814-818), and what SMT
+//! does to a flavor: `hw:cpu_thread_policy=isolate` forbids the `HW_CPU_HYPERTHREADING` trait
+//! (`nova/scheduler/utils.py` 418-427), which the driver reports for a host any of whose CPUs has a
+//! sibling (`nova/virt/libvirt/host.py` `has_hyperthreading` 1889-1906), while the host's NUMA cells
+//! list as siblings only the CPUs in its sets (`nova/virt/libvirt/driver.py`
+//! `_get_host_numa_topology` 9606-9616).
 
 use super::{comments, one_line, shell_quote, warning_lines, Export, VERSION};
 use crate::host::Host;
@@ -44,11 +49,30 @@ pub fn realtime_mask(vcpus: u32, rt_vcpus: &CpuSet) -> Option<String> {
     Some(parts.join(","))
 }
 
-/// Returns a guest's flavor extra specs, in the order the script sets them.
+/// Returns `[compute] cpu_dedicated_set`: the isolated CPUs, where each vCPU has a core of its own.
+/// On a host with SMT, one thread of each isolated core (its lowest), so that Nova, which sees the
+/// others in none of its sets, gives no guest a vCPU's sibling, as rtkvm's plan does not.
+pub fn dedicated_set(host: &Host, plan: &Plan) -> CpuSet {
+    let isolated = &plan.host.isolcpus;
+    if !host.smt() {
+        return isolated.clone();
+    }
+    host.cells
+        .iter()
+        .flat_map(|cell| cell.cores())
+        .filter_map(|core| core.cpus.intersection(isolated).iter().next())
+        .collect()
+}
+
+/// Returns a guest's flavor extra specs, in the order the script sets them. The thread policy is
+/// `isolate` (no vCPU beside another's sibling) on a host without SMT; on a host with SMT that policy
+/// would keep the guest off it, and `cpu_dedicated_set` ([`dedicated_set`]) does the same.
 pub fn extra_specs(host: &Host, g: &GuestPlan) -> Vec<(&'static str, String)> {
-    let mut specs = vec![
-        ("hw:cpu_policy", "dedicated".to_string()),
-        ("hw:cpu_thread_policy", "isolate".to_string()),
+    let mut specs = vec![("hw:cpu_policy", "dedicated".to_string())];
+    if !host.smt() {
+        specs.push(("hw:cpu_thread_policy", "isolate".to_string()));
+    }
+    specs.extend([
         (
             "hw:emulator_threads_policy",
             g.emulator.as_str().to_string(),
@@ -56,7 +80,7 @@ pub fn extra_specs(host: &Host, g: &GuestPlan) -> Vec<(&'static str, String)> {
         ("hw:cpu_sockets", "1".to_string()),
         ("hw:cpu_cores", g.vcpus.to_string()),
         ("hw:cpu_threads", "1".to_string()),
-    ];
+    ]);
     if !g.rt_vcpus.is_empty() {
         specs.push(("hw:cpu_realtime", "yes".to_string()));
         if let Some(mask) = realtime_mask(g.vcpus, &g.rt_vcpus) {
@@ -96,6 +120,7 @@ pub fn flavors(host: &Host, plan: &Plan) -> Export {
             .join("; ")
     )];
     warnings.extend(priority_warnings(plan));
+    warnings.extend(smt_warning(host, plan));
     if plan.guests().any(|g| g.scheduler == Scheduler::Rr) {
         warnings.push(
             "Nova gives real-time vCPUs SCHED_FIFO; a guest planned with SCHED_RR gets FIFO."
@@ -188,10 +213,19 @@ fn priority_warnings(plan: &Plan) -> Vec<String> {
     }
 }
 
+/// Says, on a host with SMT, how the flavors and `nova.conf` keep each vCPU's sibling free.
+fn smt_warning(host: &Host, plan: &Plan) -> Option<String> {
+    host.smt().then(|| format!(
+        "This host has SMT: hw:cpu_thread_policy=isolate would keep the guests off it (it forbids the HW_CPU_HYPERTHREADING trait the host reports), so the flavors leave the thread policy at Nova's default and cpu_dedicated_set holds one thread of each isolated core ({}); Nova uses no other isolated CPU, so each vCPU has a core of its own.",
+        dedicated_set(host, plan)
+    ))
+}
+
 /// Writes the compute host's `nova.conf` settings.
-pub fn nova_conf(plan: &Plan) -> Export {
+pub fn nova_conf(host: &Host, plan: &Plan) -> Export {
     let h = &plan.host;
-    let warnings = priority_warnings(plan);
+    let mut warnings = priority_warnings(plan);
+    warnings.extend(smt_warning(host, plan));
     let mut header = vec![
         format!(
             "nova.conf settings of the compute host, written by rtkvm {VERSION} from its plan (recipe {}).",
@@ -200,12 +234,13 @@ pub fn nova_conf(plan: &Plan) -> Export {
         "Merge them into /etc/nova/nova.conf and restart nova-compute, after the host's command line".into(),
         "and huge pages are in place.".into(),
         String::new(),
-        "cpu_dedicated_set: the isolated CPUs, for the flavors' dedicated vCPUs (and isolated emulator".into(),
-        "threads). cpu_shared_set: the housekeeping CPUs, where emulator threads of".into(),
-        "hw:emulator_threads_policy=share run (without it they would run on the vCPUs' CPUs), and where".into(),
-        "unpinned guests would run.".into(),
-        "reserved_huge_pages is not set: every huge page the plan reserves is for guests. Add".into(),
-        "reserved_huge_pages = node:N,size:1GB,count:M lines for pages something else on the host uses.".into(),
+        "cpu_dedicated_set: the isolated CPUs (with SMT, one thread of each isolated core), for the".into(),
+        "flavors' dedicated vCPUs (and isolated emulator threads). cpu_shared_set: the housekeeping CPUs,".into(),
+        "where emulator threads of hw:emulator_threads_policy=share run (without it they would run on the".into(),
+        "vCPUs' CPUs), and where unpinned guests would run.".into(),
+        "reserved_huge_pages is not set: every huge page the plan reserves is for guests. For pages".into(),
+        "something else on the host uses, add to the [DEFAULT] section (not [compute], where Nova ignores".into(),
+        "it) a line reserved_huge_pages = node:N,size:1GB,count:M for each node and size.".into(),
     ];
     header.extend(warning_lines(
         "Where Nova does otherwise than rtkvm's plan:",
@@ -214,7 +249,7 @@ pub fn nova_conf(plan: &Plan) -> Export {
     let content = format!(
         "{}[compute]\ncpu_dedicated_set = {}\ncpu_shared_set = {}\n\n[libvirt]\ncpu_mode = host-passthrough\nrealtime_scheduler_priority = {}\n",
         comments(&header),
-        h.isolcpus,
+        dedicated_set(host, plan),
         h.housekeeping,
         host_priority(plan)
     );

@@ -17,34 +17,42 @@ fi
 
 # The parameters that tuned's realtime-virtual-guest profile puts on the guest kernel command line:
 cmdline="@CMDLINE@"
+# Whether tuned's profile applies it (dnf), or this script does (apt-get).
+tuned=no
 
+@RT_REPOS@
 if command -v dnf >/dev/null 2>&1; then
-  # RHEL, CentOS Stream, Rocky, Alma, Fedora. On RHEL the RT kernel comes from the Real Time
-  # repository: subscription-manager repos --enable "rhel-$(rpm -E %rhel)-for-$(uname -m)-rt-rpms"
-  # tuned-profiles-nfv-guest holds the realtime-virtual-guest profile (tuned.spec, %files
-  # profiles-nfv-guest) and pulls in tuned-profiles-realtime. cyclictest and oslat are in
-  # realtime-tests on RHEL 9 and Fedora, rt-tests on RHEL 8.
-  dnf install -y kernel-rt tuned-profiles-nfv-guest
+  # RHEL, CentOS Stream, Rocky, AlmaLinux. tuned-profiles-nfv-guest holds the realtime-virtual-guest
+  # profile (tuned.spec, %files profiles-nfv-guest) and pulls in tuned-profiles-realtime. cyclictest
+  # and oslat are in realtime-tests on RHEL 9 and later, rt-tests on RHEL 8.
+  enable_rt_repos
+  if ! dnf install -y kernel-rt tuned-profiles-nfv-guest; then
+    echo "kernel-rt and tuned-profiles-nfv-guest are not in this system's repositories ($os): RHEL, CentOS Stream, Rocky and AlmaLinux package them; elsewhere install a PREEMPT_RT kernel and add to its command line: $cmdline" >&2
+    exit 1
+  fi
   dnf install -y realtime-tests || dnf install -y rt-tests
   cat > /etc/tuned/realtime-virtual-guest-variables.conf <<'VARIABLES'
 @TUNED@
 VARIABLES
   # The profile puts the parameters on the command line of every kernel and tunes the guest at boot.
   tuned-adm profile realtime-virtual-guest
+  tuned=yes
   rt_kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*rt*' | sort -V | tail -n 1)
   if [ -z "$rt_kernel" ]; then
-    echo "no RT kernel in /boot: is the Real Time repository enabled?" >&2
+    echo "no RT kernel in /boot, though kernel-rt is installed" >&2
     exit 1
   fi
   grubby --set-default "$rt_kernel"
 elif command -v apt-get >/dev/null 2>&1; then
   # Debian: the PREEMPT_RT kernel is linux-image-rt-<arch>. Ubuntu: the real-time kernel comes with
-  # Ubuntu Pro (pro enable realtime-kernel).
+  # Ubuntu Pro, on a guest attached to it (pro attach TOKEN); --assume-yes answers its question, so
+  # that the script runs without a terminal too.
+  apt-get update
   if grep -q '^ID=ubuntu' /etc/os-release; then
-    pro enable realtime-kernel
-    apt-get install -y rt-tests
+    pro enable realtime-kernel --assume-yes
+    DEBIAN_FRONTEND=noninteractive apt-get install -y rt-tests
   else
-    apt-get install -y "linux-image-rt-$(dpkg --print-architecture)" rt-tests
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "linux-image-rt-$(dpkg --print-architecture)" rt-tests
   fi
   mkdir -p /etc/default/grub.d
   # The grub file keeps $GRUB_CMDLINE_LINUX literally, for grub to expand.
@@ -110,4 +118,10 @@ fi
 if systemctl is-enabled irqbalance >/dev/null 2>&1; then
   systemctl disable --now irqbalance
 fi
-echo "Reboot the guest, then check: cat /proc/cmdline (it should hold $cmdline)"
+if [ "$tuned" = yes ]; then
+  # tuned writes the command line from its profiles: before tuned 2.26 they lack
+  # rcutree.nohz_full_patience_delay, before 2.21 rcupdate.rcu_normal_after_boot.
+  echo "Reboot the guest, then check: tuned-adm verify, and cat /proc/cmdline (it holds $cmdline, but for what an older tuned does not write yet)"
+else
+  echo "Reboot the guest, then check: cat /proc/cmdline (it should hold $cmdline)"
+fi

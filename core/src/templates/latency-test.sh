@@ -1,10 +1,13 @@
 #!/bin/sh
 # Measures the guest's real-time latency, planned by rtkvm. Run it as root inside the guest, after the
-# host and the guest are set up and rebooted (rt-tests provides cyclictest and oslat).
+# host and the guest are set up and rebooted (rt-tests provides cyclictest and oslat):
+#   sh latency-test.sh [DURATION]
+# runs cyclictest, then oslat, each for DURATION (12h by default, so 24 hours in all).
 #   real-time vCPUs: @RT@ (one measuring thread each)
 #   housekeeping vCPU @MAIN@: the tests' main thread
 # Load the host at the same time, on its housekeeping CPUs only (@HOST_HK@, where this guest's
-# emulator threads run), for example: stress-ng --cpu @HOST_HK_COUNT@ --taskset @HOST_HK@ --timeout DURATION
+# emulator threads run), for example for the default 24 hours:
+#   stress-ng --cpu @HOST_HK_COUNT@ --taskset @HOST_HK@ --timeout 24h
 # Expect a maximum in the tens of microseconds over hours on a tuned host; hundreds of microseconds
 # or milliseconds mean that something still runs on a real-time vCPU or its host core.
 set -eu

@@ -123,16 +123,16 @@ pages() {
 }
 @PAGES@
 
-# The sysctl settings of the plan.
-# sysctl KEY VALUE
-sysctl_is() {
-  found=$(read_file "/proc/sys/$(echo "$1" | tr . /)")
-  if [ "$found" = "$2" ]; then
-    report PASS "sysctl $1" "$found" "$2"
-  else
-    report FAIL "sysctl $1" "$found" "$2"
-  fi
-}
+%sysctl%# The sysctl settings of the plan.
+%sysctl%# sysctl KEY VALUE
+%sysctl%sysctl_is() {
+%sysctl%  found=$(read_file "/proc/sys/$(echo "$1" | tr . /)")
+%sysctl%  if [ "$found" = "$2" ]; then
+%sysctl%    report PASS "sysctl $1" "$found" "$2"
+%sysctl%  else
+%sysctl%    report FAIL "sysctl $1" "$found" "$2"
+%sysctl%  fi
+%sysctl%}
 @SYSCTLS@
 %rt%
 %rt%# A PREEMPT_RT kernel (uname -v prints it, as /proc/sys/kernel/version does).
@@ -209,28 +209,28 @@ thread_prio() {
   shift 37
   echo "$2 $1"
 }
-# kthreads PREFIX PRIORITY
-kthreads() {
-  low=""
-  seen=0
-  for cpu in $(expand "$isolated"); do
-    for pid in $(pids_named "$1/$cpu"); do
-      seen=$((seen + 1))
-      # shellcheck disable=SC2046
-      set -- "$1" "$2" $(thread_prio "$pid")
-      if [ "${3:-0}" != 1 ] || [ "${4:-0}" -lt "$2" ]; then
-        low="$low $1/$cpu"
-      fi
-    done
-  done
-  if [ "$seen" -eq 0 ]; then
-    report SKIP "priority $1" "no $1 thread on the isolated CPUs" "SCHED_FIFO $2"
-  elif [ -z "$low" ]; then
-    report PASS "priority $1" "SCHED_FIFO $2 or more on the isolated CPUs" "SCHED_FIFO $2"
-  else
-    report FAIL "priority $1" "below SCHED_FIFO $2:$low" "SCHED_FIFO $2"
-  fi
-}
+%full%# kthreads PREFIX PRIORITY
+%full%kthreads() {
+%full%  low=""
+%full%  seen=0
+%full%  for cpu in $(expand "$isolated"); do
+%full%    for pid in $(pids_named "$1/$cpu"); do
+%full%      seen=$((seen + 1))
+%full%      # shellcheck disable=SC2046
+%full%      set -- "$1" "$2" $(thread_prio "$pid")
+%full%      if [ "${3:-0}" != 1 ] || [ "${4:-0}" -lt "$2" ]; then
+%full%        low="$low $1/$cpu"
+%full%      fi
+%full%    done
+%full%  done
+%full%  if [ "$seen" -eq 0 ]; then
+%full%    report SKIP "priority $1" "no $1 thread on the isolated CPUs" "SCHED_FIFO $2"
+%full%  elif [ -z "$low" ]; then
+%full%    report PASS "priority $1" "SCHED_FIFO $2 or more on the isolated CPUs" "SCHED_FIFO $2"
+%full%  else
+%full%    report FAIL "priority $1" "below SCHED_FIFO $2:$low" "SCHED_FIFO $2"
+%full%  fi
+%full%}
 %full%kthreads ksoftirqd @KSOFTIRQD_PRIO@
 %fullrt%kthreads ktimers @KTIMERS_PRIO@
 %full%kthreads rcuc @RCU_PRIO@

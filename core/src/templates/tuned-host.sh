@@ -5,16 +5,21 @@
 %runtime%# This kernel cannot reserve huge pages per node at boot: install rtkvm-host.sh and
 %runtime%# rtkvm-host.service as well.
 set -eu
+
+@RT_REPOS@
+enable_rt_repos
 %r3%dnf install -y tuned tuned-profiles-nfv-host
 %r4%# tuned-profiles-nfv-host holds realtime-virtual-host (tuned.spec, %files profiles-nfv-host).
 %r4nostalld%dnf install -y tuned tuned-profiles-nfv-host
 %r4full%dnf install -y tuned tuned-profiles-nfv-host stalld
-%r4fullrt%# The PREEMPT_RT kernel and its KVM modules. On RHEL they come from the NFV repository:
-%r4fullrt%#   subscription-manager repos --enable "rhel-$(rpm -E %rhel)-for-$(uname -m)-nfv-rpms"
-%r4fullrt%dnf install -y kernel-rt kernel-rt-kvm
+%r4fullrt%# The PREEMPT_RT kernel and its KVM modules.
+%r4fullrt%if ! dnf install -y kernel-rt kernel-rt-kvm; then
+%r4fullrt%  echo "kernel-rt and kernel-rt-kvm are not in this system's repositories ($os): RHEL, CentOS Stream, Rocky and AlmaLinux package them; elsewhere install a PREEMPT_RT kernel with KVM" >&2
+%r4fullrt%  exit 1
+%r4fullrt%fi
 %r4fullrt%rt_kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*rt*' | sort -V | tail -n 1)
 %r4fullrt%if [ -z "$rt_kernel" ]; then
-%r4fullrt%  echo "no RT kernel in /boot: is the NFV (or RT) repository enabled?" >&2
+%r4fullrt%  echo "no RT kernel in /boot, though kernel-rt is installed" >&2
 %r4fullrt%  exit 1
 %r4fullrt%fi
 %r4fullrt%grubby --set-default "$rt_kernel"
