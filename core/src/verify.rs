@@ -7,6 +7,7 @@ use crate::outputs::Outputs;
 use crate::plan::Plan;
 use crate::settings::{KernelType, Preset, Recipe, Scheduler};
 use crate::template::render;
+use crate::CpuSet;
 
 /// The version of the report's format, in its first line (`rtkvm-check 1 recipe 4 plan …`).
 pub const CHECK_FORMAT: u32 = 1;
@@ -99,6 +100,14 @@ pub fn check_script(plan: &Plan, outputs: &Outputs) -> String {
             ("RCU_PRIO", &k.rcu.to_string()),
             ("STALLD_PRIO", &k.stalld().to_string()),
             ("GUESTS", &guests.join("\n")),
+            (
+                "VCPU_CPUS",
+                &plan
+                    .guests()
+                    .flat_map(|g| g.vcpupin.iter().copied())
+                    .collect::<CpuSet>()
+                    .to_string(),
+            ),
         ],
         |section| match section {
             "nohz" => nohz,

@@ -346,3 +346,138 @@ fn a_refusal_repeats_a_few_characters_of_the_paste_only() {
         assert!(err.contains(&format!("{}…", "¼".repeat(24))), "{err}");
     }
 }
+
+/// Writes the script of a plan to a file of its own, removed when dropped.
+struct Script(PathBuf);
+
+impl Script {
+    fn new(name: &str, text: &str) -> Script {
+        let path =
+            std::env::temp_dir().join(format!("rtkvm-check-{}-{name}.sh", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        Script(path)
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// What the plan itself puts on isolated CPUs passes, and what it does not still fails: a managed
+/// queue of an isolated CPU that never fired, a VFIO interrupt on a guest's vCPU CPU (the runbook's
+/// step), the emulator threads of an `isolate` guest running on their own isolated core; and a RHEL
+/// kernel-rt that says PREEMPT_RT otherwise.
+#[test]
+fn what_the_plan_puts_on_isolated_cpus_passes_and_nothing_else() {
+    let host =
+        parse_capabilities(&std::fs::read_to_string(fixtures().join("seed-example.xml")).unwrap())
+            .unwrap();
+    let mut settings = Settings::default();
+    settings.guest.emulator = rtkvm_core::settings::EmulatorPolicy::Isolate;
+    let plan = rtkvm_core::plan(&host, &settings).unwrap();
+    let out = outputs(&host, &plan);
+    let script = Script::new("isolated", &check_script(&plan, &out));
+    let g = &plan.guest;
+    let emulator = g.emulatorpin.iter().next().unwrap();
+    assert!(plan.host.isolcpus.contains(emulator));
+    let vcpu0 = g.vcpupin[0];
+    let other_isolated = plan
+        .host
+        .isolcpus
+        .iter()
+        .find(|c| !g.vcpupin.contains(c) && *c != emulator)
+        .unwrap();
+    let counts = |on: u32, n: u32| {
+        (0..16)
+            .map(|c| if c == on { n.to_string() } else { "0".into() })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+
+    let mut t = Tree::correct("meant", &plan, &out);
+    // A managed queue of an isolated CPU, never fired there.
+    t.write(
+        "proc/irq/40/effective_affinity_list",
+        &other_isolated.to_string(),
+    );
+    t.write(
+        "sys/kernel/irq/40/per_cpu_count",
+        &counts(other_isolated, 0),
+    );
+    t.write("sys/kernel/irq/40/actions", "nvme0q5");
+    // A VFIO interrupt sent to the guest's vCPU 0, firing there.
+    t.write("proc/irq/41/effective_affinity_list", &vcpu0.to_string());
+    t.write("sys/kernel/irq/41/per_cpu_count", &counts(vcpu0, 1200));
+    t.write("sys/kernel/irq/41/actions", "vfio-msix[0](0000:3b:00.0)");
+    // The emulator threads run on their own isolated core.
+    let qemu = std::fs::read_dir(t.dir.join("proc"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            std::fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == "qemu-system-x86")
+        })
+        .unwrap();
+    let pid: u32 = qemu.file_name().unwrap().to_str().unwrap().parse().unwrap();
+    t.thread(pid, "IO mon_iothread", &g.emulatorpin.to_string(), 0, 0);
+    let tid = t.next_pid - 1;
+    t.write(
+        &format!("proc/{pid}/task/{tid}/stat"),
+        &Tree::stat(tid, "IO mon_iothread", 'R', emulator, 0, 0),
+    );
+    // RHEL's kernel-rt of the older RT patches: "PREEMPT RT", and /sys/kernel/realtime.
+    t.write(
+        "proc/sys/kernel/version",
+        "#1 SMP PREEMPT RT Thu Dec 4 00:00:00 UTC 2026",
+    );
+    t.write("sys/kernel/realtime", "1");
+    let report = t.run(&script.0);
+    keep_seed("meant", &report);
+    assert_eq!(failed(&report, &out), Vec::<String>::new(), "{report}");
+    assert!(
+        report.contains(
+            "PASS irq affinity | found: no IRQ on an isolated CPU (managed queues there that never fired: 1)"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("PASS guest 1 emulator"), "{report}");
+
+    // The same queue once it fired on its isolated CPU, a VFIO interrupt on a CPU of no vCPU, and
+    // another process's thread running on an isolated CPU each fail.
+    t.write(
+        "sys/kernel/irq/40/per_cpu_count",
+        &counts(other_isolated, 3),
+    );
+    t.write(
+        "proc/irq/42/effective_affinity_list",
+        &other_isolated.to_string(),
+    );
+    t.write("sys/kernel/irq/42/actions", "vfio-msi[0](0000:3c:00.0)");
+    let stray = t.process("stress-ng", 0, 0, 0);
+    t.thread(stray, "stress-ng-cpu", &other_isolated.to_string(), 0, 0);
+    let tid = t.next_pid - 1;
+    t.write(
+        &format!("proc/{stray}/task/{tid}/stat"),
+        &Tree::stat(tid, "stress-ng-cpu", 'R', other_isolated, 0, 0),
+    );
+    let report = t.run(&script.0);
+    assert_eq!(
+        failed(&report, &out),
+        ["irq affinity", "isolated CPUs"],
+        "{report}"
+    );
+    assert!(report.contains("IRQs 40 42 on isolated CPUs"), "{report}");
+    assert!(report.contains("runnable: stress-ng-cpu"), "{report}");
+    // A kernel that is not PREEMPT_RT fails.
+    t.write(
+        "proc/sys/kernel/version",
+        "#1 SMP PREEMPT_DYNAMIC Thu Dec 4 00:00:00 UTC 2026",
+    );
+    t.write("sys/kernel/realtime", "0");
+    let report = t.run(&script.0);
+    assert!(
+        failed(&report, &out).contains(&"kernel PREEMPT_RT".to_string()),
+        "{report}"
+    );
+}

@@ -30,7 +30,13 @@ read_file() {
 
 # expand LIST: the CPUs of a cpulist (2-4,7), one per line.
 expand() {
-  for range in $(echo "$1" | tr ',' ' '); do
+  list=$1
+  while [ -n "$list" ]; do
+    range=${list%%,*}
+    case "$list" in
+      *,*) list=${list#*,} ;;
+      *) list="" ;;
+    esac
     first=${range%-*}
     last=${range#*-}
     while [ "$first" -le "$last" ]; do
@@ -84,6 +90,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 isolated="@ISOLATED@"
 housekeeping="@HOUSEKEEPING@"
+# The isolated CPUs between spaces, for `case` (the loops over every task below fork nothing, so
+# that the script takes seconds, not minutes, on a host with hundreds of CPUs and thousands of tasks).
+isolated_ids=" $(expand "$isolated" | tr '\n' ' ')"
 echo "rtkvm-check 1 recipe @RECIPE@ plan @PLAN_ID@"
 
 # The kernel command line: every parameter of the plan.
@@ -135,18 +144,20 @@ pages() {
 %sysctl%}
 @SYSCTLS@
 %rt%
-%rt%# A PREEMPT_RT kernel (uname -v prints it, as /proc/sys/kernel/version does).
+%rt%# A PREEMPT_RT kernel, as rtkvm-host.sh tells one: /sys/kernel/realtime is 1 (RHEL's kernel-rt), or
+%rt%# the version uname -v prints says so (PREEMPT_RT; older RT patches printed PREEMPT RT).
 %rt%found=$(read_file /proc/sys/kernel/version)
-%rt%case "$found" in
-%rt%  *PREEMPT_RT*) report PASS "kernel PREEMPT_RT" "$found" PREEMPT_RT ;;
+%rt%case "$found $(read_file /sys/kernel/realtime)" in
+%rt%  *PREEMPT_RT* | *"PREEMPT RT"* | *" 1") report PASS "kernel PREEMPT_RT" "$found" PREEMPT_RT ;;
 %rt%  *) report FAIL "kernel PREEMPT_RT" "$found" PREEMPT_RT ;;
 %rt%esac
 
 # Processes and threads by name: PID, or none.
 pids_named() {
   for comm_file in "$root"/proc/[0-9]*/comm; do
-    [ -r "$comm_file" ] || continue
-    if [ "$(cat "$comm_file")" = "$1" ]; then
+    comm=""
+    read -r comm 2>/dev/null < "$comm_file" || continue
+    if [ "$comm" = "$1" ]; then
       dir=${comm_file%/comm}
       echo "${dir##*/}"
     fi
@@ -166,19 +177,59 @@ else
   fi
 fi
 
-# Interrupts: none may go to an isolated CPU (the effective affinity where the kernel shows it).
+# fired_on FILE: the interrupts /sys/kernel/irq/N/per_cpu_count (a count per CPU, by CPU id) counts on
+# the isolated CPUs.
+fired_on() {
+  counts=""
+  read -r counts 2>/dev/null < "$1"
+  sum=0
+  cpu=0
+  rest=$counts,
+  while [ -n "$rest" ]; do
+    case "$isolated_ids" in
+      *" $cpu "*) sum=$((sum + ${rest%%,*})) ;;
+    esac
+    rest=${rest#*,}
+    cpu=$((cpu + 1))
+  done
+  echo "$sum"
+}
+# Interrupts: none may go to an isolated CPU (the effective affinity where the kernel shows it), but
+# for two kinds that are meant to: a managed queue of an isolated CPU (a block or network queue per
+# CPU, which isolcpus=managed_irq leaves there when its CPUs are all isolated and which fires only for
+# I/O started on them: the kernel's kernel-parameters.txt), told by never having fired there; and a
+# VFIO interrupt sent to a guest's vCPUs' CPUs, as the runbook says.
+vcpu_cpus="@VCPU_CPUS@"
 on_isolated=""
+quiet=0
 for dir in "$root"/proc/irq/[0-9]*; do
   [ -d "$dir" ] || continue
   file=$dir/effective_affinity_list
   [ -r "$file" ] || file=$dir/smp_affinity_list
-  [ -r "$file" ] || continue
-  if [ -n "$(common "$(cat "$file")" "$isolated")" ]; then
-    on_isolated="$on_isolated ${dir##*/}"
+  affinity=""
+  read -r affinity 2>/dev/null < "$file" || continue
+  touches=no
+  for cpu in $(expand "$affinity"); do
+    case "$isolated_ids" in
+      *" $cpu "*) touches=yes ;;
+    esac
+  done
+  [ "$touches" = yes ] || continue
+  irq=${dir##*/}
+  sys=$root/sys/kernel/irq/$irq
+  actions=""
+  read -r actions 2>/dev/null < "$sys/actions"
+  case "$actions" in
+    vfio*) [ -z "$(outside "$affinity" "$vcpu_cpus")" ] && continue ;;
+  esac
+  if [ -r "$sys/per_cpu_count" ] && [ "$(fired_on "$sys/per_cpu_count")" -eq 0 ]; then
+    quiet=$((quiet + 1))
+    continue
   fi
+  on_isolated="$on_isolated $irq"
 done
 if [ -z "$on_isolated" ]; then
-  report PASS "irq affinity" "no IRQ on an isolated CPU" "no IRQ on $isolated"
+  report PASS "irq affinity" "no IRQ on an isolated CPU (managed queues there that never fired: $quiet)" "no IRQ on $isolated"
 else
   report FAIL "irq affinity" "IRQs$on_isolated on isolated CPUs" "no IRQ on $isolated"
 fi
@@ -203,7 +254,8 @@ fi
 # priority or more. /proc/PID/stat: rt_priority is field 40, policy field 41.
 # thread_prio PID: "POLICY PRIORITY".
 thread_prio() {
-  stat=$(cat "$root/proc/$1/stat" 2>/dev/null) || return 1
+  stat=""
+  read -r stat 2>/dev/null < "$root/proc/$1/stat" || return 1
   # shellcheck disable=SC2086
   set -- ${stat##*) }
   shift 37
@@ -213,15 +265,24 @@ thread_prio() {
 %full%kthreads() {
 %full%  low=""
 %full%  seen=0
-%full%  for cpu in $(expand "$isolated"); do
-%full%    for pid in $(pids_named "$1/$cpu"); do
-%full%      seen=$((seen + 1))
-%full%      # shellcheck disable=SC2046
-%full%      set -- "$1" "$2" $(thread_prio "$pid")
-%full%      if [ "${3:-0}" != 1 ] || [ "${4:-0}" -lt "$2" ]; then
-%full%        low="$low $1/$cpu"
-%full%      fi
-%full%    done
+%full%  for comm_file in "$root"/proc/[0-9]*/comm; do
+%full%    comm=""
+%full%    read -r comm 2>/dev/null < "$comm_file" || continue
+%full%    case "$comm" in
+%full%      "$1"/*) ;;
+%full%      *) continue ;;
+%full%    esac
+%full%    case "$isolated_ids" in
+%full%      *" ${comm#"$1"/} "*) ;;
+%full%      *) continue ;;
+%full%    esac
+%full%    dir=${comm_file%/comm}
+%full%    seen=$((seen + 1))
+%full%    # shellcheck disable=SC2046
+%full%    set -- "$1" "$2" $(thread_prio "${dir##*/}")
+%full%    if [ "${3:-0}" != 1 ] || [ "${4:-0}" -lt "$2" ]; then
+%full%      low="$low $comm"
+%full%    fi
 %full%  done
 %full%  if [ "$seen" -eq 0 ]; then
 %full%    report SKIP "priority $1" "no $1 thread on the isolated CPUs" "SCHED_FIFO $2"
@@ -251,23 +312,34 @@ thread_prio() {
 
 # The guests, once running: each vCPU thread ("CPU N/KVM") on its host CPU with its scheduler, and
 # the emulator threads of its QEMU on their CPUs. A guest is found by its vCPUs' host CPUs.
-# vcpu_thread CPU: "PID TID" of the vCPU thread allowed only on that host CPU, or nothing.
+# The vCPU threads of every QEMU process, read once: "ALLOWED PID TID" lines.
+vcpus=""
+for comm_file in "$root"/proc/[0-9]*/task/[0-9]*/comm; do
+  comm=""
+  read -r comm 2>/dev/null < "$comm_file" || continue
+  case "$comm" in
+    "CPU "*/KVM) ;;
+    *) continue ;;
+  esac
+  task=${comm_file%/comm}
+  allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$task/status")
+  pid=${task%/task/*}
+  vcpus="$vcpus$allowed ${pid##*/} ${task##*/}
+"
+done
+# vcpu_thread CPU: "PID TID" of the vCPU thread pinned to host CPU CPU alone, if any.
 vcpu_thread() {
-  for status in "$root"/proc/[0-9]*/task/[0-9]*/status; do
-    [ -r "$status" ] || continue
-    task=${status%/status}
-    case "$(cat "$task/comm" 2>/dev/null)" in
-      "CPU "*/KVM) ;;
-      *) continue ;;
-    esac
-    allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$status")
+  echo "$vcpus" | while read -r allowed pid tid; do
     if [ "$allowed" = "$1" ]; then
-      pid=${task%/task/*}
-      echo "${pid##*/} ${task##*/}"
-      return 0
+      echo "$pid $tid"
+      break
     fi
   done
 }
+# The QEMU processes of the guests found, and their emulator CPUs that are isolated (emulator
+# isolate): the "isolated CPUs" check below leaves those threads there.
+qemus=" "
+emulator_isolated=" "
 # guest INDEX PINS RT_VCPUS POLICY PRIORITY EMULATORPIN: PINS and RT_VCPUS are space-separated.
 guest() {
   index=$1 pins=$2 rt=$3 policy=$4 priority=$5 emulator=$6
@@ -300,6 +372,12 @@ guest() {
     vcpu=$((vcpu + 1))
   done
   [ -n "$qemu" ] || return 0
+  qemus="$qemus$qemu "
+  for cpu in $(expand "$emulator"); do
+    case "$isolated_ids" in
+      *" $cpu "*) emulator_isolated="$emulator_isolated$cpu " ;;
+    esac
+  done
   stray=""
   for task in "$root/proc/$qemu/task"/[0-9]*; do
     case "$(cat "$task/comm" 2>/dev/null)" in
@@ -318,11 +396,12 @@ guest() {
 }
 @GUESTS@
 
-# Any other runnable thread on an isolated CPU: neither a vCPU nor a per-CPU kernel thread.
+# Any other runnable thread on an isolated CPU: neither a vCPU, nor a per-CPU kernel thread, nor a
+# guest's emulator thread on the isolated core the plan gives it.
 others=""
 for stat in "$root"/proc/[0-9]*/task/[0-9]*/stat; do
-  [ -r "$stat" ] || continue
-  line=$(cat "$stat" 2>/dev/null) || continue
+  line=""
+  read -r line 2>/dev/null < "$stat" || continue
   name=${line#*(}
   name=${name%)*}
   # shellcheck disable=SC2086
@@ -333,9 +412,20 @@ for stat in "$root"/proc/[0-9]*/task/[0-9]*/stat; do
   case "$name" in
     "CPU "*/KVM | ksoftirqd/* | ktimers/* | rcuc/* | migration/* | cpuhp/* | kworker/* | idle_inject/*) continue ;;
   esac
-  if [ -n "$(common "$cpu" "$isolated")" ]; then
-    others="$others $name"
-  fi
+  case "$isolated_ids" in
+    *" $cpu "*) ;;
+    *) continue ;;
+  esac
+  pid=${stat#"$root"/proc/}
+  pid=${pid%%/*}
+  case "$qemus" in
+    *" $pid "*)
+      case "$emulator_isolated" in
+        *" $cpu "*) continue ;;
+      esac
+      ;;
+  esac
+  others="$others $name"
 done
 if [ -z "$others" ]; then
   report PASS "isolated CPUs" "no other runnable thread" "only vCPUs and per-CPU kernel threads"
