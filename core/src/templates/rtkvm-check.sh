@@ -186,8 +186,12 @@ fired_on() {
   cpu=0
   rest=$counts,
   while [ -n "$rest" ]; do
+    n=${rest%%,*}
+    case "$n" in
+      "" | *[!0-9]*) n=0 ;;
+    esac
     case "$isolated_ids" in
-      *" $cpu "*) sum=$((sum + ${rest%%,*})) ;;
+      *" $cpu "*) sum=$((sum + n)) ;;
     esac
     rest=${rest#*,}
     cpu=$((cpu + 1))
