@@ -190,6 +190,25 @@ test('the banner lists every wrong field, each a link to it', async () => {
   await close(s);
 });
 
+test('while a guest field cannot be read, what the host fields make impossible is said too', async () => {
+  const s = await open();
+  const { page } = s;
+  await page.fill('[data-testid=vcpus]', '-1');
+  await page.waitForSelector('[data-testid=error] li[data-field=vcpus]');
+  assert.doesNotMatch(await page.innerText('[data-testid=error]'), /host's fields/);
+  // Every CPU of the example host's nodes (8 each) kept for the host: nothing left to isolate.
+  await page.fill('[data-testid=host-cpus]', '8');
+  await page.waitForFunction(() => /host's fields also make no plan/.test(document.querySelector('[data-testid=error]')?.innerText ?? ''));
+  const banner = await page.innerText('[data-testid=error]');
+  assert.match(banner, /^A setting is not valid: the host's fields also make no plan: with 8 host CPUs per node every online CPU \(0-15\) stays with the host and nothing is left to isolate; keep fewer CPUs for the host/);
+  assert.match(banner, /vCPUs: vCPUs cannot be negative \(-1\)/);
+  // Once the guest field reads, the plan's own error says the same, once.
+  await page.fill('[data-testid=vcpus]', '4');
+  await page.waitForFunction(() => /^No plan for these settings/.test(document.querySelector('[data-testid=error]')?.innerText ?? ''));
+  assert.doesNotMatch(await page.innerText('[data-testid=error]'), /host's fields/);
+  await close(s);
+});
+
 test('a link copied while a setting is wrong says what it opens to, and opens to the same errors under the same fields', async () => {
   const s = await open();
   const { page } = s;

@@ -120,8 +120,9 @@ pub fn Problems() -> impl IntoView {
                         "The capabilities cannot be used",
                         Some(domain::caps_message(e)),
                     )),
-                    // Each wrong field is listed with its own message, below.
-                    (_, Err(_), _) => Some(("A setting is not valid", None)),
+                    // Each wrong field is listed with its own message, below; what the host's
+                    // fields alone make impossible is said with them.
+                    (Ok(h), Err(_), _) => Some((INVALID, host_fields_error(state, h))),
                     (_, _, Some(Err(e))) => {
                         Some(("No plan for these settings", Some(e.to_string())))
                     }
@@ -145,7 +146,7 @@ pub fn Problems() -> impl IntoView {
         let error =
             error.map(|(title, msg)| (title, msg.filter(|m| !fields.iter().any(|(_, f)| f == m))));
         let title = match (&error, fields.len()) {
-            (Some((_, None)), n) if n > 1 => format!("{n} settings are not valid"),
+            (Some((INVALID, _)), n) if n > 1 => format!("{n} settings are not valid"),
             (Some((title, _)), _) => title.to_string(),
             (None, _) => String::new(),
         };
@@ -157,6 +158,20 @@ pub fn Problems() -> impl IntoView {
             {(!warnings.is_empty()).then(|| warnings_list(warnings))}
         }
     }
+}
+
+/// The banner's title while a field cannot be read.
+const INVALID: &str = "A setting is not valid";
+
+/// What the host's fields make impossible on their own (no CPU left to isolate, a page size the host
+/// lacks) while a guest field cannot be read, so that both are said at once. (Not inlined: it runs
+/// only then.)
+#[inline(never)]
+fn host_fields_error(state: AppState, host: &rtkvm_core::Host) -> Option<String> {
+    let settings = state.form.with(Form::host_fields)?;
+    rtkvm_core::plan::partition(host, &settings)
+        .err()
+        .map(|e| format!("the host's fields also make no plan: {e}"))
 }
 
 /// What to do with an empty box.
