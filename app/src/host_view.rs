@@ -168,7 +168,7 @@ const INVALID: &str = "A setting is not valid";
 /// only then.)
 #[inline(never)]
 fn host_fields_error(state: AppState, host: &rtkvm_core::Host) -> Option<String> {
-    let settings = state.form.with(Form::host_fields)?;
+    let settings = state.form.with(Form::host_settings).ok()?;
     rtkvm_core::plan::partition(host, &settings)
         .err()
         .map(|e| format!("the host's fields also make no plan: {e}"))

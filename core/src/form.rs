@@ -515,29 +515,6 @@ impl Form {
         errors
     }
 
-    /// Reads the form's host fields with the default guest in place of its guests: while a guest
-    /// field cannot be read, the host's partition is still made with these, so that what is wrong
-    /// with the host's fields is said at the same time. `None` while a host field cannot be read
-    /// either.
-    pub fn host_fields(&self) -> Option<Settings> {
-        let guest = Form::default();
-        Form {
-            name: guest.name,
-            vcpus: guest.vcpus,
-            memory: guest.memory,
-            node: guest.node,
-            rt_vcpus: guest.rt_vcpus,
-            scheduler: guest.scheduler,
-            priority: guest.priority,
-            emulator: guest.emulator,
-            keep: None,
-            others: Vec::new(),
-            ..self.clone()
-        }
-        .to_settings()
-        .ok()
-    }
-
     /// Reads the form into settings, or says which field is wrong and why.
     pub fn to_settings(&self) -> Result<Settings, Error> {
         let housekeeping = match self.housekeeping.trim() {
@@ -624,23 +601,6 @@ pub fn page_size_choices(host: Option<&Host>, current: &str) -> Vec<(String, Str
 
 #[cfg(test)]
 mod tests {
-    use super::Form;
-
-    #[test]
-    fn host_fields_read_without_the_guests() {
-        let mut form = Form {
-            vcpus: "-1".into(),
-            host_cpus: "3".into(),
-            ..Form::default()
-        };
-        assert!(form.to_settings().is_err());
-        let settings = form.host_fields().expect("the host fields read");
-        assert_eq!(settings.host.host_cpus, 3);
-        assert_eq!(settings.guest, Form::default().to_settings().unwrap().guest);
-        form.host_cpus = "three".into();
-        assert_eq!(form.host_fields(), None);
-    }
-
     #[test]
     fn every_flag_a_page_message_names_has_a_page_spelling() {
         // Every message that reaches the page is written in these files; each flag it names in

@@ -93,6 +93,13 @@ housekeeping="@HOUSEKEEPING@"
 # The isolated CPUs between spaces, for `case` (the loops over every task below fork nothing, so
 # that the script takes seconds, not minutes, on a host with hundreds of CPUs and thousands of tasks).
 isolated_ids=" $(expand "$isolated" | tr '\n' ' ')"
+# is_isolated CPU: whether the plan isolates CPU.
+is_isolated() {
+  case "$isolated_ids" in
+    *" $1 "*) return 0 ;;
+  esac
+  return 1
+}
 echo "rtkvm-check 1 recipe @RECIPE@ plan @PLAN_ID@"
 
 # The kernel command line: every parameter of the plan.
@@ -190,9 +197,9 @@ fired_on() {
     case "$n" in
       "" | *[!0-9]*) n=0 ;;
     esac
-    case "$isolated_ids" in
-      *" $cpu "*) sum=$((sum + n)) ;;
-    esac
+    if is_isolated "$cpu"; then
+      sum=$((sum + n))
+    fi
     rest=${rest#*,}
     cpu=$((cpu + 1))
   done
@@ -214,9 +221,9 @@ for dir in "$root"/proc/irq/[0-9]*; do
   read -r affinity 2>/dev/null < "$file" || continue
   touches=no
   for cpu in $(expand "$affinity"); do
-    case "$isolated_ids" in
-      *" $cpu "*) touches=yes ;;
-    esac
+    if is_isolated "$cpu"; then
+      touches=yes
+    fi
   done
   [ "$touches" = yes ] || continue
   irq=${dir##*/}
@@ -276,10 +283,7 @@ thread_prio() {
 %full%      "$1"/*) ;;
 %full%      *) continue ;;
 %full%    esac
-%full%    case "$isolated_ids" in
-%full%      *" ${comm#"$1"/} "*) ;;
-%full%      *) continue ;;
-%full%    esac
+%full%    is_isolated "${comm#"$1"/}" || continue
 %full%    dir=${comm_file%/comm}
 %full%    seen=$((seen + 1))
 %full%    # shellcheck disable=SC2046
@@ -378,9 +382,9 @@ guest() {
   [ -n "$qemu" ] || return 0
   qemus="$qemus$qemu "
   for cpu in $(expand "$emulator"); do
-    case "$isolated_ids" in
-      *" $cpu "*) emulator_isolated="$emulator_isolated$cpu " ;;
-    esac
+    if is_isolated "$cpu"; then
+      emulator_isolated="$emulator_isolated$cpu "
+    fi
   done
   stray=""
   for task in "$root/proc/$qemu/task"/[0-9]*; do
@@ -416,10 +420,7 @@ for stat in "$root"/proc/[0-9]*/task/[0-9]*/stat; do
   case "$name" in
     "CPU "*/KVM | ksoftirqd/* | ktimers/* | rcuc/* | migration/* | cpuhp/* | kworker/* | idle_inject/*) continue ;;
   esac
-  case "$isolated_ids" in
-    *" $cpu "*) ;;
-    *) continue ;;
-  esac
+  is_isolated "$cpu" || continue
   pid=${stat#"$root"/proc/}
   pid=${pid%%/*}
   case "$qemus" in
