@@ -3,6 +3,8 @@
 
 mod browser;
 #[cfg(feature = "deploy")]
+mod check;
+#[cfg(feature = "deploy")]
 mod deploy;
 mod domain;
 mod fields;
@@ -126,11 +128,11 @@ fn guests_and_steps() -> AnyView {
     view! { <outputs::Guests/><outputs::NextSteps/> }.into_any()
 }
 
-/// Sections 8 and 9 (the exports for NTO, KubeVirt and Nova, and the check script's report), in a
+/// Sections 8 and 9 (the exports for NTO, KubeVirt and Nova, and the check of the live host), in a
 /// site built with the `deploy` feature.
 #[cfg(feature = "deploy")]
 fn deploy_sections() -> impl IntoView {
-    view! { <deploy::Deploy/> }
+    view! { <deploy::Deploy/><check::CheckHost/> }
 }
 
 /// Nothing: the site is built without the `deploy` feature (app/Cargo.toml says why).
