@@ -444,6 +444,25 @@ impl<'d> Patcher<'d> {
             attributes: Vec::new(),
         };
         let (mut next_vcpu, mut next_page) = (0u64, 0u64);
+        // A kept cell's distances to a removed one go with it: libvirt refuses a `<sibling>` that
+        // names no cell.
+        let removed_ids: Vec<&str> = cells[kept..].iter().filter_map(|c| c.attr("id")).collect();
+        for cell in &cells[..kept] {
+            let siblings = cell
+                .child("distances")
+                .into_iter()
+                .flat_map(|d| d.children_named("sibling"))
+                .filter(|s| s.attr("id").is_some_and(|id| removed_ids.contains(&id)));
+            for sibling in siblings {
+                self.edits.push(Edit {
+                    range: self.removal(sibling),
+                    text: String::new(),
+                });
+                change
+                    .removed
+                    .push(("sibling".into(), self.line(sibling.span.start)));
+            }
+        }
         for (i, cell) in cells.iter().enumerate() {
             if i >= kept {
                 self.edits.push(Edit {
@@ -701,6 +720,11 @@ pub fn apply_guest(
         iothread_ids.push(1);
     }
     let mut d = Domain::new(host, g, plan.recipe);
+    // vCPUs online at boot stay as the domain had them while their count does not change.
+    d.vcpu.current = root
+        .child("vcpu")
+        .and_then(|v| v.attr("current")?.trim().parse::<u32>().ok())
+        .filter(|&current| old_vcpus == Some(g.vcpus) && current < g.vcpus);
     // The generated domain pins its one I/O thread; the patch pins each the domain has, alike.
     d.cputune.iothreadpin = Some(IoThreadPin {
         iothread: 1,
@@ -802,7 +826,17 @@ pub fn apply_guest(
     let cpu = root.child("cpu");
     let passthrough = cpu.and_then(|c| c.attr("mode")) == Some("host-passthrough");
     let resized = old_vcpus != Some(g.vcpus) || old_memory != Some(g.memory_kib);
-    if let (Some(numa), true) = (cpu.and_then(|c| c.child("numa")), resized) {
+    let numa = cpu.and_then(|c| c.child("numa"));
+    // QEMU backs each guest node with whole pages, rounding it up: a cell of 1.5 GiB on 1 GiB pages
+    // takes two, more than the plan reserves.
+    let split_pages = numa.is_some_and(|n| {
+        n.children_named("cell").any(|c| {
+            c.attr("memory")
+                .and_then(|m| crate::existing::libvirt_kib(m, c.attr("unit")))
+                .is_some_and(|kib| kib % g.page_size_kib.max(1) != 0)
+        })
+    });
+    if let (Some(numa), true) = (numa, resized || split_pages) {
         // Hot-plugged DIMMs count in <memory>; the cells hold the rest.
         let dimms: u64 = root
             .child("devices")
@@ -890,6 +924,16 @@ pub fn apply_guest(
     p.finish()
 }
 
+/// Returns whether KVM on a host of libvirt architecture `host` runs a guest of architecture
+/// `guest`: the same, a 32-bit x86 guest on x86_64, or POWER of either byte order.
+fn runs_on(guest: &str, host: &str) -> bool {
+    guest == host
+        || matches!(
+            (guest, host),
+            ("i686", "x86_64") | ("ppc64", "ppc64le") | ("ppc64le", "ppc64")
+        )
+}
+
 /// Which guest settings the user gave; the others come from the domain.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Given {
@@ -910,6 +954,13 @@ pub fn settings_for_domain(
     settings: &mut crate::Settings,
     given: Given,
 ) -> Result<Vec<String>, crate::Error> {
+    if let (Some(guest), Some(arch)) = (facts.arch.as_deref(), host.libvirt_arch()) {
+        if !runs_on(guest, arch) {
+            return Err(crate::Error::Invalid(format!(
+                "this domain's architecture is {guest} (<os><type arch='{guest}'>), the host's in the capabilities is {arch}: check and patch a domain with the capabilities of the host it runs on"
+            )));
+        }
+    }
     let mut notes = Vec::new();
     settings.guest.name = facts.name.clone();
     if !given.vcpus {

@@ -655,6 +655,39 @@ fn rt_mask(n: u32) -> String {
     set.or_none()
 }
 
+/// Reports each guest NUMA node that is not a whole number of the domain's pages: QEMU backs each
+/// node with whole pages, rounding it up, so the guest takes more pages than its memory says and
+/// than the host reserves for it.
+fn check_cells_fill_pages(c: &mut Checker<'_>, root: &Element, page_kib: u64) {
+    let cells = root
+        .at(&["cpu", "numa"])
+        .into_iter()
+        .flat_map(|n| n.children_named("cell"));
+    for cell in cells {
+        let Some(kib) = cell
+            .attr("memory")
+            .and_then(|m| libvirt_kib(m, cell.attr("unit")))
+            .filter(|kib| kib % page_kib != 0)
+        else {
+            continue;
+        };
+        c.add(
+            FindingCode::Recipe,
+            cell,
+            "cpu/numa/cell",
+            format!(
+                "guest NUMA node {} has {}, not a whole number of {} pages: QEMU rounds it up to {} pages",
+                cell.attr("id").unwrap_or("?"),
+                format_kib(kib),
+                format_kib(page_kib),
+                kib.div_ceil(page_kib)
+            ),
+            "QEMU backs each guest NUMA node with whole huge pages, so the guest takes more pages than its memory says and than the host reserves for it; with pages reserved for the guest alone it does not start.",
+            "give each <cell> a whole number of pages (rtkvm apply spreads the memory so)",
+        );
+    }
+}
+
 fn check_memory(
     c: &mut Checker<'_>,
     root: &Element,
@@ -707,10 +740,14 @@ fn check_memory(
                         );
                     }
                 }
+                let asked = page
+                    .attr("size")
+                    .and_then(|s| libvirt_kib(s, page.attr("unit").or(Some("KiB"))));
+                if let Some(size) = asked.filter(|&s| s > 0 && page.attr("nodeset").is_none()) {
+                    check_cells_fill_pages(c, root, size);
+                }
                 if let Some(ctx) = host {
-                    let size = page
-                        .attr("size")
-                        .and_then(|s| libvirt_kib(s, page.attr("unit").or(Some("KiB"))));
+                    let size = asked;
                     let listed = ctx.host.listed_page_sizes();
                     if let Some(size) = size.filter(|s| !listed.is_empty() && !listed.contains(s))
                     {

@@ -111,6 +111,10 @@ pub struct Vcpu {
     /// `static`: the vCPUs are pinned one by one in `<cputune>`.
     #[serde(rename = "@placement")]
     pub placement: &'static str,
+    /// How many vCPUs are online at boot when fewer than all: only an existing domain that says so
+    /// keeps it (`rtkvm apply`); every vCPU is pinned either way.
+    #[serde(rename = "@current", skip_serializing_if = "Option::is_none")]
+    pub current: Option<u32>,
     /// The count.
     #[serde(rename = "$text")]
     pub count: u32,
@@ -430,6 +434,7 @@ impl Domain {
             },
             vcpu: Vcpu {
                 placement: "static",
+                current: None,
                 count: guest.vcpus,
             },
             iothreads: production.then_some(1),

@@ -300,15 +300,23 @@ impl DomainFacts {
 }
 
 /// Returns whether an element is one of the USB devices that need a USB controller and that rtkvm
-/// keeps (passed-through USB devices, USB disks, hubs, smartcards, network redirection).
+/// keeps: passed-through USB devices, USB disks, hubs, smartcards, network redirection, USB serial
+/// ports, and any other kept device on a USB address. libvirt refuses a domain whose USB controller
+/// is `none` while such a device is left.
 pub fn needs_usb(device: &Element) -> bool {
+    let spice = matches!(device.attr("type"), Some("spicevmc" | "spiceport"));
     match device.name {
         "hostdev" => device.attr("type") == Some("usb"),
-        "redirdev" => device.attr("type") != Some("spicevmc"),
-        "hub" | "smartcard" => true,
+        "redirdev" | "smartcard" => !spice,
+        "hub" => true,
         "disk" => device.child("target").and_then(|t| t.attr("bus")) == Some("usb"),
         "controller" => device.attr("type") == Some("ccid"),
-        _ => false,
+        "serial" | "console" => {
+            !spice && device.child("target").and_then(|t| t.attr("type")) == Some("usb-serial")
+        }
+        // rtkvm removes these (an input on USB only with the USB controller).
+        "input" | "sound" | "audio" | "graphics" | "memballoon" => false,
+        _ => device.child("address").and_then(|a| a.attr("type")) == Some("usb"),
     }
 }
 

@@ -964,3 +964,209 @@ fn the_benchmarks_1_mb_domain_is_one_libvirt_defines_and_the_patch_too() {
         );
     }
 }
+
+/// Patches a domain as `rtkvm apply --vcpus N` does when `vcpus` is given.
+fn patch_vcpus(text: &str, host: &Host, vcpus: Option<u32>) -> (String, Vec<String>) {
+    let doc = parse_domain(text).unwrap();
+    let facts = DomainFacts::read(&doc);
+    let mut settings = Settings::default();
+    if let Some(n) = vcpus {
+        settings.guest.vcpus = n;
+    }
+    let given = Given {
+        vcpus: vcpus.is_some(),
+        ..Given::default()
+    };
+    settings_for_domain(&facts, host, &mut settings, given).unwrap();
+    let plan = rtkvm_core::plan(host, &settings).unwrap();
+    let applied = apply(&doc, host, &plan);
+    let changes = applied.changes.iter().map(|c| c.to_string()).collect();
+    (applied.xml, changes)
+}
+
+/// The UEFI q35 VM with two guest NUMA nodes of `cell_kib` each, with their distances.
+fn two_cells(cell_kib: u64) -> String {
+    let cell = |id: u32, cpus: &str, near: u32| {
+        format!(
+            "      <cell id='{id}' cpus='{cpus}' memory='{cell_kib}' unit='KiB'>\n        <distances>\n          <sibling id='0' value='{}'/>\n          <sibling id='1' value='{}'/>\n        </distances>\n      </cell>\n",
+            if near == 0 { 10 } else { 21 },
+            if near == 1 { 10 } else { 21 }
+        )
+    };
+    let total = 2 * cell_kib;
+    fixture("q35-uefi-vm.xml")
+        .replace("8388608", &total.to_string())
+        .replace(
+            "<cpu mode='host-passthrough' check='none' migratable='on'/>",
+            &format!(
+                "<cpu mode='host-passthrough' check='none' migratable='on'>\n    <numa>\n{}{}    </numa>\n  </cpu>",
+                cell(0, "0-1", 0),
+                cell(1, "2-3", 1)
+            ),
+        )
+}
+
+#[test]
+fn a_usb_serial_port_keeps_the_usb_controller_libvirt_needs_for_it() {
+    let text = fixture("q35-uefi-vm.xml").replace(
+        "    <console type='pty'>",
+        "    <serial type='pty'>\n      <target type='usb-serial' port='1'>\n        <model name='usb-serial'/>\n      </target>\n    </serial>\n    <console type='pty'>",
+    );
+    let host = seed_host();
+    let (patched, _) = patch(&text, &host);
+    assert!(patched.contains("<target type='usb-serial' port='1'>"));
+    assert!(patched.contains("model='qemu-xhci'"), "{patched}");
+    assert!(
+        !patched.contains("<controller type=\"usb\" model=\"none\""),
+        "{patched}"
+    );
+    common::assert_libvirt_accepts(&patched, "a VM with a USB serial port, patched");
+    // Without it, the controller goes.
+    let (plain, _) = patch(&fixture("q35-uefi-vm.xml"), &host);
+    assert!(
+        plain.contains("<controller type=\"usb\" model=\"none\"/>"),
+        "{plain}"
+    );
+    common::assert_libvirt_accepts(&plain, "the UEFI q35 VM, patched");
+}
+
+#[test]
+fn cells_removed_take_their_distances_with_them() {
+    let host = seed_host();
+    let (patched, changes) = patch_vcpus(&two_cells(4 * 1024 * 1024), &host, Some(1));
+    assert!(!patched.contains("<cell id='1'"), "{patched}");
+    assert!(!patched.contains("<sibling id='1'"), "{patched}");
+    assert!(
+        patched.contains("<sibling id='0' value='10'/>"),
+        "{patched}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("removed") && c.contains("<sibling>")),
+        "{changes:?}"
+    );
+    common::assert_libvirt_accepts(&patched, "a VM of two guest nodes shrunk to one vCPU");
+}
+
+#[test]
+fn guest_nodes_are_made_whole_pages_and_check_says_why() {
+    // 3 GiB in two guest nodes of 1.5 GiB: on 1 GiB pages QEMU would take 2 for each.
+    let text = two_cells(1536 * 1024);
+    let host = seed_host();
+    let part = partition(&host, &Settings::default()).unwrap().host;
+    let (patched, _) = patch(&text, &host);
+    assert!(
+        patched.contains("<cell id=\"0\" cpus=\"0-1\" memory=\"2097152\" unit=\"KiB\">"),
+        "{patched}"
+    );
+    assert!(
+        patched.contains("<cell id=\"1\" cpus=\"2-3\" memory=\"1048576\" unit=\"KiB\">"),
+        "{patched}"
+    );
+    common::assert_libvirt_accepts(&patched, "a VM whose guest nodes were made whole pages");
+    let with_pages = text.replace(
+        "  <vcpu",
+        "  <memoryBacking>\n    <hugepages>\n      <page size='1' unit='G'/>\n    </hugepages>\n  </memoryBacking>\n  <vcpu",
+    );
+    let report = check(&parse_domain(&with_pages).unwrap(), None, None);
+    let split: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.element == "cpu/numa/cell")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(
+        split,
+        [
+            "guest NUMA node 0 has 1.5 GiB, not a whole number of 1 GiB pages: QEMU rounds it up to 2 pages",
+            "guest NUMA node 1 has 1.5 GiB, not a whole number of 1 GiB pages: QEMU rounds it up to 2 pages",
+        ]
+    );
+    let after = check(
+        &parse_domain(&patched).unwrap(),
+        Some(HostContext {
+            host: &host,
+            partition: &part,
+        }),
+        None,
+    );
+    assert!(after.findings.iter().all(|f| f.element != "cpu/numa/cell"));
+}
+
+#[test]
+fn the_vcpus_online_at_boot_are_kept_while_their_count_is() {
+    let text = fixture("q35-uefi-vm.xml").replace(
+        "<vcpu placement='static'>4</vcpu>",
+        "<vcpu placement='static' current='2'>4</vcpu>",
+    );
+    let host = seed_host();
+    let (patched, _) = patch(&text, &host);
+    assert!(
+        patched.contains("<vcpu placement='static' current='2'>4</vcpu>"),
+        "{patched}"
+    );
+    assert!(
+        patched.contains("<vcpupin vcpu=\"3\""),
+        "every vCPU is pinned:\n{patched}"
+    );
+    common::assert_libvirt_accepts(&patched, "a VM with 2 of 4 vCPUs online, patched");
+    let (resized, _) = patch_vcpus(&text, &host, Some(3));
+    assert!(
+        resized.contains("<vcpu placement=\"static\">3</vcpu>"),
+        "{resized}"
+    );
+}
+
+#[test]
+fn a_domain_of_another_architecture_than_the_host_is_refused() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/domains/libvirt/aarch64-virt-headless.xml"),
+    )
+    .unwrap();
+    let facts = DomainFacts::read(&parse_domain(&text).unwrap());
+    let mut settings = Settings::default();
+    let refused = settings_for_domain(&facts, &seed_host(), &mut settings, Given::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        refused,
+        "this domain's architecture is aarch64 (<os><type arch='aarch64'>), the host's in the capabilities is x86_64: check and patch a domain with the capabilities of the host it runs on"
+    );
+    // A 32-bit x86 guest runs on an x86_64 host.
+    let i686 = fixture("q35-uefi-vm.xml").replace("arch='x86_64'", "arch='i686'");
+    let facts = DomainFacts::read(&parse_domain(&i686).unwrap());
+    assert!(settings_for_domain(&facts, &seed_host(), &mut settings, Given::default()).is_ok());
+}
+
+#[test]
+fn two_kept_domains_on_one_core_are_told_so() {
+    let host = seed_host();
+    let (placed, _) = patch(&fixture("q35-uefi-vm.xml"), &host);
+    let dir = std::env::temp_dir().join(format!("rtkvm-kept-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("plc.xml"), dir.join("plc2.xml"));
+    std::fs::write(&a, &placed).unwrap();
+    std::fs::write(
+        &b,
+        placed
+            .replace("<name>plc</name>", "<name>plc2</name>")
+            .replace("<uuid>3f1b6a8e", "<uuid>4f1b6a8e"),
+    )
+    .unwrap();
+    let (code, _, err) = rtkvm(&[
+        "plan",
+        &seed_path(),
+        "--domain",
+        a.to_str().unwrap(),
+        "--domain",
+        b.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: plc2's vCPU 0 runs on host CPU 12, on a core that guest plc of this plan already runs on: two guests cannot share a core"),
+        "{err}"
+    );
+}

@@ -578,6 +578,14 @@ fn example_host_one_guest() {
     let host = read(fixtures().join("seed-example.xml"));
     let plan = rtkvm_core::plan(&host, &Settings::default()).unwrap();
     let ex = judge(&host, &plan, "example");
+    // NTO sets timer_migration to 1 on purpose (openshift-node-performance 125-133); rtkvm writes 0.
+    assert!(ex
+        .nto
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("The operator sets kernel.timer_migration = 1")));
+    // Written by network-latency, which NTO's profile includes: not an additional argument.
+    assert!(!ex.nto.content.contains("rcutree.nohz_full_patience_delay"));
     insta::assert_snapshot!("example_one_guest", listing(&ex));
 }
 

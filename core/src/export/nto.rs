@@ -165,7 +165,8 @@ pub fn param_fate(param: &str, x86: bool, vendor: Option<X86Vendor>) -> ParamFat
     let (name, value) = param.split_once('=').unwrap_or((param, ""));
     match name {
         // openshift-node-performance [bootloader] 152-188; [vm] transparent_hugepages (tuned's vm
-        // plugin); rcupdate.rcu_normal_after_boot from network-latency, which cpu-partitioning
+        // plugin); rcupdate.rcu_normal_after_boot and rcutree.nohz_full_patience_delay from
+        // network-latency (tuned's profiles/network-latency/tuned.conf 23), which cpu-partitioning
         // includes.
         "isolcpus"
         | "nohz"
@@ -177,7 +178,8 @@ pub fn param_fate(param: &str, x86: bool, vendor: Option<X86Vendor>) -> ParamFat
         | "hugepagesz"
         | "hugepages"
         | "transparent_hugepage"
-        | "rcupdate.rcu_normal_after_boot" => ParamFate::Written,
+        | "rcupdate.rcu_normal_after_boot"
+        | "rcutree.nohz_full_patience_delay" => ParamFate::Written,
         "rcutree.kthread_prio" if value == NTO_KTHREAD_PRIORITY.to_string() => ParamFate::Written,
         "rcutree.kthread_prio" => ParamFate::Overridden("rcutree.kthread_prio=11"),
         // -intel-x86 5-25, -amd-x86 5-16: x86 only.
@@ -308,6 +310,13 @@ pub fn profile_data(
             k.rcu,
             k.stalld(),
         ));
+    }
+    if plan.recipe >= Recipe::RealtimeHost {
+        // openshift-node-performance [sysctl] 125-133.
+        warnings.push(
+            "The operator sets kernel.timer_migration = 1 where rtkvm's sysctl settings write 0: OpenShift moves timers off a CPU so that it can free it for a pinned pod, and its profile notes that this affects cyclictest's results, and so this plan's latency test."
+                .into(),
+        );
     }
     if plan.guests().any(|g| g.priority >= NTO_KTHREAD_PRIORITY) {
         warnings.push(format!(

@@ -73,23 +73,21 @@ pub(super) fn place_each(
     let mut placing: Placing = vec![None; guests.len()];
     for i in placing_order(guests) {
         let gs = guests[i];
-        let placed = if several {
-            choose_node_beside(host, host_plan, gs, host_memory, &taken, guests)
-        } else {
-            choose_node(host, host_plan, gs, host_memory)
-        }
-        .and_then(|cell| {
-            if let Some(keep) = &gs.keep {
-                check_kept(cell, host_plan, gs, keep, &taken.cpus)?;
-            }
-            Ok(place_guest(
-                cell,
-                host_plan,
-                gs,
-                settings.recipe,
-                &taken.cpus,
-            ))
-        });
+        // A guest kept where it runs is checked there first, so that a core another guest already
+        // has is said as such, not as a node short of room.
+        let kept = match (&gs.keep, gs.node.and_then(|n| host.cell(n))) {
+            (Some(keep), Some(cell)) => check_kept(cell, host_plan, gs, keep, &taken),
+            _ => Ok(()),
+        };
+        let placed = kept
+            .and_then(|()| {
+                if several {
+                    choose_node_beside(host, host_plan, gs, host_memory, &taken, guests)
+                } else {
+                    choose_node(host, host_plan, gs, host_memory)
+                }
+            })
+            .map(|cell| place_guest(cell, host_plan, gs, settings.recipe, &taken.cpus));
         let failed = placed.is_err();
         if let Ok(placed) = &placed {
             taken.add(host, i, placed);
@@ -611,11 +609,11 @@ fn check_kept(
     part: &HostPlan,
     gs: &GuestSettings,
     keep: &Placement,
-    taken: &CpuSet,
+    taken: &Taken,
 ) -> Result<(), Error> {
     let free: Vec<Core> = isolated_cores(cell, part)
         .into_iter()
-        .filter(|c| c.cpus.is_disjoint(taken))
+        .filter(|c| c.cpus.is_disjoint(&taken.cpus))
         .collect();
     let mut used: Vec<&Core> = Vec::new();
     for (vcpu, &cpu) in keep.vcpupin.iter().enumerate() {
@@ -623,10 +621,17 @@ fn check_kept(
             Some(core) if !used.contains(&core) => used.push(core),
             _ => {
                 return Err(rarely(|| {
-                    Error::Impossible(format!(
-                    "{}'s vCPU {vcpu} runs on host CPU {cpu}, which is not on a free isolated core of node {} of this plan; give it --node or --vcpus to move it",
-                    gs.name, cell.id
-                ))
+                    let holder = taken.guests.iter().find(|t| t.cpus.contains(cpu));
+                    Error::Impossible(match holder {
+                        Some(other) => format!(
+                            "{}'s vCPU {vcpu} runs on host CPU {cpu}, on a core that guest {} of this plan already runs on; give it --node or --vcpus to move it",
+                            gs.name, other.name
+                        ),
+                        None => format!(
+                            "{}'s vCPU {vcpu} runs on host CPU {cpu}, which is not on a free isolated core of node {} of this plan; give it --node or --vcpus to move it",
+                            gs.name, cell.id
+                        ),
+                    })
                 }))
             }
         }

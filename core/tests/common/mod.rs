@@ -78,6 +78,10 @@ fn qemu_driver_define(xml: &str) -> (bool, String) {
         xml.find("</name>").expect("a domain has a name"),
     );
     let mut xml = format!("{}<name>{name}{}", &xml[..start], &xml[end..]);
+    // Without its uuid, which several tests' domains may share while they run side by side.
+    if let (Some(start), Some(end)) = (xml.find("<uuid>"), xml.find("</uuid>")) {
+        xml.replace_range(start..end + "</uuid>".len(), "");
+    }
     let x86 = xml.contains(r#"arch="x86_64""#) || xml.contains(r#"arch="i686""#);
     if !(x86 && Path::new("/dev/kvm").exists()) {
         xml = xml.replacen(r#"<domain type="kvm">"#, r#"<domain type="qemu">"#, 1);
