@@ -77,14 +77,18 @@ fn read_facts(text: &str) -> Result<DomainFacts, Error> {
     parse_domain(text).map(|doc| DomainFacts::read(&doc))
 }
 
-/// Which of the CLI's `--vcpus`, `--memory` and `--node` the form gives: a field at its default
-/// counts as not given.
+/// Which of the CLI's `--vcpus`, `--memory`, `--node` and real-time flags the form gives: a field
+/// at its default counts as not given.
 pub fn given(settings: &Settings) -> Given {
     let defaults = GuestSettings::default();
+    let g = &settings.guest;
     Given {
-        vcpus: settings.guest.vcpus != defaults.vcpus,
-        memory: settings.guest.memory != defaults.memory,
-        node: settings.guest.node.is_some(),
+        vcpus: g.vcpus != defaults.vcpus,
+        memory: g.memory != defaults.memory,
+        node: g.node.is_some(),
+        realtime: g.rt_vcpus != defaults.rt_vcpus
+            || g.scheduler != defaults.scheduler
+            || g.priority != defaults.priority,
     }
 }
 
@@ -172,7 +176,12 @@ pub fn check_and_patch(
             );
             // The CLI's notes, as sentences, naming the page's fields.
             for note in notes {
-                let note = note.replace("--node or --vcpus", "the fields vCPUs or Host NUMA node");
+                let note = note
+                    .replace("--node or --vcpus", "the fields vCPUs or Host NUMA node")
+                    .replace(
+                        "--rt-vcpus, --scheduler or --priority",
+                        "the fields Real-time vCPUs, Scheduler or Priority",
+                    );
                 let mut chars = note.chars();
                 let first = chars.next().map(|c| c.to_uppercase().to_string());
                 planned_for.push_str(&format!(

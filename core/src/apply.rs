@@ -32,7 +32,7 @@ pub struct Change {
     pub parent: String,
     /// The line of the parent, or of the element it was added to.
     pub line: usize,
-    /// The elements written from the plan.
+    /// The elements written from the plan that were not there as it writes them (new or changed).
     pub written: Vec<String>,
     /// The elements taken out, with their lines.
     pub removed: Vec<(String, usize)>,
@@ -338,13 +338,25 @@ impl<'d> Patcher<'d> {
             });
         }
         if !children_same {
-            change.written = fresh.iter().map(|f| f.name.to_string()).collect();
-            for e in &existing {
+            // Said: what was not there as the plan writes it (the diff shows the rest unchanged).
+            // Each existing element matched by an identical fresh one, at most once.
+            let mut before: Vec<Option<String>> =
+                existing.iter().map(|e| Some(canonical(e))).collect();
+            change.written = fresh
+                .iter()
+                .filter(|f| {
+                    let found = before.iter().position(|c| c.as_deref() == Some(&f.canon));
+                    found.map(|at| before[at] = None).is_none()
+                })
+                .map(|f| f.name.to_string())
+                .collect();
+            for (e, unmatched) in existing.iter().zip(&before) {
                 self.edits.push(Edit {
                     range: self.removal(e),
                     text: String::new(),
                 });
-                if !fresh.iter().any(|f| f.name == e.name) {
+                // Gone: not written again as it was, nor replaced by a changed one of its name.
+                if unmatched.is_some() && !change.written.iter().any(|w| w == e.name) {
                     change
                         .removed
                         .push((e.name.to_string(), self.line(e.span.start)));
@@ -787,11 +799,19 @@ pub fn apply_guest(
         if name == "memtune" && written.is_empty() {
             continue;
         }
+        // Cache and memory bandwidth allocations of vCPUs the guest no longer has go (libvirt would
+        // drop them without a word).
+        let gone_vcpus = |e: &Element| {
+            matches!(e.name, "cachetune" | "memorytune")
+                && e.attr("vcpus")
+                    .and_then(|v| crate::existing::parse_libvirt_cpuset(v).ok())
+                    .is_some_and(|set| set.iter().any(|v| v >= g.vcpus))
+        };
         p.merge(
             name,
             root.child(name),
             root,
-            &|e| owned.contains(&e.name),
+            &|e| owned.contains(&e.name) || (name == "cputune" && gone_vcpus(e)),
             written,
             &[],
         );
@@ -943,6 +963,8 @@ pub struct Given {
     pub memory: bool,
     /// `--node`.
     pub node: bool,
+    /// `--rt-vcpus`, `--scheduler` or `--priority`.
+    pub realtime: bool,
 }
 
 /// Completes the settings for patching an existing domain: its name always, and where the user gave
@@ -983,6 +1005,24 @@ pub fn settings_for_domain(
             settings.guest.node = Some(node);
             settings.guest.emulator = emulator;
             settings.guest.keep = Some(keep);
+        }
+    }
+    // The real-time scheduling the domain gives its vCPUs stays, while their count does.
+    if let (Some(sched), false, false) = (&facts.vcpusched, given.realtime, given.vcpus) {
+        let g = &mut settings.guest;
+        let same = g.rt_vcpus.resolve(g.vcpus) == sched.vcpus
+            && g.scheduler == sched.scheduler
+            && g.priority == sched.priority;
+        if !same {
+            notes.push(format!(
+                "kept its vCPUs' real-time scheduling: {} priority {} on vCPUs {}; --rt-vcpus, --scheduler or --priority changes it",
+                crate::settings::Named::as_str(sched.scheduler),
+                sched.priority,
+                sched.vcpus
+            ));
+            g.rt_vcpus = crate::settings::RtVcpus::List(sched.vcpus.clone());
+            g.scheduler = sched.scheduler;
+            g.priority = sched.priority;
         }
     }
     if !given.memory {

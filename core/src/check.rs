@@ -72,6 +72,10 @@ codes! {
     EmulatorOnIsolated = "emulator-on-isolated",
     /// An I/O thread is not pinned off the vCPUs.
     IothreadUnpinned = "iothread-unpinned",
+    /// The emulator threads have a real-time scheduler (`<emulatorsched>`).
+    EmulatorRealtime = "emulator-realtime",
+    /// An I/O thread has a real-time scheduler (`<iothreadsched>`).
+    IothreadRealtime = "iothread-realtime",
     /// `<vcpusched>` names vCPUs that do not exist.
     VcpuschedUnknownVcpu = "vcpusched-unknown-vcpu",
     /// No vCPU has a real-time scheduler.
@@ -133,6 +137,8 @@ impl FindingCode {
         match self {
             EmulatorOnIsolated
             | IothreadUnpinned
+            | EmulatorRealtime
+            | IothreadRealtime
             | NoHousekeepingVcpu
             | RtPriorityAboveKthreads
             | MemoryNotLocked
@@ -606,6 +612,43 @@ fn check_sched(c: &mut Checker<'_>, root: &Element, n: u32, ladder: KthreadPrior
                     format!("keep the vCPUs below the kernel threads: priority 1 with tuned's realtime-virtual-host, or raise the threads (rtkvm plan --priority {priority} writes the host recipe for it)"),
                 );
             }
+        }
+    }
+    // Emulator threads and I/O threads do the guest's device work, and sleep between requests;
+    // at a real-time priority, with nothing to throttle them (the recipe's
+    // kernel.sched_rt_runtime_us = -1), one that spins starves whatever shares its CPUs.
+    for (name, code, what) in [
+        (
+            "emulatorsched",
+            FindingCode::EmulatorRealtime,
+            "the emulator threads",
+        ),
+        (
+            "iothreadsched",
+            FindingCode::IothreadRealtime,
+            "I/O threads",
+        ),
+    ] {
+        for sched in cputune.into_iter().flat_map(|t| t.children_named(name)) {
+            let policy = sched.attr("scheduler").unwrap_or_default().trim();
+            if !matches!(policy, "fifo" | "rr") {
+                continue;
+            }
+            let whose = match sched.attr("iothreads") {
+                Some(ids) => format!("I/O threads {}", ids.trim()),
+                None => what.to_string(),
+            };
+            c.add(
+                code,
+                sched,
+                &format!("cputune/{name}"),
+                format!(
+                    "{whose} run at real-time priority ({policy} {})",
+                    sched.attr("priority").unwrap_or("?").trim()
+                ),
+                "They do the guest's device and management work on the housekeeping CPUs (or a core of their own). At a real-time priority, with real-time throttling off (the recipe's kernel.sched_rt_runtime_us = -1), one that spins starves the host's own threads there. rtkvm's plan gives real-time priority to vCPUs only, as KubeVirt does.",
+                format!("remove <{name}>: they run with the default scheduler"),
+            );
         }
     }
     if realtime.is_empty() && n > 0 && !kubevirt_realtime(root) {

@@ -5,6 +5,7 @@
 use crate::caps::{prepare, shorten};
 use crate::cpuset::{CpuListError, CpuSet};
 use crate::error::{Error, Position};
+use crate::settings::Scheduler;
 use crate::xmltree::{self, Document, Element};
 
 /// Parses the text of a domain XML. Refuses what is not XML, not a domain, or a domain of another
@@ -246,6 +247,61 @@ pub struct DomainFacts {
     pub vcpupin: Vec<Option<CpuSet>>,
     /// The emulator threads' host CPUs from `<cputune><emulatorpin>`, if given.
     pub emulatorpin: Option<CpuSet>,
+    /// The vCPUs' real-time scheduling from `<cputune><vcpusched>`, when it gives one.
+    pub vcpusched: Option<VcpuScheduling>,
+}
+
+/// The real-time scheduling an existing domain gives its vCPUs: one policy and priority for every
+/// vCPU its `<vcpusched>` elements name, each of which the domain has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VcpuScheduling {
+    /// The vCPUs with the real-time scheduler.
+    pub vcpus: CpuSet,
+    /// Their policy.
+    pub scheduler: Scheduler,
+    /// Their priority, 1 to 99.
+    pub priority: u32,
+}
+
+/// Reads the `<vcpusched>` elements of a `<cputune>` as one [`VcpuScheduling`]; `None` when there
+/// is none, or when they differ in policy or priority, use another policy, or name a vCPU the
+/// domain of `vcpus` vCPUs does not have (libvirt's guide's `vcpus='0-4'` on 4 vCPUs).
+fn read_vcpusched(cputune: &Element, vcpus: u32) -> Option<VcpuScheduling> {
+    let mut found: Option<VcpuScheduling> = None;
+    for e in cputune.children_named("vcpusched") {
+        let scheduler = match e.attr("scheduler")?.trim() {
+            "fifo" => Scheduler::Fifo,
+            "rr" => Scheduler::Rr,
+            _ => return None,
+        };
+        let priority = e
+            .attr("priority")?
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=99).contains(p))?;
+        let named = match e.attr("vcpus") {
+            Some(list) => parse_libvirt_cpuset(list).ok()?,
+            None => (0..vcpus).collect(),
+        };
+        if named.is_empty() || named.iter().any(|v| v >= vcpus) {
+            return None;
+        }
+        match &mut found {
+            None => {
+                found = Some(VcpuScheduling {
+                    vcpus: named,
+                    scheduler,
+                    priority,
+                })
+            }
+            Some(f) if f.scheduler == scheduler && f.priority == priority => {
+                f.vcpus.extend_from(&named)
+            }
+            Some(_) => return None,
+        }
+    }
+    found
 }
 
 impl DomainFacts {
@@ -277,6 +333,7 @@ impl DomainFacts {
         DomainFacts {
             vcpupin,
             emulatorpin,
+            vcpusched: cputune.and_then(|t| read_vcpusched(t, vcpus)),
             name: root
                 .child("name")
                 .map(|n| n.trimmed().to_string())

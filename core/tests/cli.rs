@@ -455,7 +455,7 @@ fn plan_domain_makes_an_existing_vm_one_of_the_guests() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
         stderr,
-        "rtkvm: guest1.xml (guest1): kept where it runs, as real time needs: vCPUs on host CPUs 4-5 of node 0, emulator threads on 3 (an isolated core of their own); rtkvm apply --node or --vcpus moves it\n"
+        "rtkvm: guest1.xml (guest1): kept where it runs, as real time needs: vCPUs on host CPUs 4-5 of node 0, emulator threads on 3 (an isolated core of their own); rtkvm apply --node or --vcpus moves it\nrtkvm: guest1.xml (guest1): kept its vCPUs' real-time scheduling: fifo priority 1 on vCPUs 0-1; rtkvm apply --rt-vcpus, --scheduler or --priority changes it\n"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::assert_matches_schema(&v, "a domain among guests");

@@ -292,6 +292,63 @@ fn emulator_threads_alone_on_an_isolated_core_are_no_finding() {
     assert_eq!(emulator(&alone), Vec::<&str>::new());
 }
 
+/// Emulator threads and I/O threads at a real-time priority are told (the recipe turns real-time
+/// throttling off, so one that spins starves the housekeeping CPUs); a batch or idle scheduler for
+/// them is no finding, and neither is their absence (SEAPATH's template has neither).
+#[test]
+fn emulator_and_io_threads_at_real_time_priority_are_told() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains/seapath/guest1-rt-isolated.xml"),
+    )
+    .unwrap();
+    let with =
+        |elements: &str| text.replace("    </cputune>", &format!("{elements}    </cputune>"));
+    let host = seed_host();
+    let threads = |report: &rtkvm_core::check::CheckReport| -> Vec<&'static str> {
+        codes(report)
+            .into_iter()
+            .filter(|c| c.ends_with("-realtime"))
+            .collect()
+    };
+    assert_eq!(threads(&check_against(&text, &host)), Vec::<&str>::new());
+    let report = check_against(
+        &with(
+            "        <emulatorsched scheduler=\"fifo\" priority=\"2\"/>\n        <iothreadsched iothreads=\"1\" scheduler=\"rr\" priority=\"1\"/>\n",
+        ),
+        &host,
+    );
+    assert_eq!(threads(&report), ["emulator-realtime", "iothread-realtime"]);
+    let emulator = &report
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "emulator-realtime")
+        .unwrap();
+    assert_eq!(emulator.element, "cputune/emulatorsched");
+    assert!(emulator.message.contains("fifo 2"), "{}", emulator.message);
+    assert!(
+        emulator.fix.contains("remove <emulatorsched>"),
+        "{}",
+        emulator.fix
+    );
+    let io = report
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "iothread-realtime")
+        .unwrap();
+    assert!(
+        io.message.starts_with("I/O threads 1 run"),
+        "{}",
+        io.message
+    );
+    assert_eq!(
+        threads(&check_against(
+            &with("        <emulatorsched scheduler=\"batch\"/>\n"),
+            &host
+        )),
+        Vec::<&str>::new()
+    );
+}
+
 /// The real-time domains KubeVirt and Nova generate (`tests/domains/kubevirt/`, `tests/domains/nova/`,
 /// rendered from their converter and driver tests, see INDEX.tsv) place their vCPUs, emulator threads
 /// and memory correctly, each its own way, and `rtkvm check` says nothing wrong about it: KubeVirt's
@@ -840,7 +897,11 @@ fn check_exits_1_with_findings_0_when_clean_and_2_when_unreadable() {
     assert!(out.contains("3 errors, 4 warnings"), "{out}");
     let (status, patched, log) = rtkvm(&["apply", &guide, "--caps", &seed_path()]);
     assert_eq!(status, 0, "{log}");
-    assert!(log.contains("<cputune>: wrote <vcpupin> ×4"), "{log}");
+    // The guide pins its vCPUs as the plan does: only what differs is said.
+    assert!(
+        log.contains("<cputune>: wrote <iothreadpin>, <vcpusched>"),
+        "{log}"
+    );
     let file = std::env::temp_dir().join(format!("rtkvm-check-{}.xml", std::process::id()));
     std::fs::write(&file, &patched).unwrap();
     let (status, out, _) = rtkvm(&["check", file.to_str().unwrap(), "--caps", &seed_path()]);
@@ -1168,5 +1229,66 @@ fn two_kept_domains_on_one_core_are_told_so() {
     assert!(
         err.contains("error: plc2's vCPU 0 runs on host CPU 12, on a core that guest plc of this plan already runs on: two guests cannot share a core"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_domains_own_real_time_scheduling_is_kept_unless_the_settings_give_one() {
+    let host = seed_host();
+    let (placed, _) = patch(&fixture("q35-uefi-vm.xml"), &host);
+    let rr = placed.replace(
+        "<vcpusched vcpus=\"1-3\" scheduler=\"fifo\" priority=\"1\"/>",
+        "<vcpusched vcpus=\"0-3\" scheduler=\"rr\" priority=\"10\"/>",
+    );
+    assert_ne!(rr, placed);
+    let facts = DomainFacts::read(&parse_domain(&rr).unwrap());
+    let mut settings = Settings::default();
+    let notes = settings_for_domain(&facts, &host, &mut settings, Given::default()).unwrap();
+    assert_eq!(
+        notes[1],
+        "kept its vCPUs' real-time scheduling: rr priority 10 on vCPUs 0-3; --rt-vcpus, --scheduler or --priority changes it"
+    );
+    let plan = rtkvm_core::plan(&host, &settings).unwrap();
+    let doc = parse_domain(&rr).unwrap();
+    let applied = apply(&doc, &host, &plan);
+    assert_eq!(
+        applied.xml, rr,
+        "a placed domain with its own scheduling is left as it is"
+    );
+    // The kernel threads go above its priority.
+    assert!(plan.host.kthreads.ksoftirqd > 10);
+    // A setting given replaces it.
+    let mut settings = Settings::default();
+    settings.guest.priority = 5;
+    let given = Given {
+        realtime: true,
+        ..Given::default()
+    };
+    settings_for_domain(&facts, &host, &mut settings, given).unwrap();
+    assert_eq!(settings.guest.priority, 5);
+    let applied = apply(&doc, &host, &rtkvm_core::plan(&host, &settings).unwrap());
+    assert!(applied
+        .xml
+        .contains("<vcpusched vcpus=\"1-3\" scheduler=\"fifo\" priority=\"5\"/>"));
+    // libvirt's guide's vcpus='0-4' on 4 vCPUs names a vCPU the guest lacks: the defaults apply.
+    let guide = fixture("guide-example.xml");
+    let facts = DomainFacts::read(&parse_domain(&guide).unwrap());
+    assert_eq!(facts.vcpusched, None);
+}
+
+#[test]
+fn cache_allocations_of_vcpus_the_guest_loses_go_with_them() {
+    let text = fixture("q35-uefi-vm.xml").replace(
+        "  <os>",
+        "  <cputune>\n    <cachetune vcpus='0-1'>\n      <cache id='0' level='3' type='both' size='2' unit='MiB'/>\n    </cachetune>\n    <cachetune vcpus='2-3'>\n      <cache id='0' level='3' type='both' size='2' unit='MiB'/>\n    </cachetune>\n  </cputune>\n  <os>",
+    );
+    let (patched, changes) = patch_vcpus(&text, &seed_host(), Some(2));
+    assert!(patched.contains("<cachetune vcpus='0-1'>"), "{patched}");
+    assert!(!patched.contains("<cachetune vcpus='2-3'>"), "{patched}");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("removed <cachetune> (line 11)")),
+        "{changes:?}"
     );
 }

@@ -561,6 +561,9 @@ impl Flags {
             vcpus: self.vcpus.is_some(),
             memory: self.memory.is_some(),
             node: self.node.is_some(),
+            realtime: self.rt_vcpus.is_some()
+                || self.scheduler.is_some()
+                || self.priority.is_some(),
         };
         let notes = rtkvm_core::apply::settings_for_domain(facts, host, &mut settings, given)
             .map_err(|e| e.to_string())?;
@@ -631,6 +634,9 @@ impl Flags {
             vcpus: keys.iter().any(|k| k == "vcpus"),
             memory: keys.iter().any(|k| k == "memory"),
             node: keys.iter().any(|k| k == "node"),
+            realtime: keys
+                .iter()
+                .any(|k| matches!(k.as_str(), "rt" | "scheduler" | "priority")),
         };
         // The domain's guest alone, as rtkvm apply completes one guest; then back in its place.
         let mut one = self.settings_with(guest.clone());
@@ -838,6 +844,10 @@ fn for_plan(message: String) -> String {
         .replace(
             "; --node or --vcpus moves it",
             "; rtkvm apply --node or --vcpus moves it",
+        )
+        .replace(
+            "; --rt-vcpus, --scheduler or --priority changes it",
+            "; rtkvm apply --rt-vcpus, --scheduler or --priority changes it",
         )
         .replace(
             "; give it --node or --vcpus to move it",

@@ -1,8 +1,9 @@
 #!/bin/sh
 # rtkvm-check.sh, planned by rtkvm (recipe @RECIPE@): checks that this host runs the plan. Run it as
-# root after the reboot, and again with the guests running; paste its output into the rtkvm app or
-# give it to `rtkvm verify`. One line per check: PASS, FAIL or SKIP, the check, what it found and what
-# the plan expects. The exit status is the number of failures.
+# root after the reboot, and again with the guests running; `rtkvm verify REPORT --link LINK` (the
+# plan's link, in the bundle's README) reads its output back as the plan's checklist. One line per
+# check: PASS, FAIL or SKIP, the check, what it found and what the plan expects. The exit status is the
+# number of failures.
 #   sh rtkvm-check.sh [--root DIR]     (--root DIR reads DIR/proc, DIR/sys and DIR/etc instead)
 set -u
 root=""
