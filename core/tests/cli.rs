@@ -205,6 +205,54 @@ fn example_round_trips_through_plan() {
         .contains("vCPU 0 -> host CPU 12"));
 }
 
+/// A share link stands for its plan: `rtkvm plan --link` prints any format of it, the same bytes
+/// as from the capabilities and the flags the link was made with (the runbook tells the page's
+/// users to get rtkvm-check.sh this way), and refuses settings flags beside it.
+#[test]
+fn a_share_link_prints_its_plan_in_any_format() {
+    let seed = seed();
+    let flags = ["--vcpus", "5", "--priority", "5", "--emulator", "isolate"];
+    let with_caps = |format: &str| {
+        let mut args = vec!["plan", seed.as_str()];
+        args.extend(flags);
+        args.extend(["--format", format]);
+        rtkvm(&args, None)
+    };
+    let made = with_caps("link");
+    assert!(made.status.success(), "{made:?}");
+    let link = String::from_utf8(made.stdout).unwrap();
+    let link = link.trim();
+    for format in ["check-script", "xml", "cmdline", "tuned", "json"] {
+        let from_link = rtkvm(&["plan", "--link", link, "--format", format], None);
+        assert!(from_link.status.success(), "{format}: {from_link:?}");
+        assert_eq!(
+            String::from_utf8(from_link.stdout).unwrap(),
+            String::from_utf8(with_caps(format).stdout).unwrap(),
+            "{format}"
+        );
+    }
+    for (extra, flag) in [
+        ("--vcpus", "--vcpus"),
+        ("--guest", "--guest"),
+        ("--kernel-type", "--kernel-type"),
+    ] {
+        let value = if extra == "--kernel-type" {
+            "generic"
+        } else {
+            "2"
+        };
+        let out = rtkvm(&["plan", "--link", link, extra, value], None);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(&format!("{flag} does not go with --link")),
+            "{err}"
+        );
+    }
+    let out = rtkvm(&["plan", &seed, "--link", link], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn json_matches_the_schema_for_every_fixture_and_flag() {
     let mut fixtures_seen = 0;

@@ -64,6 +64,11 @@ enum Command {
 struct PlanArgs {
     /// The saved output of `virsh capabilities`; `-` or nothing reads standard input.
     file: Option<PathBuf>,
+    /// A plan's share link (`#v7.…`, as the app's Copy link or --format link give it), instead of
+    /// FILE and the flags: the same plan, to print in any format (the host's capabilities are in
+    /// the link).
+    #[arg(long, value_name = "LINK", conflicts_with_all = ["file", "domains"])]
+    link: Option<String>,
     #[command(flatten)]
     flags: Flags,
     /// What to print.
@@ -104,6 +109,23 @@ fn plan_order(matches: Option<&ArgMatches>) -> Vec<Source> {
     }
     order.sort_by_key(|(at, _)| *at);
     order.into_iter().map(|(_, source)| source).collect()
+}
+
+/// The settings flags given on the command line (as their long names), not those at their default.
+fn flags_given(matches: Option<&ArgMatches>) -> Vec<String> {
+    let Some(matches) = matches else {
+        return Vec::new();
+    };
+    matches
+        .ids()
+        .map(|id| id.as_str())
+        .filter(|id| !matches!(*id, "file" | "link" | "format" | "out"))
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| match id {
+            "guests" => "guest".to_string(),
+            id => id.replace('_', "-"),
+        })
+        .collect()
 }
 
 /// The settings of a plan, shared by `plan`, `check` and `apply`.
@@ -856,13 +878,28 @@ fn for_plan(message: String) -> String {
 }
 
 /// `rtkvm plan`: returns the output and what goes to standard error (the notes about `--domain`s).
-fn run(args: PlanArgs, order: &[Source]) -> Result<(String, String), String> {
-    let bytes = read_input(args.file.as_ref(), "capabilities")?;
-    let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
-    let stdin_taken = args.file.as_ref().is_none_or(|f| f.as_os_str() == "-");
-    let (settings, notes) = args
-        .flags
-        .plan_settings(&host, &args.domains, order, stdin_taken)?;
+fn run(
+    args: PlanArgs,
+    order: &[Source],
+    flags_given: &[String],
+) -> Result<(String, String), String> {
+    let (host, settings, notes) = if let Some(link) = &args.link {
+        if let Some(flag) = flags_given.first() {
+            return Err(format!(
+                "--{flag} does not go with --link: the link holds the plan's settings (open it in the app to change them, or plan from the capabilities)"
+            ));
+        }
+        let shared = rtkvm_core::link::decode_link(link).map_err(|e| e.to_string())?;
+        (shared.host, shared.settings, Vec::new())
+    } else {
+        let bytes = read_input(args.file.as_ref(), "capabilities")?;
+        let host = rtkvm_core::parse_capabilities_bytes(&bytes).map_err(|e| e.to_string())?;
+        let stdin_taken = args.file.as_ref().is_none_or(|f| f.as_os_str() == "-");
+        let (settings, notes) =
+            args.flags
+                .plan_settings(&host, &args.domains, order, stdin_taken)?;
+        (host, settings, notes)
+    };
     let log: String = notes.iter().map(|n| format!("rtkvm: {n}\n")).collect();
     let plan = rtkvm_core::plan(&host, &settings).map_err(|e| {
         // The notes say which domains were kept, which the error may be about.
@@ -988,7 +1025,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => {
             let order = plan_order(matches.subcommand_matches("plan"));
-            run(args, &order).map(|(out, log)| (out, log, 0))
+            let given = flags_given(matches.subcommand_matches("plan"));
+            run(args, &order, &given).map(|(out, log)| (out, log, 0))
         }
         Command::Check(args) => {
             run_check(args).map(|(out, found)| (out, String::new(), u8::from(found)))
