@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rtkvm_core::apply::{apply, settings_for_domain, Given};
-use rtkvm_core::check::{check, FindingCode, HostContext, Severity};
+use rtkvm_core::check::{check, CheckReport, FindingCode, HostContext, Severity};
 use rtkvm_core::existing::{parse_domain, DomainFacts};
 use rtkvm_core::plan::{capacity, partition, KthreadPriorities};
 use rtkvm_core::xmltree::{self, Element};
@@ -31,6 +31,22 @@ fn seed_host() -> Host {
 
 fn codes(report: &rtkvm_core::check::CheckReport) -> Vec<&'static str> {
     report.findings.iter().map(|f| f.code.as_str()).collect()
+}
+
+/// The finding codes of a report that `keep` selects.
+fn codes_where(
+    report: &rtkvm_core::check::CheckReport,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<&'static str> {
+    codes(report).into_iter().filter(|c| keep(c)).collect()
+}
+
+/// SEAPATH's real-time guest, rendered from its template: vCPUs on isolated CPUs 4-5, no emulator pin.
+fn seapath_rt_guest() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains/seapath/guest1-rt-isolated.xml"),
+    )
+    .unwrap()
 }
 
 /// A host for a domain's architecture, large enough for the domains of the corpus.
@@ -258,10 +274,7 @@ fn the_domains_rtkvm_writes_raise_no_finding_against_their_host() {
 /// `emulator-on-isolated`. On two isolated cores, or on one shared with a vCPU, it is a finding.
 #[test]
 fn emulator_threads_alone_on_an_isolated_core_are_no_finding() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains/seapath/guest1-rt-isolated.xml"),
-    )
-    .unwrap();
+    let text = seapath_rt_guest();
     let pinned = |cpuset: &str| {
         text.replace(
             "    </cputune>",
@@ -269,12 +282,7 @@ fn emulator_threads_alone_on_an_isolated_core_are_no_finding() {
         )
     };
     let host = seed_host();
-    let emulator = |report: &rtkvm_core::check::CheckReport| -> Vec<&'static str> {
-        codes(report)
-            .into_iter()
-            .filter(|c| c.starts_with("emulator"))
-            .collect()
-    };
+    let emulator = |report: &CheckReport| codes_where(report, |c| c.starts_with("emulator"));
     assert_eq!(
         emulator(&check_against(&pinned("3"), &host)),
         Vec::<&str>::new()
@@ -297,19 +305,11 @@ fn emulator_threads_alone_on_an_isolated_core_are_no_finding() {
 /// them is no finding, and neither is their absence (SEAPATH's template has neither).
 #[test]
 fn emulator_and_io_threads_at_real_time_priority_are_told() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/domains/seapath/guest1-rt-isolated.xml"),
-    )
-    .unwrap();
+    let text = seapath_rt_guest();
     let with =
         |elements: &str| text.replace("    </cputune>", &format!("{elements}    </cputune>"));
     let host = seed_host();
-    let threads = |report: &rtkvm_core::check::CheckReport| -> Vec<&'static str> {
-        codes(report)
-            .into_iter()
-            .filter(|c| c.ends_with("-realtime"))
-            .collect()
-    };
+    let threads = |report: &CheckReport| codes_where(report, |c| c.ends_with("-realtime"));
     assert_eq!(threads(&check_against(&text, &host)), Vec::<&str>::new());
     let report = check_against(
         &with(
