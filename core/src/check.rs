@@ -537,7 +537,7 @@ fn check_emulator(
                 pin,
                 "cputune/emulatorpin",
                 format!("the emulator threads run on isolated CPUs {isolated}"),
-                "isolcpus turns off load balancing: emulator threads pinned to the isolated CPUs of several cores, or to isolated and housekeeping CPUs, all stay on the CPU each started on. An isolated core of their own (rtkvm's --emulator isolate) is right only for the strictest guests.",
+                "isolcpus turns off load balancing: emulator threads pinned to the isolated CPUs of several cores, or to isolated and housekeeping CPUs, all stay on the CPU each started on. An isolated core of their own (rtkvm's emulator policy isolate) is right only for the strictest guests.",
                 format!("pin them to the node's housekeeping CPUs (housekeeping: {}), or to one isolated core no vCPU uses", ctx.partition.housekeeping),
             );
         }
@@ -609,7 +609,7 @@ fn check_sched(c: &mut Checker<'_>, root: &Element, n: u32, ladder: KthreadPrior
                         ladder.ksoftirqd, ladder.ktimers, ladder.rcu
                     ),
                     "A vCPU that spins at or above those threads' priority starves them on its CPU: timers, RCU and softirqs stop, and the host hangs or reports stalls.",
-                    format!("keep the vCPUs below the kernel threads: priority 1 with tuned's realtime-virtual-host, or raise the threads (rtkvm plan --priority {priority} writes the host recipe for it)"),
+                    format!("keep the vCPUs below the kernel threads: priority 1 with tuned's realtime-virtual-host, or raise the threads: rtkvm plans the host's kernel threads above the guest's priority, {priority} here"),
                 );
             }
         }
@@ -726,7 +726,7 @@ fn check_cells_fill_pages(c: &mut Checker<'_>, root: &Element, page_kib: u64) {
                 kib.div_ceil(page_kib)
             ),
             "QEMU backs each guest NUMA node with whole huge pages, so the guest takes more pages than its memory says and than the host reserves for it; with pages reserved for the guest alone it does not start.",
-            "give each <cell> a whole number of pages (rtkvm apply spreads the memory so)",
+            "give each <cell> a whole number of pages (rtkvm's patched domain spreads the memory so)",
         );
     }
 }

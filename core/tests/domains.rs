@@ -434,16 +434,22 @@ fn the_real_time_domains_of_kubevirt_and_nova_raise_no_wrong_finding() {
     assert!(codes(&check_against(&bare, &host)).contains(&"no-realtime-scheduler"));
 }
 
+/// The desktop VM pinned so that it raises every finding a host can: housekeeping CPUs, shared
+/// cores, a CPU the host lacks, two nodes, emulator threads on isolated CPUs, a high priority.
+fn host_findings_domain() -> String {
+    fixture("desktop-vm.xml").replace(
+        "<vcpu placement=\"static\">4</vcpu>",
+        "<vcpu placement=\"static\">5</vcpu>\n  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"2\"/>\n    <vcpupin vcpu=\"2\" cpuset=\"66\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"40\"/>\n    <vcpupin vcpu=\"4\" cpuset=\"999\"/>\n    <emulatorpin cpuset=\"3-4\"/>\n    <vcpusched vcpus=\"1-4\" scheduler=\"fifo\" priority=\"10\"/>\n  </cputune>\n  <numatune>\n    <memory mode=\"strict\" nodeset=\"1\"/>\n  </numatune>",
+    )
+}
+
 #[test]
 fn the_host_findings_name_the_cpus_and_nodes() {
     // vCPUs on a housekeeping CPU, on SMT siblings, across nodes, on a CPU the host lacks; memory on
     // the other node; 2 MiB pages on a host with 1 GiB only.
     // The synthetic host: node 0 has CPUs 0-31 and their siblings 64-95, node 1 32-63 and 96-127;
     // recipe 3 keeps the cores {0,64} and {32,96} for the host.
-    let text = fixture("desktop-vm.xml").replace(
-        "<vcpu placement=\"static\">4</vcpu>",
-        "<vcpu placement=\"static\">5</vcpu>\n  <cputune>\n    <vcpupin vcpu=\"0\" cpuset=\"0\"/>\n    <vcpupin vcpu=\"1\" cpuset=\"2\"/>\n    <vcpupin vcpu=\"2\" cpuset=\"66\"/>\n    <vcpupin vcpu=\"3\" cpuset=\"40\"/>\n    <vcpupin vcpu=\"4\" cpuset=\"999\"/>\n    <emulatorpin cpuset=\"3-4\"/>\n    <vcpusched vcpus=\"1-4\" scheduler=\"fifo\" priority=\"10\"/>\n  </cputune>\n  <numatune>\n    <memory mode=\"strict\" nodeset=\"1\"/>\n  </numatune>",
-    );
+    let text = host_findings_domain();
     let report = check_against(&text, &host_for(None));
     let found = codes(&report);
     for code in [
@@ -495,6 +501,43 @@ fn a_desktop_vm_is_patched_and_libvirt_accepts_it() {
         "<timer name=\"rtc\" tickpolicy=\"catchup\"/>",
     ] {
         assert!(patched.contains(kept), "{kept} was not kept:\n{patched}");
+    }
+}
+
+/// The page shows findings as they are, so they name no command-line flag (`--priority`): the
+/// page's messages name its fields. Every corpus domain against its host, the guide's example, and
+/// the domain made to raise every host finding.
+#[test]
+fn findings_name_no_command_line_flag() {
+    let flag = |text: &str| {
+        text.match_indices("--")
+            .any(|(at, _)| text[at + 2..].starts_with(|c: char| c.is_ascii_lowercase()))
+    };
+    let mut texts: Vec<(String, rtkvm_core::check::CheckReport)> = corpus_domains()
+        .iter()
+        .map(|d| {
+            let text = std::fs::read_to_string(d).unwrap();
+            let arch = DomainFacts::read(&parse_domain(&text).unwrap()).arch;
+            (
+                d.display().to_string(),
+                check_against(&text, &host_for(arch.as_deref())),
+            )
+        })
+        .collect();
+    texts.push((
+        "guide".into(),
+        check_against(&fixture("guide-example.xml"), &seed_host()),
+    ));
+    texts.push((
+        "host findings".into(),
+        check_against(&host_findings_domain(), &host_for(None)),
+    ));
+    for (label, report) in &texts {
+        for f in &report.findings {
+            for text in [f.message.as_str(), f.why, f.fix.as_str()] {
+                assert!(!flag(text), "{label}: {}: {text}", f.code.as_str());
+            }
+        }
     }
 }
 
@@ -1227,7 +1270,7 @@ fn two_kept_domains_on_one_core_are_told_so() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("error: plc2's vCPU 0 runs on host CPU 12, on a core that guest plc of this plan already runs on: two guests cannot share a core"),
+        err.contains("error: plc2's vCPU 0 runs on host CPU 12, on a core that guest plc of this plan already runs on: move it with rtkvm apply --node or --vcpus"),
         "{err}"
     );
 }

@@ -872,8 +872,8 @@ fn for_plan(message: String) -> String {
             "; rtkvm apply --rt-vcpus, --scheduler or --priority changes it",
         )
         .replace(
-            "; give it --node or --vcpus to move it",
-            ": two guests cannot share a core; move one with rtkvm apply --node or --vcpus, or plan it as a --guest",
+            "; give it another node or vCPU count to move it",
+            ": move it with rtkvm apply --node or --vcpus, or plan it as a --guest",
         )
 }
 

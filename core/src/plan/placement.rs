@@ -624,11 +624,11 @@ fn check_kept(
                     let holder = taken.guests.iter().find(|t| t.cpus.contains(cpu));
                     Error::Impossible(match holder {
                         Some(other) => format!(
-                            "{}'s vCPU {vcpu} runs on host CPU {cpu}, on a core that guest {} of this plan already runs on; give it --node or --vcpus to move it",
+                            "{}'s vCPU {vcpu} runs on host CPU {cpu}, on a core that guest {} of this plan already runs on; give it another node or vCPU count to move it",
                             gs.name, other.name
                         ),
                         None => format!(
-                            "{}'s vCPU {vcpu} runs on host CPU {cpu}, which is not on a free isolated core of node {} of this plan; give it --node or --vcpus to move it",
+                            "{}'s vCPU {vcpu} runs on host CPU {cpu}, which is not on a free isolated core of node {} of this plan; give it another node or vCPU count to move it",
                             gs.name, cell.id
                         ),
                     })
@@ -643,7 +643,7 @@ fn check_kept(
     {
         return Err(rarely(|| {
             Error::Impossible(format!(
-            "{}'s emulator threads run on host CPUs {}, not on a free isolated core of their own; give it --node or --vcpus to move it",
+            "{}'s emulator threads run on host CPUs {}, not on a free isolated core of their own; give it another node or vCPU count to move it",
             gs.name, keep.emulatorpin
         ))
         }));
