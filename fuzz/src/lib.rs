@@ -205,8 +205,8 @@ pub fn link(data: &[u8]) -> bool {
 }
 
 /// Checks and patches any bytes as an existing domain, against the built-in example host. The first
-/// byte picks the recipe (bits 0-1, newest first) and whether the guest may keep its own vCPU count (bit 2, else
-/// 2 vCPUs). Panics when an invariant breaks: a patch that does not read back as a domain, that a
+/// byte picks the recipe (bits 0-1, newest first), whether the guest may keep its own vCPU count (bit 2, else
+/// 2 vCPUs) and its own real-time scheduling (bit 3). Panics when an invariant breaks: a patch that does not read back as a domain, that a
 /// second patch changes, or that still has an error the plan could have fixed.
 pub fn domain(data: &[u8]) -> bool {
     use rtkvm_core::check::{check, FindingCode, HostContext, Severity};
@@ -233,6 +233,7 @@ pub fn domain(data: &[u8]) -> bool {
         vcpus: b & 4 == 0,
         memory: true,
         node: false,
+        realtime: b & 8 == 0,
     };
     s.guest.vcpus = 2;
     s.guest.memory = Kib::gib(2);
