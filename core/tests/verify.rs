@@ -1,7 +1,7 @@
 //! `rtkvm-check.sh` run on fake hosts (`--root DIR` reads DIR/proc, DIR/sys and DIR/etc): a host that
 //! runs the plan passes every check, and each way a real host goes wrong (the command line not
 //! applied, a node short of pages, irqbalance running, an interrupt on an isolated CPU, a vCPU
-//! unpinned or not FIFO, stalld missing) fails exactly its check. The report reader gives each
+//! unpinned or not FIFO, emulator threads real-time, stalld missing) fails exactly its check. The report reader gives each
 //! failure what to do, and refuses reports of another plan or format.
 
 mod common;
@@ -199,7 +199,8 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
 
     // Each fault fails its own check.
     type Fault<'a> = (&'a str, &'a dyn Fn(&mut Tree), &'a [&'a str]);
-    let faults: [Fault; 7] = [
+    let emulator_cpu = plan.guest.emulatorpin.iter().next().unwrap();
+    let faults: [Fault; 8] = [
         (
             "cmdline",
             &|t| t.write("proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet"),
@@ -269,6 +270,27 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
                 }
             },
             &["guest 1 vCPU 1"],
+        ),
+        (
+            "emulator-realtime",
+            &|t| {
+                // QEMU's own thread at SCHED_FIFO 1 (an <emulatorsched> of the operator's).
+                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
+                    let task = entry.unwrap().path().join("task");
+                    for thread in std::fs::read_dir(&task).into_iter().flatten() {
+                        let thread = thread.unwrap().path();
+                        let comm = std::fs::read_to_string(thread.join("comm")).unwrap();
+                        if comm.trim() == "qemu-system-x86" {
+                            std::fs::write(
+                                thread.join("stat"),
+                                Tree::stat(1, "qemu-system-x86", 'S', emulator_cpu, 1, 1) + "\n",
+                            )
+                            .unwrap();
+                        }
+                    }
+                }
+            },
+            &["guest 1 emulator"],
         ),
         (
             "no-stalld",

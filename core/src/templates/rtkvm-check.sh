@@ -387,7 +387,10 @@ guest() {
       emulator_isolated="$emulator_isolated$cpu "
     fi
   done
+  # Its other threads: on the emulator CPUs, and not real-time (with real-time throttling off, one
+  # that spins at a real-time priority starves the CPUs it shares).
   stray=""
+  realtime=""
   for task in "$root/proc/$qemu/task"/[0-9]*; do
     case "$(cat "$task/comm" 2>/dev/null)" in
       "CPU "*/KVM) continue ;;
@@ -396,11 +399,18 @@ guest() {
     if [ -n "$(outside "$allowed" "$emulator")" ]; then
       stray="$stray ${task##*/}"
     fi
+    # shellcheck disable=SC2046
+    set -- $(thread_prio "$qemu/task/${task##*/}")
+    case "${1:-0}" in
+      1 | 2) realtime="$realtime ${task##*/}" ;;
+    esac
   done
-  if [ -z "$stray" ]; then
-    report PASS "guest $index emulator" "on $emulator" "on $emulator"
-  else
+  if [ -n "$stray" ]; then
     report FAIL "guest $index emulator" "threads$stray off $emulator" "on $emulator"
+  elif [ -n "$realtime" ]; then
+    report FAIL "guest $index emulator" "threads$realtime at a real-time policy" "on $emulator, not real-time"
+  else
+    report PASS "guest $index emulator" "on $emulator" "on $emulator"
   fi
 }
 @GUESTS@
