@@ -42,6 +42,20 @@ impl Tree {
         std::fs::write(path, format!("{text}\n")).unwrap();
     }
 
+    /// Rewrites one file of every thread named `comm`, ending in a newline as /proc's files do.
+    fn rewrite_threads(&self, comm: &str, file: &str, text: &str) {
+        for entry in std::fs::read_dir(self.dir.join("proc")).unwrap() {
+            let task = entry.unwrap().path().join("task");
+            for thread in std::fs::read_dir(&task).into_iter().flatten() {
+                let thread = thread.unwrap().path();
+                let name = std::fs::read_to_string(thread.join("comm")).unwrap();
+                if name.trim() == comm {
+                    std::fs::write(thread.join(file), format!("{text}\n")).unwrap();
+                }
+            }
+        }
+    }
+
     /// A /proc/PID/stat line: the state, the CPU it last ran on, its real-time priority and policy.
     fn stat(pid: u32, comm: &str, state: char, cpu: u32, rtprio: u32, policy: u32) -> String {
         let mut rest = vec![state.to_string()];
@@ -234,40 +248,22 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
                 // vCPU 2's thread may run anywhere: no thread is pinned to its host CPU.
                 let pid = t.process("qemu-system-x86", 0, 0, 0);
                 t.thread(pid, "CPU 9/KVM", "0-15", 1, 1);
-                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
-                    let task = entry.unwrap().path().join("task");
-                    for thread in std::fs::read_dir(&task).into_iter().flatten() {
-                        let thread = thread.unwrap().path();
-                        let comm = std::fs::read_to_string(thread.join("comm")).unwrap();
-                        if comm.trim() == "CPU 2/KVM" {
-                            std::fs::write(
-                                thread.join("status"),
-                                "Name:\tCPU 2/KVM\nCpus_allowed_list:\t0-15\n",
-                            )
-                            .unwrap();
-                        }
-                    }
-                }
+                t.rewrite_threads(
+                    "CPU 2/KVM",
+                    "status",
+                    "Name:\tCPU 2/KVM\nCpus_allowed_list:\t0-15",
+                );
             },
             &["guest 1 vCPU 2"],
         ),
         (
             "vcpu-not-fifo",
             &|t| {
-                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
-                    let task = entry.unwrap().path().join("task");
-                    for thread in std::fs::read_dir(&task).into_iter().flatten() {
-                        let thread = thread.unwrap().path();
-                        let comm = std::fs::read_to_string(thread.join("comm")).unwrap();
-                        if comm.trim() == "CPU 1/KVM" {
-                            std::fs::write(
-                                thread.join("stat"),
-                                Tree::stat(1, "CPU 1/KVM", 'S', 13, 0, 0),
-                            )
-                            .unwrap();
-                        }
-                    }
-                }
+                t.rewrite_threads(
+                    "CPU 1/KVM",
+                    "stat",
+                    &Tree::stat(1, "CPU 1/KVM", 'S', 13, 0, 0),
+                );
             },
             &["guest 1 vCPU 1"],
         ),
@@ -275,20 +271,8 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
             "emulator-realtime",
             &|t| {
                 // QEMU's own thread at SCHED_FIFO 1 (an <emulatorsched> of the operator's).
-                for entry in std::fs::read_dir(t.dir.join("proc")).unwrap() {
-                    let task = entry.unwrap().path().join("task");
-                    for thread in std::fs::read_dir(&task).into_iter().flatten() {
-                        let thread = thread.unwrap().path();
-                        let comm = std::fs::read_to_string(thread.join("comm")).unwrap();
-                        if comm.trim() == "qemu-system-x86" {
-                            std::fs::write(
-                                thread.join("stat"),
-                                Tree::stat(1, "qemu-system-x86", 'S', emulator_cpu, 1, 1) + "\n",
-                            )
-                            .unwrap();
-                        }
-                    }
-                }
+                let stat = Tree::stat(1, "qemu-system-x86", 'S', emulator_cpu, 1, 1);
+                t.rewrite_threads("qemu-system-x86", "stat", &stat);
             },
             &["guest 1 emulator"],
         ),
