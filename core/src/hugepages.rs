@@ -177,8 +177,10 @@ pub fn host_unit(part: &HostPlan) -> String {
 pub fn reservation(host: &Host, plan: &Plan) -> String {
     let h = &plan.host;
     let size = h.page_size_kib;
-    let total: u64 = host.cells.iter().filter_map(|c| c.memory_kib).sum();
-    let reserved: u64 = h.hugepages.iter().map(|p| p.count * size).sum();
+    // A capabilities document may give any cell any size: the sums saturate rather than overflow.
+    let total = (host.cells.iter().filter_map(|c| c.memory_kib)).fold(0, u64::saturating_add);
+    let reserved =
+        (h.hugepages.iter().map(|p| p.count.saturating_mul(size))).fold(0, u64::saturating_add);
     let nodes: Vec<String> = h
         .hugepages
         .iter()
@@ -192,7 +194,7 @@ pub fn reservation(host: &Host, plan: &Plan) -> String {
         .iter()
         .filter_map(|p| {
             let memory = host.cell(p.node)?.memory_kib?;
-            Some(memory.saturating_sub(p.count * size))
+            Some(memory.saturating_sub(p.count.saturating_mul(size)))
         })
         .min()
         .unwrap_or(0);

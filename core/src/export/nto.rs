@@ -379,7 +379,10 @@ fn hugepages(host: &Host, plan: &Plan, warnings: &mut Vec<String>) -> Option<Hug
     let with_pages: Vec<_> = h.hugepages.iter().filter(|p| p.count > 0).collect();
     let even = with_pages.len() == h.hugepages.len() && !h.uneven_pages();
     let pages = if even {
-        let total: u64 = with_pages.iter().map(|p| p.count).sum();
+        let total = with_pages
+            .iter()
+            .map(|p| p.count)
+            .fold(0, u64::saturating_add);
         if total == 0 {
             Vec::new()
         } else {
