@@ -5,7 +5,7 @@
 use crate::caps::{prepare, shorten};
 use crate::cpuset::{CpuListError, CpuSet};
 use crate::error::{Error, Position};
-use crate::settings::Scheduler;
+use crate::settings::{Named, Scheduler};
 use crate::xmltree::{self, Document, Element};
 
 /// Parses the text of a domain XML. Refuses what is not XML, not a domain, or a domain of another
@@ -269,11 +269,8 @@ pub struct VcpuScheduling {
 fn read_vcpusched(cputune: &Element, vcpus: u32) -> Option<VcpuScheduling> {
     let mut found: Option<VcpuScheduling> = None;
     for e in cputune.children_named("vcpusched") {
-        let scheduler = match e.attr("scheduler")?.trim() {
-            "fifo" => Scheduler::Fifo,
-            "rr" => Scheduler::Rr,
-            _ => return None,
-        };
+        let name = e.attr("scheduler")?.trim();
+        let scheduler = *Scheduler::ALL.iter().find(|s| s.as_str() == name)?;
         let priority = e
             .attr("priority")?
             .trim()
