@@ -59,10 +59,15 @@ for (const f of readdirSync('dist').sort()) {
 out(`| total | ${raw} | ${gz} |`);
 out();
 // The site with every feature: the shipped one plus sections 8 and 9 (the app's deploy feature,
-// built by bench.sh into target/dist-full), which the budget is about.
-let gzFull = 0;
-for (const f of readdirSync(path.join('target', 'dist-full'))) gzFull += gzipSync(readFileSync(path.join('target', 'dist-full', f)), { level: 9 }).length;
+// built by bench.sh into target/dist-full), which the budget is about; and the shipped site with each
+// section alone (the exports, the live host's check), what each costs.
+const gzipDir = (dir) => readdirSync(dir).reduce((sum, f) => sum + gzipSync(readFileSync(path.join(dir, f)), { level: 9 }).length, 0);
+const gzFull = gzipDir(path.join('target', 'dist-full'));
 out(`With every feature (sections 8 and 9 too, \`--features deploy\`, target/dist-full): ${gzFull} bytes gzipped, ${gzFull - gz} more than the shipped site.`);
+for (const [feature, section] of [['exports', 'section 8 (the exports)'], ['live-check', 'section 9 (the live host\'s check)']]) {
+  const size = gzipDir(path.join('target', `dist-${feature}`));
+  out(`With ${section} alone (\`--features ${feature}\`): ${size} bytes gzipped, ${size - gz} more than the shipped site.`);
+}
 out();
 const browser = JSON.parse(readFileSync(path.join('target', 'browser-bench.json'), 'utf8'));
 out(`## Browser (headless Chromium, medians of ${browser.runs} loads)`);

@@ -21,8 +21,11 @@ cargo bench -p rtkvm-core --bench pipeline -- "${quick[@]}"
 
 echo "== release site"
 scripts/trunk.sh build --release >/dev/null
-# The site with every feature, sections 8 and 9 included (the app's deploy feature), measured for size.
+# The site with every feature, sections 8 and 9 included (the app's deploy feature), measured for size,
+# and the shipped site with each of the two alone (what each costs, for the budget's decision).
 scripts/trunk.sh build --release --features deploy --dist target/dist-full >/dev/null
+scripts/trunk.sh build --release --features exports --dist target/dist-exports >/dev/null
+scripts/trunk.sh build --release --features live-check --dist target/dist-live-check >/dev/null
 (cd tests/leptos-floor && ../../scripts/trunk.sh build --release >/dev/null)
 
 echo "== browser benchmark"

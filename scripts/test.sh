@@ -18,6 +18,9 @@ step "cargo clippy -D warnings (native, and the app for wasm32)"
 cargo clippy -p rtkvm-core --all-targets --quiet -- -D warnings
 cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --quiet -- -D warnings
 cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --features deploy --quiet -- -D warnings
+# Each of sections 8 and 9 alone, as the budget's options build them (app/Cargo.toml).
+cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --features exports --quiet -- -D warnings
+cargo clippy -p rtkvm-app --target wasm32-unknown-unknown --features live-check --quiet -- -D warnings
 
 step "core tests (native), with libvirt's QEMU driver running as a judge"
 scripts/libvirtd.sh start

@@ -2,9 +2,9 @@
 //! outputs and share a link. All planning happens in `rtkvm-core`; this crate only renders.
 
 mod browser;
-#[cfg(feature = "deploy")]
+#[cfg(feature = "live-check")]
 mod check;
-#[cfg(feature = "deploy")]
+#[cfg(feature = "exports")]
 mod deploy;
 mod domain;
 mod fields;
@@ -128,16 +128,36 @@ fn guests_and_steps() -> AnyView {
     view! { <outputs::Guests/><outputs::NextSteps/> }.into_any()
 }
 
-/// Sections 8 and 9 (the exports for NTO, KubeVirt and Nova, and the check of the live host), in a
-/// site built with the `deploy` feature.
-#[cfg(feature = "deploy")]
+/// Sections 8 and 9, each in a site built with its feature (app/Cargo.toml says why the shipped
+/// site leaves them out).
+#[cfg(any(feature = "exports", feature = "live-check"))]
 fn deploy_sections() -> impl IntoView {
-    view! { <deploy::Deploy/><check::CheckHost/> }
+    view! { {exports_section()} {check_section()} }
 }
 
-/// Nothing: the site is built without the `deploy` feature (app/Cargo.toml says why).
-#[cfg(not(feature = "deploy"))]
+/// Nothing: the shipped site, built without sections 8 and 9.
+#[cfg(not(any(feature = "exports", feature = "live-check")))]
 fn deploy_sections() -> impl IntoView {}
+
+/// Section 8, the exports for NTO, KubeVirt and Nova, in a site built with the `exports` feature.
+#[cfg(feature = "exports")]
+fn exports_section() -> impl IntoView {
+    view! { <deploy::Deploy/> }
+}
+
+/// Nothing: the site is built without the `exports` feature.
+#[cfg(not(feature = "exports"))]
+fn exports_section() -> impl IntoView {}
+
+/// Section 9, the check of the live host, in a site built with the `live-check` feature.
+#[cfg(feature = "live-check")]
+fn check_section() -> impl IntoView {
+    view! { <check::CheckHost/> }
+}
+
+/// Nothing: the site is built without the `live-check` feature.
+#[cfg(not(feature = "live-check"))]
+fn check_section() -> impl IntoView {}
 
 /// A message about the page itself: a share link that could not be opened, a file that could not be read.
 #[component]
