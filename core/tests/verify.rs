@@ -78,6 +78,12 @@ impl Tree {
         pid
     }
 
+    /// A process's environment, as /proc/PID/environ holds it: each variable ended by a NUL.
+    fn environ(&self, pid: u32, vars: &[&str]) {
+        let text: String = vars.iter().map(|v| format!("{v}\0")).collect();
+        std::fs::write(self.dir.join(format!("proc/{pid}/environ")), text).unwrap();
+    }
+
     /// A thread of a process, allowed on `allowed`.
     fn thread(&mut self, pid: u32, comm: &str, allowed: &str, rtprio: u32, policy: u32) {
         let tid = self.next_pid;
@@ -233,7 +239,8 @@ fn the_check_script_passes_a_host_that_runs_the_plan_and_fails_each_fault() {
         (
             "irqbalance",
             &|t| {
-                t.process("irqbalance", 0, 0, 0);
+                let pid = t.process("irqbalance", 0, 0, 0);
+                t.environ(pid, &["IRQBALANCE_BANNED_CPULIST=2-7"]);
             },
             &["irqbalance"],
         ),
@@ -551,5 +558,101 @@ fn the_check_script_runs_to_its_end_on_the_real_host_the_tests_run_on() {
             .filter(|l| l.check.starts_with("cmdline "))
             .count();
         assert_eq!(cmdline, params, "{shell}: {report}");
+    }
+}
+
+/// A running irqbalance is judged by what it bans: the list or mask in its own environment (where
+/// systemd put its configuration file when it started; the file edited since does not count), else
+/// in the file itself, quotes and all; with neither, the CPUs the kernel isolated and those without a
+/// tick, which irqbalance bans by itself (its `setup_banned_cpus`).
+#[test]
+fn a_running_irqbalance_is_judged_by_what_it_bans() {
+    let (plan, out) = plan();
+    let script = Script::new("irqbalance", &check_script(&plan, &out));
+    type Case<'a> = (&'a str, &'a dyn Fn(&mut Tree, u32), Status, &'a str);
+    let cases: [Case; 7] = [
+        (
+            "nothing set: the kernel's isolated CPUs",
+            &|t, pid| t.environ(pid, &["PATH=/usr/bin"]),
+            Status::Pass,
+            "the kernel's isolated and nohz_full CPUs",
+        ),
+        (
+            "nothing set, and the command line not applied",
+            &|t, pid| {
+                t.environ(pid, &["PATH=/usr/bin"]);
+                t.write("sys/devices/system/cpu/isolated", "");
+                std::fs::remove_file(t.dir.join("sys/devices/system/cpu/nohz_full")).unwrap();
+            },
+            Status::Fail,
+            "banned from none",
+        ),
+        (
+            "a mask that covers them",
+            &|t, pid| t.environ(pid, &["IRQBALANCE_BANNED_CPUS=0000fcfc"]),
+            Status::Pass,
+            "IRQBALANCE_BANNED_CPUS in its environment",
+        ),
+        (
+            "a mask that misses node 1's",
+            &|t, pid| {
+                t.environ(
+                    pid,
+                    &[
+                        "IRQBALANCE_BANNED_CPUS=fc",
+                        "IRQBALANCE_BANNED_CPULIST=2-7,10-15",
+                    ],
+                )
+            },
+            Status::Fail,
+            "banned from 2,3,4,5,6,7 (IRQBALANCE_BANNED_CPUS",
+        ),
+        (
+            "the environment's list, though the file was edited since",
+            &|t, pid| {
+                t.environ(pid, &["IRQBALANCE_BANNED_CPULIST=2-7,10-15"]);
+                t.write("etc/sysconfig/irqbalance", "IRQBALANCE_BANNED_CPULIST=0-1");
+            },
+            Status::Pass,
+            "IRQBALANCE_BANNED_CPULIST in its environment",
+        ),
+        (
+            "no environment to read: the file's quoted list",
+            &|t, _| {
+                t.write(
+                    "etc/default/irqbalance",
+                    "#IRQBALANCE_BANNED_CPULIST=\nIRQBALANCE_BANNED_CPULIST=\"2-7,10-15\"",
+                )
+            },
+            Status::Pass,
+            "IRQBALANCE_BANNED_CPULIST in its configuration",
+        ),
+        (
+            "a list that cannot be read",
+            &|t, pid| t.environ(pid, &["IRQBALANCE_BANNED_CPULIST=all of them"]),
+            Status::Fail,
+            "banned from all of them",
+        ),
+    ];
+    for (name, setup, status, found) in cases {
+        let mut t = Tree::correct("irqbalance-ban", &plan, &out);
+        let pid = t.process("irqbalance", 0, 0, 0);
+        setup(&mut t, pid);
+        let run = Command::new("sh")
+            .arg(&script.0)
+            .arg("--root")
+            .arg(&t.dir)
+            .output()
+            .unwrap();
+        assert!(
+            run.stderr.is_empty(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let report = String::from_utf8(run.stdout).unwrap();
+        let read = read_report(&report, &out).unwrap();
+        let line = read.lines.iter().find(|l| l.check == "irqbalance").unwrap();
+        assert_eq!(line.status, status, "{name}: {line:?}");
+        assert!(line.found.contains(found), "{name}: {line:?}");
     }
 }

@@ -172,16 +172,51 @@ pids_named() {
   done
 }
 
-# irqbalance stopped, or banned from the isolated CPUs.
-if [ -z "$(pids_named irqbalance)" ]; then
+# irqbalance stopped, or banned from the isolated CPUs. What the running daemon bans is in its own
+# environment (systemd reads /etc/sysconfig/irqbalance or /etc/default/irqbalance into it when it
+# starts; a file edited since counts only after a restart), else in those files: first
+# IRQBALANCE_BANNED_CPUS (a hexadecimal mask, which irqbalance still reads first), then
+# IRQBALANCE_BANNED_CPULIST (1.8 and later); with neither, irqbalance bans the CPUs the kernel
+# isolated and those without a tick (its cputree.c, setup_banned_cpus).
+# banned_in VARIABLE: its last value in the daemon's environment or files, without quotes.
+banned_in() {
+  sed -n "s/^$1=//p" "$tmp/irqbalance.env" | tail -n 1 | sed 's/^"\(.*\)"$/\1/; s/^'"'"'\(.*\)'"'"'$/\1/'
+}
+pid=$(pids_named irqbalance | head -n 1)
+if [ -z "$pid" ]; then
   report PASS irqbalance "not running" "not running, or banned from $isolated"
 else
-  banned=$(cat "$root/etc/sysconfig/irqbalance" "$root/etc/default/irqbalance" 2>/dev/null |
-    sed -n 's/^IRQBALANCE_BANNED_CPULIST=//p' | tail -n 1)
-  if [ -n "$banned" ] && [ -z "$(outside "$isolated" "$banned")" ]; then
-    report PASS irqbalance "running, banned from $banned" "not running, or banned from $isolated"
+  if [ -r "$root/proc/$pid/environ" ]; then
+    tr '\000' '\n' < "$root/proc/$pid/environ" > "$tmp/irqbalance.env"
+    source="its environment"
   else
-    report FAIL irqbalance "running, banned from ${banned:-none}" "not running, or banned from $isolated"
+    cat "$root/etc/sysconfig/irqbalance" "$root/etc/default/irqbalance" > "$tmp/irqbalance.env" 2>/dev/null
+    source="its configuration"
+  fi
+  mask=$(banned_in IRQBALANCE_BANNED_CPUS)
+  banned=$(banned_in IRQBALANCE_BANNED_CPULIST)
+  case "$mask" in
+    "" | *[!0-9a-fA-Fx,]*) ;;
+    *)
+      banned=$(mask_cpus "${mask#0x}")
+      source="IRQBALANCE_BANNED_CPUS in $source"
+      ;;
+  esac
+  if [ -z "$mask" ] && [ -n "$banned" ]; then
+    source="IRQBALANCE_BANNED_CPULIST in $source"
+  elif [ -z "$banned" ]; then
+    banned=$(read_file /sys/devices/system/cpu/isolated),$(read_file /sys/devices/system/cpu/nohz_full)
+    banned=$(echo "$banned" | sed 's/missing//g; s/,,*/,/g; s/^,//; s/,$//')
+    source="the kernel's isolated and nohz_full CPUs, as nothing sets a list"
+  fi
+  case "$banned" in
+    "" | *[!0-9,-]*) covers=no ;;
+    *) [ -z "$(outside "$isolated" "$banned")" ] && covers=yes || covers=no ;;
+  esac
+  if [ "$covers" = yes ]; then
+    report PASS irqbalance "running, banned from $banned ($source)" "not running, or banned from $isolated"
+  else
+    report FAIL irqbalance "running, banned from ${banned:-none} ($source)" "not running, or banned from $isolated"
   fi
 fi
 
