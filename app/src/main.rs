@@ -145,8 +145,8 @@ fn exports_section() -> impl IntoView {
     view! { <deploy::Deploy/> }
 }
 
-/// Nothing: the site is built without the `exports` feature.
-#[cfg(not(feature = "exports"))]
+/// Nothing: the site is built with section 9 but without the `exports` feature.
+#[cfg(all(feature = "live-check", not(feature = "exports")))]
 fn exports_section() -> impl IntoView {}
 
 /// Section 9, the check of the live host, in a site built with the `live-check` feature.
@@ -155,8 +155,8 @@ fn check_section() -> impl IntoView {
     view! { <check::CheckHost/> }
 }
 
-/// Nothing: the site is built without the `live-check` feature.
-#[cfg(not(feature = "live-check"))]
+/// Nothing: the site is built with section 8 but without the `live-check` feature.
+#[cfg(all(feature = "exports", not(feature = "live-check")))]
 fn check_section() -> impl IntoView {}
 
 /// A message about the page itself: a share link that could not be opened, a file that could not be read.
