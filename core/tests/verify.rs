@@ -166,13 +166,17 @@ impl Tree {
     }
 
     fn run(&self, script: &Path) -> String {
-        let out = Command::new("sh")
+        String::from_utf8(self.output(script).stdout).unwrap()
+    }
+
+    /// Runs the script on this tree: its standard output, error and exit status.
+    fn output(&self, script: &Path) -> std::process::Output {
+        Command::new("sh")
             .arg(script)
             .arg("--root")
             .arg(&self.dir)
             .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap()
+            .unwrap()
     }
 }
 
@@ -638,12 +642,7 @@ fn a_running_irqbalance_is_judged_by_what_it_bans() {
         let mut t = Tree::correct("irqbalance-ban", &plan, &out);
         let pid = t.process("irqbalance", 0, 0, 0);
         setup(&mut t, pid);
-        let run = Command::new("sh")
-            .arg(&script.0)
-            .arg("--root")
-            .arg(&t.dir)
-            .output()
-            .unwrap();
+        let run = t.output(&script.0);
         assert!(
             run.stderr.is_empty(),
             "{name}: {}",

@@ -196,15 +196,14 @@ else
   mask=$(banned_in IRQBALANCE_BANNED_CPUS)
   banned=$(banned_in IRQBALANCE_BANNED_CPULIST)
   case "$mask" in
-    "" | *[!0-9a-fA-Fx,]*) ;;
-    *)
-      banned=$(mask_cpus "${mask#0x}")
-      source="IRQBALANCE_BANNED_CPUS in $source"
-      ;;
+    "" | *[!0-9a-fA-Fx,]*) mask="" ;;
   esac
-  if [ -z "$mask" ] && [ -n "$banned" ]; then
+  if [ -n "$mask" ]; then
+    banned=$(mask_cpus "${mask#0x}")
+    source="IRQBALANCE_BANNED_CPUS in $source"
+  elif [ -n "$banned" ]; then
     source="IRQBALANCE_BANNED_CPULIST in $source"
-  elif [ -z "$banned" ]; then
+  else
     banned=$(read_file /sys/devices/system/cpu/isolated),$(read_file /sys/devices/system/cpu/nohz_full)
     banned=$(echo "$banned" | sed 's/missing//g; s/,,*/,/g; s/^,//; s/,$//')
     source="the kernel's isolated and nohz_full CPUs, as nothing sets a list"
